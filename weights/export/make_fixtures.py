@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""Seeded random models, inputs and PyTorch outputs: the oracle fixtures for the Java engine.
+
+  make_fixtures.py --out DIR [--quick] [--seed N] [--only CASE ...]
+
+For each case writes DIR/<case>.h5 (the model, FORMAT.md, via export.save_h5) and DIR/<case>.io.h5:
+  input                 float32 (B, P, D, H, W)
+  probabilities         float32 (B, T)     tasks in config order
+  logits                float32 (B, T)
+  features/<network>    float32 (B, F_fused)
+  @case, @seed, @torch_version
+plus DIR/manifest.json (cases with description, batch, input size, tasks, storage dtype).
+
+Weights are conditioned so that the comparison means something: Linear layers of the heads get He
+initialisation (activations keep their scale through many layers), every BatchNorm's running
+statistics are calibrated on the fixture input (one train-mode forward with momentum=None), then
+mildly perturbed with the seed (so eval-mode BN is not an exact standardisation), and each tower's
+last Linear is scaled so logits land in about [-2.5, 2.5] (probabilities not saturated).
+Deterministic for a given seed (and thread count).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+import zlib
+
+import h5py
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import export  # noqa: E402
+from renal_mtl import config as C  # noqa: E402
+from renal_mtl.model import RenalModel  # noqa: E402
+
+SMALL = (8, 16, 32, 64)
+FULL = (64, 128, 256, 512)
+PAPER_HEAD = dict(levels=2, task_experts=2, shared_experts=2, expert_hidden=(256, 128), gate_bias=True,
+                  tower_hidden=(64,))
+SMALL_HEAD = dict(levels=2, task_experts=2, shared_experts=2, expert_hidden=(32, 16), tower_hidden=(8,))
+TASK_NAMES = [t["name"] for t in C.PAPER_TASKS]
+
+
+def _net(backbone, head, fusion="batch", name="mtdl", prefix="", tasks=None):
+    return {"name": name, "prefix": prefix, "tasks": list(tasks or TASK_NAMES), "fusion": fusion,
+            "backbone": backbone, "head": head}
+
+
+def _bb(depth=18, widths=SMALL, **kw):
+    return C.resnet_backbone(depth=depth, widths=widths, **kw)
+
+
+def _ple(**kw):
+    h = dict(SMALL_HEAD)
+    h.update(kw)
+    return C.ple_head(**h)
+
+
+MEDICALNET = dict(flavour="medicalnet", strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4), shortcut="A")
+MONAI = dict(flavour="monai", stem_stride=(1, 1, 1), downsample_bias=True)
+
+
+def cases():
+    """(case, description, config, batch, (D, H, W), fp16) of the full matrix, most important first."""
+    out = []
+
+    def add(case, desc, networks, batch, size, fp16=False, tasks=C.PAPER_TASKS, phases=C.PHASES_3):
+        cfg = C.model_config("fixture " + case, networks, tasks=tasks, phases=phases, size=size)
+        out.append((case, desc, cfg, batch, tuple(size), fp16))
+
+    add("r18_full_mtdl", "R18-3P MTDL at full width (64..512), Hara stem 7^3/2 + max-pool, shortcut B, "
+        "batch fusion, paper PLE head (2 levels, 2+2 experts, [256,128], tower [64]); 32^3",
+        [_net(_bb(widths=FULL), C.ple_head(**PAPER_HEAD))], 1, (32, 32, 32))
+    add("r18_b_batch3", "R18 small widths, shortcut B, batch fusion, PLE 2 levels, batch 3",
+        [_net(_bb(), _ple())], 3, (24, 24, 24))
+    add("r18_stdl", "STDL: three R18 networks (prefixes ccrcc./stage./renal.) with MLP heads [32,16], batch 3",
+        [_net(_bb(), C.mlp_head(hidden=(32, 16)), name=t, prefix=t + ".", tasks=[t]) for t in TASK_NAMES],
+        3, (24, 24, 24))
+    add("r10_a_ple1", "R10 shortcut A, PLE 1 level with task_experts 1, shared_experts 1",
+        [_net(_bb(depth=10, shortcut="A"), _ple(levels=1, task_experts=1, shared_experts=1))], 1, (24, 24, 24))
+    add("r34_b_ple3_odd", "R34 shortcut B, PLE 3 levels, 2 task + 3 shared experts, odd input 37x41x29",
+        [_net(_bb(depth=34), _ple(levels=3, task_experts=2, shared_experts=3))], 1, (37, 41, 29))
+    add("r50_b", "R50 (Bottleneck) shortcut B, batch fusion, PLE 2 levels",
+        [_net(_bb(depth=50), _ple())], 1, (24, 24, 24))
+    add("r50_a_batch3", "R50 (Bottleneck) shortcut A (channel zero-padding also in stage 1), batch 3",
+        [_net(_bb(depth=50, shortcut="A"), _ple(task_experts=1, shared_experts=2))], 3, (20, 20, 20))
+    add("monai_stem", "MONAI-style stem 7^3 stride 1 + max-pool, downsample bias, R18 shortcut B",
+        [_net(_bb(**MONAI), _ple())], 1, (16, 18, 20))
+    add("medicalnet_dil", "MedicalNet-style R18: strides 1,2,1,1, dilations 1,1,2,4, shortcut A",
+        [_net(_bb(**MEDICALNET), _ple())], 1, (32, 32, 32))
+    add("medicalnet_dil_r50_b3", "MedicalNet-style R50 dilations 1,1,2,4, shortcut A, batch 3",
+        [_net(_bb(depth=50, **MEDICALNET), _ple(levels=1))], 3, (24, 24, 24))
+    add("no_maxpool", "R18 stem 7^3 stride 2 without max-pool, shortcut B",
+        [_net(_bb(max_pool=False), _ple())], 1, (24, 24, 24))
+    add("hara_tstride", "Hara-style anisotropic stem stride (1,2,2), kernel (7,7,7), R10, odd input 29x37x41",
+        [_net(_bb(depth=10, stem_stride=(1, 2, 2)), _ple())], 1, (29, 37, 41))
+    add("stem_k3_nopool", "R10 stem kernel 3^3 stride 1 padding 1 without max-pool, shortcut A",
+        [_net(_bb(depth=10, stem_kernel=(3, 3, 3), stem_stride=(1, 1, 1), stem_padding=(1, 1, 1),
+                  max_pool=False, shortcut="A"), _ple())], 1, (12, 12, 12))
+    add("fusion_channels", "channels fusion (3 phases as 3 input channels), R18 shortcut B, batch 3",
+        [_net(_bb(in_channels=3), _ple(), fusion="channels")], 3, (24, 24, 24))
+    add("fusion_separate", "separate fusion (one R10 backbone per phase: backbones.0..2), PLE 2 levels",
+        [_net(_bb(depth=10), _ple(), fusion="separate")], 1, (24, 24, 24))
+    add("ple_expert_bn", "PLE with expert_bn (BatchNorm1d in experts), batch 3",
+        [_net(_bb(depth=10), _ple(expert_bn=True))], 3, (20, 20, 20))
+    add("ple_gate_hidden_bn", "PLE gates with hidden [16] and BatchNorm1d on the gate logits",
+        [_net(_bb(depth=10), _ple(gate_hidden=(16,), gate_bn=True))], 3, (20, 20, 20))
+    add("ple_gate_nobias", "PLE gates without bias, hidden [12] (DeepCTR-style), 3 levels 1 task + 1 shared",
+        [_net(_bb(depth=10), _ple(levels=3, task_experts=1, shared_experts=1, gate_hidden=(12,),
+                                  gate_bias=False))], 1, (20, 20, 20))
+    add("ple_tower_bn_nobias", "PLE towers [24,12] with BatchNorm1d and no output bias, experts [32]",
+        [_net(_bb(depth=10), _ple(expert_hidden=(32,), tower_hidden=(24, 12), tower_bn=True,
+                                  tower_bias=False))], 3, (20, 20, 20))
+    add("ple_tower_direct", "PLE tower without hidden layers (expert output -> logit), 3 shared experts",
+        [_net(_bb(depth=10), _ple(shared_experts=3, tower_hidden=()))], 1, (20, 20, 20))
+    add("task_order", "network lists tasks as renal, ccrcc, stage (outputs must follow config order)",
+        [_net(_bb(depth=10), _ple(), tasks=["renal", "ccrcc", "stage"])], 3, (20, 20, 20))
+    add("stdl_mixed", "STDL with batch / channels / separate fusion per network, MLP bn and no bias, "
+        "prefixes ccrcc./stage./renal.",
+        [_net(_bb(depth=10), C.mlp_head(hidden=(16,), bn=True), name="ccrcc", prefix="ccrcc.",
+              tasks=["ccrcc"]),
+         _net(_bb(depth=10, in_channels=3), C.mlp_head(hidden=(16, 8), bias=False), fusion="channels",
+              name="stage", prefix="stage.", tasks=["stage"]),
+         _net(_bb(depth=10, shortcut="A"), C.mlp_head(hidden=()), fusion="separate", name="renal",
+              prefix="renal.", tasks=["renal"])], 3, (20, 20, 20))
+    add("single_task_file", "one STDL network in its own file: task renal only, prefix \"\"",
+        [_net(_bb(depth=18), C.mlp_head(hidden=(32, 16)), name="renal", tasks=["renal"])], 1, (24, 24, 24),
+        tasks=[C.PAPER_TASKS[2]])
+    add("two_phase_channels", "two phases (arterial, venous) as 2 input channels, R18 shortcut A",
+        [_net(_bb(in_channels=2, shortcut="A"), _ple(), fusion="channels")], 1, (24, 24, 24),
+        phases=("arterial", "venous"))
+    add("fp16_r18", "R18 small widths stored as float16 (reference outputs use the rounded weights)",
+        [_net(_bb(), _ple())], 1, (24, 24, 24), fp16=True)
+    return out
+
+
+QUICK = ("r18_full_mtdl", "r18_b_batch3", "r18_stdl", "r10_a_ple1", "r50_b", "medicalnet_dil",
+         "fusion_separate", "fp16_r18")
+
+
+def _bn_modules(model):
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+def _round_fp16(model):
+    with torch.no_grad():
+        for t in export.model_tensors(model).values():
+            t.copy_(t.half().float())
+
+
+def condition(model, x, gen):
+    """Make a random model numerically well-conditioned for input x (see module docstring)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Linear):
+                m.weight.normal_(0.0, (2.0 / m.in_features) ** 0.5, generator=gen)
+                if m.bias is not None:
+                    m.bias.normal_(0.0, 0.1, generator=gen)
+        calib = x
+        if x.shape[0] < 2:  # BatchNorm in train mode needs >1 value per channel (1x1x1 maps, head BN1d)
+            calib = torch.cat([x, torch.randn(x.shape, generator=gen)], dim=0)
+        bns = _bn_modules(model)
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average: one forward sets exactly the batch statistics
+        model.train()
+        model(calib)
+        model.eval()
+        for bn in bns:
+            bn.momentum = 0.1
+            n = bn.num_features
+            bn.weight.copy_(0.6 + 0.8 * torch.rand(n, generator=gen))
+            bn.bias.normal_(0.0, 0.1, generator=gen)
+            bn.running_mean.add_(0.1 * torch.randn(n, generator=gen) * bn.running_var.sqrt())
+            bn.running_var.mul_(0.8 + 0.45 * torch.rand(n, generator=gen))
+        # scale each final Linear so |w.h| <= 1.5 on this input and add a bias in [-1, 1]
+        outs = []
+        for _, head in model.heads():
+            outs.extend([t.out for t in head.towers] if hasattr(head, "towers") else [head.out])
+        seen = {}
+
+        def hook(mod, inp, _):
+            seen[id(mod)] = inp[0].detach()
+
+        handles = [o.register_forward_hook(hook) for o in outs]
+        model(x)
+        for h in handles:
+            h.remove()
+        for o in outs:
+            raw = seen[id(o)] @ o.weight.t()
+            peak = float(raw.abs().max())
+            if peak > 0:
+                o.weight.mul_(1.5 / peak)
+            if o.bias is not None:
+                o.bias.uniform_(-1.0, 1.0, generator=gen)
+
+
+def make_case(case, desc, cfg, batch, size, fp16, seed, out_dir):
+    case_seed = (seed * 1000003 + zlib.crc32(case.encode())) % (2 ** 31)
+    torch.manual_seed(case_seed)
+    gen = torch.Generator().manual_seed(case_seed)
+    model = RenalModel(cfg)
+    x = torch.randn((batch, len(cfg["phases"])) + size, generator=gen)  # (B, P, D, H, W)
+    if fp16:
+        _round_fp16(model)
+    condition(model, x, gen)
+    if fp16:
+        _round_fp16(model)
+    model.eval()
+    with torch.no_grad():
+        res = model(x)
+    model_path = os.path.join(out_dir, case + ".h5")
+    export.save_h5(model, model_path, fp16=fp16)
+    io_path = os.path.join(out_dir, case + ".io.h5")
+
+    def writer(tmp):
+        with h5py.File(tmp, "w") as f:
+            f.create_dataset("input", data=x.numpy().astype(np.float32))
+            f.create_dataset("probabilities", data=res["probabilities"].numpy().astype(np.float32))
+            f.create_dataset("logits", data=res["logits"].numpy().astype(np.float32))
+            g = f.create_group("features")
+            for name, feat in res["features"].items():
+                g.create_dataset(name, data=feat.numpy().astype(np.float32))
+            f.attrs.create("case", case, dtype=h5py.string_dtype("utf-8"))
+            f.attrs["seed"] = np.int64(case_seed)
+            f.attrs.create("torch_version", torch.__version__, dtype=h5py.string_dtype("utf-8"))
+
+    export._atomic_write(io_path, writer)
+    logits = res["logits"].numpy()
+    return {
+        "case": case, "description": desc, "model": case + ".h5", "io": case + ".io.h5",
+        "seed": case_seed, "batch": batch, "phases": cfg["phases"], "input_size": list(size),
+        "tasks": [t["name"] for t in cfg["tasks"]], "networks": [n["name"] for n in cfg["networks"]],
+        "weights_dtype": "float16" if fp16 else "float32",
+        "parameters": int(sum(t.numel() for t in export.model_tensors(model).values())),
+        "logit_range": [float(logits.min()), float(logits.max())],
+    }
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", required=True, help="output directory (created if missing)")
+    ap.add_argument("--quick", action="store_true", help="only the %d most important cases" % len(QUICK))
+    ap.add_argument("--seed", type=int, default=20260101)
+    ap.add_argument("--only", nargs="*", help="case names to generate")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    all_cases = cases()
+    names = [c[0] for c in all_cases]
+    sel = all_cases
+    if args.only:
+        unknown = [n for n in args.only if n not in names]
+        if unknown:
+            print("make_fixtures.py: error: unknown case(s) %s; known: %s" % (unknown, names), file=sys.stderr)
+            return 2
+        sel = [c for c in all_cases if c[0] in args.only]
+    elif args.quick:
+        sel = [c for c in all_cases if c[0] in QUICK]
+    os.makedirs(args.out, exist_ok=True)
+    entries = []
+    t0 = time.time()
+    for case, desc, cfg, batch, size, fp16 in sel:
+        t = time.time()
+        entries.append(make_case(case, desc, cfg, batch, size, fp16, args.seed, args.out))
+        e = entries[-1]
+        print("%-24s B=%d %-14s params=%9d logits [%+.2f, %+.2f]  %.2fs"
+              % (case, batch, "x".join(map(str, size)), e["parameters"], e["logit_range"][0], e["logit_range"][1],
+                 time.time() - t), flush=True)
+    manifest = {"seed": args.seed, "torch_version": torch.__version__, "format_version": C.FORMAT_VERSION,
+                "cases": entries}
+    export._atomic_write(os.path.join(args.out, "manifest.json"),
+                         lambda tmp: open(tmp, "w").write(json.dumps(manifest, indent=1) + "\n"))
+    print("%d cases in %.1fs -> %s" % (len(entries), time.time() - t0, args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Reference heads of FORMAT.md: PLE (multi-task) and MLP (single task). Both return logits."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class MLPStack(nn.Module):
+    """``[Linear → [BatchNorm1d] → ReLU]`` per width; tensors ``layers.{i}`` / ``norms.{i}``.
+
+    The attribute names are given by the caller so the same code serves experts
+    (``layers``/``norms``), towers and the MLP head (``hidden``/``norms``).
+    """
+
+    def __init__(self, in_features, widths, bn, linear_name):
+        super().__init__()
+        self._linear_name = linear_name
+        linears, norms = [], []
+        for w in widths:
+            linears.append(nn.Linear(in_features, int(w)))
+            if bn:
+                norms.append(nn.BatchNorm1d(int(w)))
+            in_features = int(w)
+        self.add_module(linear_name, nn.ModuleList(linears))
+        self.norms = nn.ModuleList(norms)
+        self.out_features = in_features
+
+    def forward(self, x):  # (B, in) -> (B, out_features)
+        norms = list(self.norms)
+        for i, lin in enumerate(getattr(self, self._linear_name)):
+            x = lin(x)
+            if norms:
+                x = norms[i](x)
+            x = F.relu(x)
+        return x
+
+
+class Expert(MLPStack):
+    """PLE expert: tensors ``layers.{i}.*`` and ``norms.{i}.*`` (expert_bn)."""
+
+    def __init__(self, in_features, widths, bn):
+        super().__init__(in_features, widths, bn, "layers")
+
+
+class Gate(nn.Module):
+    """``[Linear → ReLU]*`` → Linear (bias optional) → [BatchNorm1d] → softmax over experts.
+
+    Tensors ``hidden.{i}.*``, ``out.weight[|bias]``, ``norm.*``.
+    """
+
+    def __init__(self, in_features, n_experts, cfg):
+        super().__init__()
+        hidden = []
+        for w in cfg["hidden"]:
+            hidden.append(nn.Linear(in_features, int(w)))
+            in_features = int(w)
+        self.hidden = nn.ModuleList(hidden)
+        self.out = nn.Linear(in_features, n_experts, bias=bool(cfg["bias"]))
+        self.norm = nn.BatchNorm1d(n_experts) if cfg["bn"] else None
+
+    def forward(self, x, experts):  # x (B, in), experts (B, E, H) -> (B, H)
+        for lin in self.hidden:
+            x = F.relu(lin(x))
+        g = self.out(x)
+        if self.norm is not None:
+            g = self.norm(g)
+        g = torch.softmax(g, dim=1)  # (B, E)
+        return torch.bmm(g.unsqueeze(1), experts).squeeze(1)
+
+
+class Tower(nn.Module):
+    """``[Linear → [BatchNorm1d] → ReLU]*`` → Linear to one logit; tensors ``hidden``, ``norms``, ``out``."""
+
+    def __init__(self, in_features, hidden, bn, bias):
+        super().__init__()
+        lins, norms = [], []
+        for w in hidden:
+            lins.append(nn.Linear(in_features, int(w)))
+            if bn:
+                norms.append(nn.BatchNorm1d(int(w)))
+            in_features = int(w)
+        self.hidden = nn.ModuleList(lins)
+        self.norms = nn.ModuleList(norms)
+        self.out = nn.Linear(in_features, 1, bias=bool(bias))
+
+    def forward(self, x):  # (B, in) -> (B, 1)
+        norms = list(self.norms)
+        for i, lin in enumerate(self.hidden):
+            x = lin(x)
+            if norms:
+                x = norms[i](x)
+            x = F.relu(x)
+        return self.out(x)
+
+
+class PLELevel(nn.Module):
+    """One CGC level: per-task experts and gates, shared experts, optional shared gate."""
+
+    def __init__(self, in_features, n_tasks, cfg, last):
+        super().__init__()
+        m, s = int(cfg["task_experts"]), int(cfg["shared_experts"])
+        hidden, bn = cfg["expert_hidden"], bool(cfg["expert_bn"])
+        self.task_experts = nn.ModuleList(
+            [nn.ModuleList([Expert(in_features, hidden, bn) for _ in range(m)]) for _ in range(n_tasks)])
+        self.shared_experts = nn.ModuleList([Expert(in_features, hidden, bn) for _ in range(s)])
+        self.task_gates = nn.ModuleList([Gate(in_features, m + s, cfg["gate"]) for _ in range(n_tasks)])
+        self.shared_gate = None if last else Gate(in_features, n_tasks * m + s, cfg["gate"])
+
+    def forward(self, task_inputs, shared_input):
+        # task_inputs: list of T tensors (B, in); shared_input (B, in)
+        shared = [e(shared_input) for e in self.shared_experts]  # each (B, H)
+        outs, all_task = [], []
+        for t, experts in enumerate(self.task_experts):
+            own = [e(task_inputs[t]) for e in experts]
+            all_task.extend(own)
+            outs.append(self.task_gates[t](task_inputs[t], torch.stack(own + shared, dim=1)))
+        v = None
+        if self.shared_gate is not None:
+            v = self.shared_gate(shared_input, torch.stack(all_task + shared, dim=1))
+        return outs, v
+
+
+class PLEHead(nn.Module):
+    """Progressive Layered Extraction head (FORMAT.md "PLE"). forward: (B, F) -> logits (B, T)."""
+
+    def __init__(self, in_features, n_tasks, cfg):
+        super().__init__()
+        levels = int(cfg["levels"])
+        width = int(cfg["expert_hidden"][-1])
+        self.levels = nn.ModuleList(
+            [PLELevel(in_features if j == 0 else width, n_tasks, cfg, j == levels - 1) for j in range(levels)])
+        self.towers = nn.ModuleList(
+            [Tower(width, cfg["tower"]["hidden"], bool(cfg["tower"]["bn"]), bool(cfg["tower"]["bias"]))
+             for _ in range(n_tasks)])
+
+    def forward(self, x):  # (B, F) -> (B, T)
+        u = [x for _ in self.towers]
+        v = x
+        for level in self.levels:
+            u, v = level(u, v)
+        return torch.cat([tower(u[t]) for t, tower in enumerate(self.towers)], dim=1)
+
+
+class MLPHead(Tower):
+    """Single-task MLP head (FORMAT.md "MLP"), the same layout as a tower:
+    tensors ``hidden.{i}``, ``norms.{i}``, ``out``. forward: (B, F) -> logits (B, 1)."""
+
+    def __init__(self, in_features, cfg):
+        super().__init__(in_features, cfg["hidden"], bool(cfg["bn"]), bool(cfg["bias"]))
