@@ -1,0 +1,235 @@
+package org.renalmtl.loader;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.stream.IntStream;
+
+/**
+ * The voxels a {@link MaskSelection} picks out of a mask, with their bounding box.
+ *
+ * <p>Connected components use 26-connectivity (faces, edges and corners), the usual choice for tumour masks
+ * whose thin parts may touch only diagonally on anisotropic grids. Labelling works on the foreground voxels
+ * only (a union-find over their sorted linear indices), so its memory grows with the mask, not with the
+ * grid: a 512×512×1000 grid costs nothing beyond its foreground.
+ */
+public final class MaskRegion {
+
+    private final long[] indices; // (n) sorted float indices (z·ny + y)·nx + x of the selected voxels
+    private final int[] lo; // (z, y, x) inclusive
+    private final int[] hi; // (z, y, x) inclusive
+    private final int components;
+    private final int nx;
+    private final int ny;
+
+    private MaskRegion(long[] indices, int[] lo, int[] hi, int components, int nx, int ny) {
+        this.indices = indices;
+        this.lo = lo;
+        this.hi = hi;
+        this.components = components;
+        this.nx = nx;
+        this.ny = ny;
+    }
+
+    /**
+     * Selects voxels from a mask.
+     *
+     * @param mask      the mask volume
+     * @param selection which voxels
+     * @return the region
+     * @throws VolumeInputException naming the mask when nothing is selected
+     */
+    public static MaskRegion select(Volume mask, MaskSelection selection) {
+        long[] fg = foreground(mask, selection.label());
+        if (fg.length == 0) {
+            throw new VolumeInputException(mask.source() + ": mask is empty (no voxel with "
+                + (selection.isLargestComponent() ? "a non-zero label" : "label " + selection.label()) + ")");
+        }
+        int nx = mask.nx();
+        int ny = mask.ny();
+        int nz = mask.nz();
+        long[] chosen = fg;
+        int comps = 1;
+        if (selection.isLargestComponent()) {
+            int[] parent = label(fg, nx, ny, nz);
+            int[] size = new int[fg.length];
+            int best = -1;
+            comps = 0;
+            for (int p = 0; p < fg.length; p++) {
+                int r = find(parent, p);
+                if (size[r]++ == 0) {
+                    comps++;
+                }
+            }
+            for (int p = 0; p < fg.length; p++) {
+                if (parent[p] == p && (best < 0 || size[p] > size[best])) {
+                    best = p;
+                }
+            }
+            chosen = new long[size[best]];
+            int n = 0;
+            for (int p = 0; p < fg.length; p++) {
+                if (parent[p] == best) {
+                    chosen[n++] = fg[p];
+                }
+            }
+        }
+        int[] lo = {Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE};
+        int[] hi = {-1, -1, -1};
+        for (long idx : chosen) {
+            int x = (int) (idx % nx);
+            int y = (int) ((idx / nx) % ny);
+            int z = (int) (idx / ((long) nx * ny));
+            lo[0] = Math.min(lo[0], z);
+            lo[1] = Math.min(lo[1], y);
+            lo[2] = Math.min(lo[2], x);
+            hi[0] = Math.max(hi[0], z);
+            hi[1] = Math.max(hi[1], y);
+            hi[2] = Math.max(hi[2], x);
+        }
+        return new MaskRegion(chosen, lo, hi, comps, nx, ny);
+    }
+
+    /** @return number of selected voxels */
+    public int size() {
+        return indices.length;
+    }
+
+    /** @return float index of the n-th selected voxel, in increasing order */
+    public long index(int n) {
+        return indices[n];
+    }
+
+    /** @return x of the n-th selected voxel */
+    public int x(int n) {
+        return (int) (indices[n] % nx);
+    }
+
+    /** @return y of the n-th selected voxel */
+    public int y(int n) {
+        return (int) ((indices[n] / nx) % ny);
+    }
+
+    /** @return z of the n-th selected voxel */
+    public int z(int n) {
+        return (int) (indices[n] / ((long) nx * ny));
+    }
+
+    /** @return whether the voxel at float index {@code idx} is selected */
+    public boolean contains(long idx) {
+        return Arrays.binarySearch(indices, idx) >= 0;
+    }
+
+    /** @return inclusive lower corner of the bounding box, (z, y, x) */
+    public int[] lo() {
+        return lo.clone();
+    }
+
+    /** @return inclusive upper corner of the bounding box, (z, y, x) */
+    public int[] hi() {
+        return hi.clone();
+    }
+
+    /** @return number of connected components among the non-zero voxels (1 when a label was chosen) */
+    public int components() {
+        return components;
+    }
+
+    private static long[] foreground(Volume mask, int label) {
+        MemorySegment d = mask.data();
+        int nx = mask.nx();
+        int ny = mask.ny();
+        long plane = (long) nx * ny;
+        long[][] perSlice = new long[mask.nz()][];
+        IntStream.range(0, mask.nz()).parallel().forEach(z -> {
+            long base = z * plane;
+            int count = 0;
+            long[] buf = new long[16];
+            for (long i = 0; i < plane; i++) {
+                long v = Math.round(d.getAtIndex(ValueLayout.JAVA_FLOAT, base + i));
+                if (label == 0 ? v != 0 : v == label) {
+                    if (count == buf.length) {
+                        buf = Arrays.copyOf(buf, count * 2);
+                    }
+                    buf[count++] = base + i;
+                }
+            }
+            perSlice[z] = Arrays.copyOf(buf, count);
+        });
+        int total = 0;
+        for (long[] s : perSlice) {
+            total += s.length;
+        }
+        long[] all = new long[total];
+        int n = 0;
+        for (long[] s : perSlice) {
+            System.arraycopy(s, 0, all, n, s.length);
+            n += s.length;
+        }
+        return all;
+    }
+
+    /** Union-find over the sorted foreground; each voxel looks at its 13 already-visited neighbours. */
+    private static int[] label(long[] fg, int nx, int ny, int nz) {
+        int[] parent = new int[fg.length];
+        for (int p = 0; p < parent.length; p++) {
+            parent[p] = p;
+        }
+        long plane = (long) nx * ny;
+        for (int p = 0; p < fg.length; p++) {
+            long idx = fg[p];
+            int x = (int) (idx % nx);
+            int y = (int) ((idx / nx) % ny);
+            int z = (int) (idx / plane);
+            for (int dz = -1; dz <= 0; dz++) {
+                for (int dy = -1; dy <= 1; dy++) {
+                    for (int dx = -1; dx <= 1; dx++) {
+                        if (dz == 0 && (dy > 0 || (dy == 0 && dx >= 0))) {
+                            continue;
+                        }
+                        int qx = x + dx;
+                        int qy = y + dy;
+                        int qz = z + dz;
+                        if (qx < 0 || qx >= nx || qy < 0 || qy >= ny || qz < 0 || qz >= nz) {
+                            continue;
+                        }
+                        int q = Arrays.binarySearch(fg, 0, p, qz * plane + (long) qy * nx + qx);
+                        if (q >= 0) {
+                            union(parent, p, q);
+                        }
+                    }
+                }
+            }
+        }
+        for (int p = 0; p < parent.length; p++) {
+            parent[p] = find(parent, p);
+        }
+        return parent;
+    }
+
+    private static int find(int[] parent, int p) {
+        int r = p;
+        while (parent[r] != r) {
+            r = parent[r];
+        }
+        while (parent[p] != r) {
+            int next = parent[p];
+            parent[p] = r;
+            p = next;
+        }
+        return r;
+    }
+
+    private static void union(int[] parent, int a, int b) {
+        int ra = find(parent, a);
+        int rb = find(parent, b);
+        if (ra != rb) {
+            // Attach to the smaller index so the root of a component is its first voxel in scan order.
+            if (ra < rb) {
+                parent[rb] = ra;
+            } else {
+                parent[ra] = rb;
+            }
+        }
+    }
+}

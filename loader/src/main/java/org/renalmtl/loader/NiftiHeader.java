@@ -1,0 +1,338 @@
+package org.renalmtl.loader;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The fields of a NIfTI-1 (348-byte) or NIfTI-2 (540-byte) header that matter for scalar 3-D images, with
+ * NIfTI-2's wider types (int64 dims, float64 fields) used for both.
+ *
+ * @param version    1 or 2
+ * @param byteOrder  byte order of the header and the voxels
+ * @param dim        dim[0..7] as in the header (dim[0] = number of dimensions)
+ * @param dataType   voxel type
+ * @param pixdim     pixdim[0..7] (pixdim[0] is qfac)
+ * @param voxOffset  byte offset of the first voxel in the file (after the header and any extensions)
+ * @param sclSlope   scl_slope as stored (0 or NaN means "no scaling")
+ * @param sclInter   scl_inter as stored
+ * @param qformCode  qform_code
+ * @param sformCode  sform_code
+ * @param quatern    quatern_b, quatern_c, quatern_d, qoffset_x, qoffset_y, qoffset_z
+ * @param srow       srow_x, srow_y, srow_z (12 values, row-major 3×4)
+ * @param xyztUnits  xyzt_units byte (spatial unit in its low 3 bits: 1 m, 2 mm, 3 µm, 0 unknown)
+ * @param descrip    the descrip string
+ */
+public record NiftiHeader(int version, ByteOrder byteOrder, long[] dim, NiftiDataType dataType, double[] pixdim,
+                          long voxOffset, double sclSlope, double sclInter, int qformCode, int sformCode,
+                          double[] quatern, double[] srow, int xyztUnits, String descrip) {
+
+    /** Size of a NIfTI-1 header in bytes. */
+    public static final int NIFTI1_SIZE = 348;
+    /** Size of a NIfTI-2 header in bytes. */
+    public static final int NIFTI2_SIZE = 540;
+
+    /** Copies the arrays so that the record is immutable. */
+    public NiftiHeader {
+        dim = dim.clone();
+        pixdim = pixdim.clone();
+        quatern = quatern.clone();
+        srow = srow.clone();
+    }
+
+    @Override
+    public long[] dim() {
+        return dim.clone();
+    }
+
+    @Override
+    public double[] pixdim() {
+        return pixdim.clone();
+    }
+
+    @Override
+    public double[] quatern() {
+        return quatern.clone();
+    }
+
+    @Override
+    public double[] srow() {
+        return srow.clone();
+    }
+
+    /** @return dim[1], the number of voxels along x */
+    public int nx() {
+        return (int) dim[1];
+    }
+
+    /** @return dim[2], the number of voxels along y */
+    public int ny() {
+        return (int) dim[2];
+    }
+
+    /** @return dim[3], the number of voxels along z */
+    public int nz() {
+        return (int) dim[3];
+    }
+
+    /** @return the slope actually applied: scl_slope, or 1 when it is 0 or not finite (nifti1.h: no scaling) */
+    public double effectiveSlope() {
+        return sclSlope == 0 || !Double.isFinite(sclSlope) ? 1 : sclSlope;
+    }
+
+    /** @return the intercept actually applied: scl_inter, or 0 when scaling is off or it is not finite */
+    public double effectiveInter() {
+        return sclSlope == 0 || !Double.isFinite(sclSlope) || !Double.isFinite(sclInter) ? 0 : sclInter;
+    }
+
+    /**
+     * Peeks at the first four bytes (sizeof_hdr) to learn the version and byte order.
+     *
+     * @param first4 the first four bytes of the (decompressed) file
+     * @param source file name for messages
+     * @return {version, 0 for little or 1 for big endian}
+     */
+    static int[] sniff(byte[] first4, String source) {
+        ByteBuffer b = ByteBuffer.wrap(first4);
+        for (ByteOrder order : new ByteOrder[] {ByteOrder.LITTLE_ENDIAN, ByteOrder.BIG_ENDIAN}) {
+            int size = b.order(order).getInt(0);
+            if (size == NIFTI1_SIZE || size == NIFTI2_SIZE) {
+                return new int[] {size == NIFTI1_SIZE ? 1 : 2, order == ByteOrder.LITTLE_ENDIAN ? 0 : 1};
+            }
+        }
+        throw new VolumeInputException(source + ": not a NIfTI file (sizeof_hdr is neither 348 nor 540 in either byte order)");
+    }
+
+    /**
+     * Parses a complete header.
+     *
+     * @param bytes   348 or 540 bytes
+     * @param version 1 or 2
+     * @param order   byte order found by {@link #sniff}
+     * @param source  file name for messages
+     * @return the header; its fields are checked for the problems that would break reading
+     */
+    static NiftiHeader parse(byte[] bytes, int version, ByteOrder order, String source) {
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(order);
+        long[] dim = new long[8];
+        double[] pixdim = new double[8];
+        double[] quatern = new double[6];
+        double[] srow = new double[12];
+        int dataTypeCode;
+        long voxOffset;
+        double slope;
+        double inter;
+        int qform;
+        int sform;
+        int units;
+        String descrip;
+        if (version == 1) {
+            String magic = ascii(bytes, 344, 4);
+            if (magic.equals("ni1")) {
+                throw new VolumeInputException(source + ": NIfTI-1 pair (.hdr/.img) files are not supported; convert to a single .nii or .nii.gz");
+            }
+            if (!magic.equals("n+1")) {
+                throw new VolumeInputException(source + ": wrong NIfTI-1 magic '" + printable(bytes, 344, 4) + "' (expected 'n+1')");
+            }
+            for (int i = 0; i < 8; i++) {
+                dim[i] = b.getShort(40 + 2 * i);
+                pixdim[i] = b.getFloat(76 + 4 * i);
+            }
+            dataTypeCode = b.getShort(70);
+            voxOffset = (long) b.getFloat(108);
+            slope = b.getFloat(112);
+            inter = b.getFloat(116);
+            units = bytes[123] & 0xff;
+            descrip = ascii(bytes, 148, 80);
+            qform = b.getShort(252);
+            sform = b.getShort(254);
+            for (int i = 0; i < 6; i++) {
+                quatern[i] = b.getFloat(256 + 4 * i);
+            }
+            for (int i = 0; i < 12; i++) {
+                srow[i] = b.getFloat(280 + 4 * i);
+            }
+        } else {
+            String magic = ascii(bytes, 4, 3);
+            if (!magic.equals("n+2") || bytes[7] != 0 || bytes[8] != '\r' || bytes[9] != '\n' || bytes[10] != 0x1a || bytes[11] != '\n') {
+                throw new VolumeInputException(source + ": wrong NIfTI-2 magic '" + printable(bytes, 4, 8) + "' (expected 'n+2\\0\\r\\n\\032\\n')");
+            }
+            dataTypeCode = b.getShort(12);
+            for (int i = 0; i < 8; i++) {
+                dim[i] = b.getLong(16 + 8 * i);
+                pixdim[i] = b.getDouble(104 + 8 * i);
+            }
+            voxOffset = b.getLong(168);
+            slope = b.getDouble(176);
+            inter = b.getDouble(184);
+            descrip = ascii(bytes, 240, 80);
+            qform = b.getInt(344);
+            sform = b.getInt(348);
+            for (int i = 0; i < 6; i++) {
+                quatern[i] = b.getDouble(352 + 8 * i);
+            }
+            for (int i = 0; i < 12; i++) {
+                srow[i] = b.getDouble(400 + 8 * i);
+            }
+            units = b.getInt(500);
+        }
+        NiftiDataType type = NiftiDataType.fromCode(dataTypeCode);
+        if (type == null) {
+            throw new VolumeInputException(source + ": unsupported NIfTI datatype " + dataTypeCode
+                + " (supported: uint8, int8, int16, uint16, int32, uint32, int64, uint64, float32, float64)");
+        }
+        int headerSize = version == 1 ? NIFTI1_SIZE : NIFTI2_SIZE;
+        if (voxOffset < headerSize) {
+            // Some writers leave vox_offset 0 in single files; the voxels then follow the header and the
+            // 4-byte extension flag, as nibabel assumes.
+            voxOffset = headerSize + 4;
+        }
+        return new NiftiHeader(version, order, dim, type, pixdim, voxOffset, slope, inter, qform, sform,
+            quatern, srow, units, descrip);
+    }
+
+    /**
+     * Checks that the header describes one 3-D scalar volume of a size that can be held, before anything is
+     * allocated.
+     *
+     * @param maxVoxels the largest voxel count accepted
+     * @param source    file name for messages
+     */
+    void checkDimensions(long maxVoxels, String source) {
+        long nd = dim[0];
+        if (nd < 1 || nd > 7) {
+            throw new VolumeInputException(source + ": header claims " + nd + " dimensions (dim[0] must be 1..7)");
+        }
+        for (int i = 1; i <= nd; i++) {
+            if (dim[i] < 1) {
+                throw new VolumeInputException(source + ": header claims dim[" + i + "] = " + dim[i] + " (must be at least 1)");
+            }
+        }
+        for (int i = 4; i <= nd; i++) {
+            if (dim[i] != 1) {
+                throw new VolumeInputException(source + ": " + nd + "-D image with dim[" + i + "] = " + dim[i]
+                    + "; only 3-D volumes are supported (give each phase as its own file)");
+            }
+        }
+        long total = 1;
+        for (int i = 1; i <= Math.min(3, nd); i++) {
+            if (dim[i] > Integer.MAX_VALUE || total > maxVoxels / dim[i]) {
+                throw new VolumeInputException(source + ": header claims absurd dimensions " + dimString()
+                    + " (more than " + maxVoxels + " voxels)");
+            }
+            total *= dim[i];
+        }
+        if (total > maxVoxels) {
+            throw new VolumeInputException(source + ": header claims absurd dimensions " + dimString()
+                + " (more than " + maxVoxels + " voxels)");
+        }
+    }
+
+    /** @return the number of voxels in the 3-D volume (dims beyond dim[0] count as 1) */
+    long voxelCount() {
+        long n = 1;
+        for (int i = 1; i <= Math.min(3, dim[0]); i++) {
+            n *= dim[i];
+        }
+        return n;
+    }
+
+    /** @return the spatial dims as "nx x ny x nz" */
+    String dimString() {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 1; i <= Math.max(1, Math.min(7, dim[0])); i++) {
+            sb.append(i > 1 ? "x" : "").append(dim[i]);
+        }
+        return sb.toString();
+    }
+
+    /**
+     * The voxel-to-world affine as nibabel's {@code get_best_affine}: the sform when sform_code &gt; 0, else
+     * the qform when qform_code &gt; 0, else nifti1.h method 1 (diag(pixdim), origin 0; nibabel's Analyze-style
+     * fallback flips x and centres the grid, which no scanner output relies on). Lengths are converted to mm
+     * when xyzt_units says metres or micrometres; unknown units are taken as mm.
+     *
+     * @param source file name for messages
+     * @return the geometry
+     */
+    public Geometry geometry(String source) {
+        double unit = switch (xyztUnits & 7) {
+            case 1 -> 1000.0;
+            case 3 -> 0.001;
+            default -> 1.0;
+        };
+        double[] a = new double[16];
+        if (sformCode > 0) {
+            System.arraycopy(srow, 0, a, 0, 12);
+        } else if (qformCode > 0) {
+            double qb = quatern[0];
+            double qc = quatern[1];
+            double qd = quatern[2];
+            double qa = 1.0 - (qb * qb + qc * qc + qd * qd);
+            // nifti1.h: a is computed from b, c, d; rounding can make 1 - (b²+c²+d²) slightly negative.
+            if (qa < 1e-7) {
+                double n = Math.sqrt(qb * qb + qc * qc + qd * qd);
+                qb /= n;
+                qc /= n;
+                qd /= n;
+                qa = 0;
+            } else {
+                qa = Math.sqrt(qa);
+            }
+            double qfac = pixdim[0] < 0 ? -1 : 1;
+            double dx = pixdim[1];
+            double dy = pixdim[2];
+            double dz = pixdim[3] * qfac;
+            double[] r = {
+                qa * qa + qb * qb - qc * qc - qd * qd, 2 * (qb * qc - qa * qd), 2 * (qb * qd + qa * qc),
+                2 * (qb * qc + qa * qd), qa * qa + qc * qc - qb * qb - qd * qd, 2 * (qc * qd - qa * qb),
+                2 * (qb * qd - qa * qc), 2 * (qc * qd + qa * qb), qa * qa + qd * qd - qc * qc - qb * qb};
+            double[] d = {dx, dy, dz};
+            for (int row = 0; row < 3; row++) {
+                for (int col = 0; col < 3; col++) {
+                    a[row * 4 + col] = r[row * 3 + col] * d[col];
+                }
+                a[row * 4 + 3] = quatern[3 + row];
+            }
+        } else {
+            a[0] = pixdim[1];
+            a[5] = pixdim[2];
+            a[10] = pixdim[3];
+        }
+        for (int i = 0; i < 12; i++) {
+            a[i] *= unit;
+            if (!Double.isFinite(a[i])) {
+                throw new VolumeInputException(source + ": voxel-to-world affine has a non-finite entry (check "
+                    + (sformCode > 0 ? "srow" : qformCode > 0 ? "quatern/qoffset/pixdim" : "pixdim") + ")");
+            }
+        }
+        a[15] = 1;
+        try {
+            return new Geometry(a, qformCode, sformCode);
+        } catch (IllegalArgumentException e) {
+            throw new VolumeInputException(source + ": voxel-to-world affine is singular (check "
+                + (sformCode > 0 ? "srow" : qformCode > 0 ? "quatern/pixdim" : "pixdim") + ")", e);
+        }
+    }
+
+    private static String ascii(byte[] b, int off, int len) {
+        int end = off;
+        while (end < off + len && b[end] != 0) {
+            end++;
+        }
+        return new String(b, off, end - off, StandardCharsets.US_ASCII);
+    }
+
+    private static String printable(byte[] b, int off, int len) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = off; i < off + len; i++) {
+            int c = b[i] & 0xff;
+            if (c >= 32 && c < 127) {
+                sb.append((char) c);
+            } else {
+                sb.append(String.format("\\x%02x", c));
+            }
+        }
+        return sb.toString();
+    }
+}

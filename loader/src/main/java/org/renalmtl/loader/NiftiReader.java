@@ -1,0 +1,293 @@
+package org.renalmtl.loader;
+
+import java.io.BufferedInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
+
+/**
+ * Reads single-file NIfTI-1 and NIfTI-2 volumes ({@code .nii}, or gzip-compressed whatever the name says),
+ * either byte order, every scalar datatype of {@link NiftiDataType}, applying scl_slope/scl_inter, into an
+ * off-heap float32 {@link Volume}.
+ *
+ * <p>The file is streamed: gzip is decoded through buffered streams and the voxels are converted a chunk at a
+ * time straight into the volume's segment, so the heap never holds more than one chunk (1 MiB) of voxels.
+ * Dimensions are checked before anything is allocated; a gzip file cannot expand more than about 1032:1, so a
+ * header whose voxels could not fit in the compressed size is refused up front too. Volumes with NaN or
+ * infinite voxels are refused: the preprocessing and the network have no meaningful use for them.
+ */
+public final class NiftiReader {
+
+    /** Largest voxel count accepted by {@link #read(Path)}: 2^31 voxels, i.e. 8 GiB as float32. */
+    public static final long DEFAULT_MAX_VOXELS = 1L << 31;
+
+    /** Deflate's maximal expansion ratio (zlib technical details: 1032:1), with slack for headers. */
+    private static final long MAX_DEFLATE_RATIO = 1032;
+    private static final int CHUNK = 1 << 20;
+    private static final int STREAM_BUFFER = 1 << 16;
+
+    private NiftiReader() {
+    }
+
+    /**
+     * Reads a volume with the default size limit.
+     *
+     * @param path a .nii or .nii.gz file
+     * @return the volume (close it when done)
+     * @throws VolumeInputException naming the file when it cannot be read or is not a usable volume
+     */
+    public static Volume read(Path path) {
+        return read(path, DEFAULT_MAX_VOXELS);
+    }
+
+    /**
+     * Reads a volume.
+     *
+     * @param path      a .nii or .nii.gz file
+     * @param maxVoxels headers claiming more voxels than this are refused before allocation
+     * @return the volume (close it when done)
+     * @throws VolumeInputException naming the file when it cannot be read or is not a usable volume
+     */
+    public static Volume read(Path path, long maxVoxels) {
+        String src = path.toString();
+        long fileSize = checkReadable(path);
+        try (InputStream raw = new BufferedInputStream(Files.newInputStream(path), STREAM_BUFFER)) {
+            boolean gzip = isGzip(raw);
+            try (InputStream in = gzip ? new GZIPInputStream(raw, STREAM_BUFFER) : raw) {
+                NiftiHeader h = readHeader(in, src);
+                h.checkDimensions(maxVoxels, src);
+                long voxelBytes = h.voxelCount() * h.dataType().bytes();
+                long needed = h.voxOffset() + voxelBytes;
+                if (gzip && needed > fileSize * MAX_DEFLATE_RATIO + 4096) {
+                    throw new VolumeInputException(src + ": header claims " + h.dimString() + " " + h.dataType()
+                        + " voxels (" + needed + " bytes) but a gzip file of " + fileSize + " bytes cannot hold that many");
+                }
+                if (!gzip && fileSize < needed) {
+                    throw new VolumeInputException(src + ": truncated: header needs " + needed + " bytes, file has " + fileSize);
+                }
+                Geometry g = h.geometry(src);
+                long skip = h.voxOffset() - (h.version() == 1 ? NiftiHeader.NIFTI1_SIZE : NiftiHeader.NIFTI2_SIZE);
+                in.skipNBytes(skip);
+                Volume v = Volume.allocate(h, g, src);
+                try {
+                    readVoxels(in, h, v, src);
+                    return v;
+                } catch (RuntimeException | IOException e) {
+                    v.close();
+                    throw e;
+                }
+            }
+        } catch (EOFException e) {
+            throw new VolumeInputException(src + ": truncated file (unexpected end of data)", e);
+        } catch (ZipException e) {
+            throw new VolumeInputException(src + ": corrupt gzip data (" + e.getMessage() + ")", e);
+        } catch (IOException e) {
+            throw new VolumeInputException(src + ": cannot read (" + oneLine(e) + ")", e);
+        }
+    }
+
+    /**
+     * Reads only the header (and checks the magic), e.g. to report a file's dimensions and datatype.
+     *
+     * @param path a .nii or .nii.gz file
+     * @return the header
+     * @throws VolumeInputException naming the file when it is not a readable NIfTI file
+     */
+    public static NiftiHeader readHeader(Path path) {
+        String src = path.toString();
+        checkReadable(path);
+        try (InputStream raw = new BufferedInputStream(Files.newInputStream(path), STREAM_BUFFER)) {
+            boolean gzip = isGzip(raw);
+            try (InputStream in = gzip ? new GZIPInputStream(raw, STREAM_BUFFER) : raw) {
+                return readHeader(in, src);
+            }
+        } catch (EOFException e) {
+            throw new VolumeInputException(src + ": truncated file (unexpected end of data)", e);
+        } catch (ZipException e) {
+            throw new VolumeInputException(src + ": corrupt gzip data (" + e.getMessage() + ")", e);
+        } catch (IOException e) {
+            throw new VolumeInputException(src + ": cannot read (" + oneLine(e) + ")", e);
+        }
+    }
+
+    private static long checkReadable(Path path) {
+        String src = path.toString();
+        if (!Files.exists(path)) {
+            throw new VolumeInputException(src + ": file not found");
+        }
+        if (Files.isDirectory(path)) {
+            throw new VolumeInputException(src + ": is a directory, not a NIfTI file");
+        }
+        try {
+            long size = Files.size(path);
+            if (size == 0) {
+                throw new VolumeInputException(src + ": empty file");
+            }
+            return size;
+        } catch (NoSuchFileException e) {
+            throw new VolumeInputException(src + ": file not found", e);
+        } catch (AccessDeniedException e) {
+            throw new VolumeInputException(src + ": permission denied", e);
+        } catch (IOException e) {
+            throw new VolumeInputException(src + ": cannot read (" + oneLine(e) + ")", e);
+        }
+    }
+
+    private static boolean isGzip(InputStream in) throws IOException {
+        in.mark(2);
+        int b0 = in.read();
+        int b1 = in.read();
+        in.reset();
+        return b0 == 0x1f && b1 == 0x8b;
+    }
+
+    private static NiftiHeader readHeader(InputStream in, String src) throws IOException {
+        byte[] first = new byte[4];
+        if (in.readNBytes(first, 0, 4) < 4) {
+            throw new VolumeInputException(src + ": truncated file (shorter than a NIfTI header)");
+        }
+        int[] vo = NiftiHeader.sniff(first, src);
+        int size = vo[0] == 1 ? NiftiHeader.NIFTI1_SIZE : NiftiHeader.NIFTI2_SIZE;
+        byte[] hdr = new byte[size];
+        System.arraycopy(first, 0, hdr, 0, 4);
+        if (in.readNBytes(hdr, 4, size - 4) < size - 4) {
+            throw new VolumeInputException(src + ": truncated file (header incomplete)");
+        }
+        return NiftiHeader.parse(hdr, vo[0], vo[1] == 0 ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN, src);
+    }
+
+    private static void readVoxels(InputStream in, NiftiHeader h, Volume v, String src) throws IOException {
+        NiftiDataType type = h.dataType();
+        int bpv = type.bytes();
+        long total = v.voxelCount();
+        byte[] chunk = new byte[CHUNK]; // raw voxel bytes, a multiple of 8 so no voxel straddles two chunks
+        MemorySegment chunkSeg = MemorySegment.ofArray(chunk);
+        MemorySegment dst = v.data();
+        double slope = h.effectiveSlope();
+        double inter = h.effectiveInter();
+        long done = 0;
+        long bad = 0;
+        long firstBad = -1;
+        while (done < total) {
+            int count = (int) Math.min(CHUNK / bpv, total - done);
+            int got = in.readNBytes(chunk, 0, count * bpv);
+            if (got < count * bpv) {
+                throw new VolumeInputException(src + ": truncated file: expected " + total * bpv
+                    + " bytes of voxel data, got " + (done * bpv + got));
+            }
+            long b = Converter.convert(chunkSeg, count, type, h.byteOrder(), slope, inter, dst, done);
+            if (b > 0 && firstBad < 0) {
+                firstBad = done + Converter.firstNonFinite(dst, done, count);
+            }
+            bad += b;
+            done += count;
+        }
+        if (bad > 0) {
+            long x = firstBad % v.nx();
+            long y = (firstBad / v.nx()) % v.ny();
+            long z = firstBad / ((long) v.nx() * v.ny());
+            throw new VolumeInputException(src + ": " + bad + " voxels are NaN or infinite (first at z,y,x = "
+                + z + "," + y + "," + x + ")");
+        }
+    }
+
+    private static String oneLine(Exception e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + e.getMessage();
+        return m.replace('\n', ' ');
+    }
+
+    /** Raw bytes of one datatype → float32, scaled; one method per family keeps the inner loops monomorphic. */
+    private static final class Converter {
+
+        private Converter() {
+        }
+
+        /** @return how many converted values are NaN or infinite */
+        static long convert(MemorySegment src, int n, NiftiDataType type, ByteOrder order, double slope,
+                            double inter, MemorySegment dst, long dstIndex) {
+            boolean identity = slope == 1 && inter == 0;
+            long bad = 0;
+            switch (type) {
+                case UINT8, INT8 -> {
+                    boolean unsigned = type == NiftiDataType.UINT8;
+                    for (int i = 0; i < n; i++) {
+                        byte r = src.get(ValueLayout.JAVA_BYTE, i);
+                        float f = identity ? (unsigned ? r & 0xff : r) : (float) ((unsigned ? r & 0xff : r) * slope + inter);
+                        dst.setAtIndex(ValueLayout.JAVA_FLOAT, dstIndex + i, f);
+                        bad += Float.isFinite(f) ? 0 : 1;
+                    }
+                }
+                case INT16, UINT16 -> {
+                    ValueLayout.OfShort l = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(order);
+                    boolean unsigned = type == NiftiDataType.UINT16;
+                    for (int i = 0; i < n; i++) {
+                        short r = src.get(l, 2L * i);
+                        int iv = unsigned ? r & 0xffff : r;
+                        float f = identity ? iv : (float) (iv * slope + inter);
+                        dst.setAtIndex(ValueLayout.JAVA_FLOAT, dstIndex + i, f);
+                        bad += Float.isFinite(f) ? 0 : 1;
+                    }
+                }
+                case INT32, UINT32 -> {
+                    ValueLayout.OfInt l = ValueLayout.JAVA_INT_UNALIGNED.withOrder(order);
+                    boolean unsigned = type == NiftiDataType.UINT32;
+                    for (int i = 0; i < n; i++) {
+                        int r = src.get(l, 4L * i);
+                        double d = unsigned ? (double) (r & 0xffffffffL) : r;
+                        float f = (float) (d * slope + inter);
+                        dst.setAtIndex(ValueLayout.JAVA_FLOAT, dstIndex + i, f);
+                        bad += Float.isFinite(f) ? 0 : 1;
+                    }
+                }
+                case INT64, UINT64 -> {
+                    ValueLayout.OfLong l = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(order);
+                    boolean unsigned = type == NiftiDataType.UINT64;
+                    for (int i = 0; i < n; i++) {
+                        long r = src.get(l, 8L * i);
+                        double d = unsigned && r < 0 ? (double) (r >>> 1) * 2.0 + (r & 1) : r;
+                        float f = (float) (d * slope + inter);
+                        dst.setAtIndex(ValueLayout.JAVA_FLOAT, dstIndex + i, f);
+                        bad += Float.isFinite(f) ? 0 : 1;
+                    }
+                }
+                case FLOAT32 -> {
+                    ValueLayout.OfFloat l = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(order);
+                    for (int i = 0; i < n; i++) {
+                        float r = src.get(l, 4L * i);
+                        float f = identity ? r : (float) (r * slope + inter);
+                        dst.setAtIndex(ValueLayout.JAVA_FLOAT, dstIndex + i, f);
+                        bad += Float.isFinite(f) ? 0 : 1;
+                    }
+                }
+                case FLOAT64 -> {
+                    ValueLayout.OfDouble l = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(order);
+                    for (int i = 0; i < n; i++) {
+                        double r = src.get(l, 8L * i);
+                        float f = (float) (r * slope + inter);
+                        dst.setAtIndex(ValueLayout.JAVA_FLOAT, dstIndex + i, f);
+                        bad += Float.isFinite(f) ? 0 : 1;
+                    }
+                }
+            }
+            return bad;
+        }
+
+        static long firstNonFinite(MemorySegment dst, long from, int n) {
+            for (int i = 0; i < n; i++) {
+                if (!Float.isFinite(dst.getAtIndex(ValueLayout.JAVA_FLOAT, from + i))) {
+                    return i;
+                }
+            }
+            return 0;
+        }
+    }
+}

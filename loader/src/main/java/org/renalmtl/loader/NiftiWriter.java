@@ -1,0 +1,274 @@
+package org.renalmtl.loader;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.zip.Deflater;
+import java.util.zip.GZIPOutputStream;
+
+/**
+ * Writes a {@link Volume} as a single-file little-endian NIfTI-1 image ({@code .nii}, or gzip when the name
+ * ends in {@code .gz}), keeping its geometry: the affine goes into the sform exactly (as float32, the format's
+ * precision) and, when it has no shear, into the qform as well, so readers that only know one of them agree.
+ *
+ * <p>Nothing partial is ever left at the target path: the file is written to a temporary file in the same
+ * directory and renamed over the target only when complete.
+ */
+public final class NiftiWriter {
+
+    private static final int CHUNK = 1 << 20;
+
+    private NiftiWriter() {
+    }
+
+    /**
+     * Writes a label mask as uint8 (values rounded, clamped to 0..255).
+     *
+     * @param v    the mask
+     * @param path target .nii or .nii.gz
+     * @throws VolumeInputException naming the path when it cannot be written
+     */
+    public static void writeMask(Volume v, Path path) {
+        write(v, path, NiftiDataType.UINT8, "");
+    }
+
+    /**
+     * Writes a probability map or preprocessed image as float32.
+     *
+     * @param v    the volume
+     * @param path target .nii or .nii.gz
+     * @throws VolumeInputException naming the path when it cannot be written
+     */
+    public static void writeFloat(Volume v, Path path) {
+        write(v, path, NiftiDataType.FLOAT32, "");
+    }
+
+    /**
+     * Writes a volume.
+     *
+     * @param v        the volume
+     * @param path     target .nii or .nii.gz
+     * @param type     UINT8, INT16 (both rounded and clamped to the type's range) or FLOAT32
+     * @param descrip  text for the header's descrip field (cut to 79 characters)
+     * @throws VolumeInputException naming the path when it cannot be written
+     */
+    public static void write(Volume v, Path path, NiftiDataType type, String descrip) {
+        if (type != NiftiDataType.UINT8 && type != NiftiDataType.INT16 && type != NiftiDataType.FLOAT32) {
+            throw new IllegalArgumentException("writer supports uint8, int16 and float32, not " + type);
+        }
+        Path abs = path.toAbsolutePath();
+        Path dir = abs.getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new VolumeInputException(path + ": cannot write: directory " + dir + " does not exist");
+        }
+        if (Files.isDirectory(abs)) {
+            throw new VolumeInputException(path + ": cannot write: is a directory");
+        }
+        Path tmp;
+        try {
+            tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+        } catch (AccessDeniedException e) {
+            throw new VolumeInputException(path + ": cannot write: permission denied in " + dir, e);
+        } catch (IOException e) {
+            throw new VolumeInputException(path + ": cannot write (" + e.getMessage() + ")", e);
+        }
+        try {
+            boolean gzip = abs.getFileName().toString().endsWith(".gz");
+            try (OutputStream file = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16);
+                 OutputStream out = gzip ? new FastGzip(file) : file) {
+                out.write(header(v, type, descrip));
+                writeVoxels(v, type, out);
+            }
+            try {
+                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            deleteQuietly(tmp);
+            throw new VolumeInputException(path + ": cannot write (" + e.getMessage() + ")", e);
+        } catch (RuntimeException e) {
+            deleteQuietly(tmp);
+            throw e;
+        }
+    }
+
+    private static void deleteQuietly(Path tmp) {
+        try {
+            Files.deleteIfExists(tmp);
+        } catch (IOException ignored) {
+            // The write already failed; a stray hidden temporary file is the lesser problem.
+        }
+    }
+
+    /** The 348-byte NIfTI-1 header plus the 4-byte "no extensions" flag. */
+    static byte[] header(Volume v, NiftiDataType type, String descrip) {
+        ByteBuffer b = ByteBuffer.allocate(352).order(ByteOrder.LITTLE_ENDIAN);
+        Geometry g = v.geometry();
+        double[] sp = g.spacing();
+        b.putInt(0, NiftiHeader.NIFTI1_SIZE);
+        b.put(38, (byte) 'r'); // "regular", as every writer sets it
+        short[] dim = {3, (short) v.nx(), (short) v.ny(), (short) v.nz(), 1, 1, 1, 1};
+        if (v.nx() > Short.MAX_VALUE || v.ny() > Short.MAX_VALUE || v.nz() > Short.MAX_VALUE) {
+            throw new IllegalArgumentException("NIfTI-1 dims are limited to 32767: " + v);
+        }
+        for (int i = 0; i < 8; i++) {
+            b.putShort(40 + 2 * i, dim[i]);
+        }
+        b.putShort(70, (short) type.code());
+        b.putShort(72, (short) (type.bytes() * 8));
+        double[] q = quaternion(g);
+        b.putFloat(76, (float) q[6]); // qfac
+        for (int i = 0; i < 3; i++) {
+            b.putFloat(80 + 4 * i, (float) sp[i]);
+        }
+        for (int i = 4; i < 8; i++) {
+            b.putFloat(76 + 4 * i, 1f);
+        }
+        b.putFloat(108, 352f);
+        b.putFloat(112, 1f);
+        b.putFloat(116, 0f);
+        b.put(123, (byte) (2 | 8)); // mm and seconds
+        byte[] d = descrip.getBytes(StandardCharsets.US_ASCII);
+        b.put(148, d, 0, Math.min(79, d.length));
+        int sform = g.sformCode() > 0 ? g.sformCode() : Math.max(1, g.qformCode());
+        int qform = Double.isNaN(q[0]) ? 0 : g.qformCode() > 0 ? g.qformCode() : sform;
+        b.putShort(252, (short) qform);
+        b.putShort(254, (short) sform);
+        for (int i = 0; i < 6; i++) {
+            b.putFloat(256 + 4 * i, Double.isNaN(q[i]) ? 0f : (float) q[i]);
+        }
+        for (int r = 0; r < 3; r++) {
+            for (int c = 0; c < 4; c++) {
+                b.putFloat(280 + 16 * r + 4 * c, (float) g.at(r, c));
+            }
+        }
+        b.put(344, (byte) 'n').put(345, (byte) '+').put(346, (byte) '1');
+        return b.array();
+    }
+
+    /**
+     * The qform parameters of an affine, as nifti1_io's {@code nifti_mat44_to_quatern}.
+     *
+     * @return {b, c, d, qoffset_x, qoffset_y, qoffset_z, qfac}; b, c, d are NaN when the affine has shear
+     */
+    static double[] quaternion(Geometry g) {
+        double[] sp = g.spacing();
+        double[][] r = new double[3][3];
+        for (int row = 0; row < 3; row++) {
+            for (int col = 0; col < 3; col++) {
+                r[row][col] = g.at(row, col) / sp[col];
+            }
+        }
+        double[] out = {Double.NaN, Double.NaN, Double.NaN, g.at(0, 3), g.at(1, 3), g.at(2, 3), 1};
+        for (int i = 0; i < 3; i++) {
+            for (int j = i + 1; j < 3; j++) {
+                double dot = r[0][i] * r[0][j] + r[1][i] * r[1][j] + r[2][i] * r[2][j];
+                if (Math.abs(dot) > 1e-4) {
+                    return out;
+                }
+            }
+        }
+        double det = r[0][0] * (r[1][1] * r[2][2] - r[1][2] * r[2][1])
+            - r[0][1] * (r[1][0] * r[2][2] - r[1][2] * r[2][0])
+            + r[0][2] * (r[1][0] * r[2][1] - r[1][1] * r[2][0]);
+        if (det < 0) {
+            out[6] = -1;
+            for (int row = 0; row < 3; row++) {
+                r[row][2] = -r[row][2];
+            }
+        }
+        double a = r[0][0] + r[1][1] + r[2][2] + 1;
+        double b;
+        double c;
+        double d;
+        if (a > 0.5) {
+            a = 0.5 * Math.sqrt(a);
+            b = 0.25 * (r[2][1] - r[1][2]) / a;
+            c = 0.25 * (r[0][2] - r[2][0]) / a;
+            d = 0.25 * (r[1][0] - r[0][1]) / a;
+        } else {
+            double xd = 1 + r[0][0] - (r[1][1] + r[2][2]);
+            double yd = 1 + r[1][1] - (r[0][0] + r[2][2]);
+            double zd = 1 + r[2][2] - (r[0][0] + r[1][1]);
+            if (xd > 1) {
+                b = 0.5 * Math.sqrt(xd);
+                c = 0.25 * (r[0][1] + r[1][0]) / b;
+                d = 0.25 * (r[0][2] + r[2][0]) / b;
+                a = 0.25 * (r[2][1] - r[1][2]) / b;
+            } else if (yd > 1) {
+                c = 0.5 * Math.sqrt(yd);
+                b = 0.25 * (r[0][1] + r[1][0]) / c;
+                d = 0.25 * (r[1][2] + r[2][1]) / c;
+                a = 0.25 * (r[0][2] - r[2][0]) / c;
+            } else {
+                d = 0.5 * Math.sqrt(zd);
+                b = 0.25 * (r[0][2] + r[2][0]) / d;
+                c = 0.25 * (r[1][2] + r[2][1]) / d;
+                a = 0.25 * (r[1][0] - r[0][1]) / d;
+            }
+            if (a < 0) {
+                b = -b;
+                c = -c;
+                d = -d;
+            }
+        }
+        out[0] = b;
+        out[1] = c;
+        out[2] = d;
+        return out;
+    }
+
+    private static void writeVoxels(Volume v, NiftiDataType type, OutputStream out) throws IOException {
+        int bpv = type.bytes();
+        byte[] chunk = new byte[CHUNK]; // little-endian voxel bytes
+        MemorySegment c = MemorySegment.ofArray(chunk);
+        MemorySegment src = v.data();
+        long total = v.voxelCount();
+        long done = 0;
+        while (done < total) {
+            int n = (int) Math.min(CHUNK / bpv, total - done);
+            switch (type) {
+                case UINT8 -> {
+                    for (int i = 0; i < n; i++) {
+                        float f = src.getAtIndex(ValueLayout.JAVA_FLOAT, done + i);
+                        chunk[i] = (byte) Math.clamp(Math.round(f), 0, 255);
+                    }
+                }
+                case INT16 -> {
+                    ValueLayout.OfShort l = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+                    for (int i = 0; i < n; i++) {
+                        float f = src.getAtIndex(ValueLayout.JAVA_FLOAT, done + i);
+                        c.set(l, 2L * i, (short) Math.clamp(Math.round(f), Short.MIN_VALUE, Short.MAX_VALUE));
+                    }
+                }
+                default -> {
+                    ValueLayout.OfFloat l = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+                    for (int i = 0; i < n; i++) {
+                        c.set(l, 4L * i, src.getAtIndex(ValueLayout.JAVA_FLOAT, done + i));
+                    }
+                }
+            }
+            out.write(chunk, 0, n * bpv);
+            done += n;
+        }
+    }
+
+    /** gzip at deflate level 1: masks and CT compress almost as well and several times faster than level 6. */
+    private static final class FastGzip extends GZIPOutputStream {
+        FastGzip(OutputStream out) throws IOException {
+            super(out, 1 << 16);
+            def.setLevel(Deflater.BEST_SPEED);
+        }
+    }
+}
