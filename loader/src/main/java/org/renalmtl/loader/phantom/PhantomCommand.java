@@ -1,0 +1,86 @@
+package org.renalmtl.loader.phantom;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.renalmtl.loader.VolumeInputException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code renal-mtl phantom --out DIR [--cases N]}: writes a synthetic three-phase case (or a cohort of them) as
+ * NIfTI. Bad output paths throw {@link VolumeInputException}, which the top-level command maps to exit code 2.
+ */
+@Command(name = "phantom", mixinStandardHelpOptions = true,
+    description = {"Write a synthetic three-phase renal CT with tumour and kidney masks as NIfTI.",
+        "One case: DIR/{arterial,venous,delayed,mask,kidney}.nii.gz and DIR/truth.csv.",
+        "--cases N: DIR/case_XXX/... for N cases, DIR/cases.csv (case_id,arterial,venous,delayed,mask; paths relative "
+            + "to DIR) and DIR/truth.csv (analytic tumour volume, diameter, R.E.N.A.L. R)."})
+public final class PhantomCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (created if missing).")
+    private Path out;
+
+    @Option(names = "--cases", paramLabel = "N", defaultValue = "0",
+        description = "Write a cohort of N cases instead of one (default: one case directly in DIR).")
+    private int cases;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Random seed (default: ${DEFAULT-VALUE}).")
+    private long seed;
+
+    @Option(names = "--tumour-mm", split = ",", paramLabel = "A,B,C",
+        description = "Tumour semi-axes x,y,z in mm for a single case (default: 16,14,21).")
+    private double[] tumourMm;
+
+    @Option(names = "--noise", paramLabel = "HU", defaultValue = "10", description = "Noise SD in HU (default: ${DEFAULT-VALUE}).")
+    private double noise;
+
+    @Option(names = "--shifted-delayed", description = "Put the delayed phase on its own grid (3 mm slices, shifted origin).")
+    private boolean shiftedDelayed;
+
+    @Override
+    public Integer call() {
+        PrintWriter w = spec.commandLine().getOut();
+        if (cases < 0) {
+            throw new VolumeInputException("--cases: must be at least 1, got " + cases);
+        }
+        PhantomOptions o = PhantomOptions.defaults().withNoise(noise).withShiftedDelayed(shiftedDelayed);
+        if (tumourMm != null) {
+            if (tumourMm.length != 3 || tumourMm[0] <= 0 || tumourMm[1] <= 0 || tumourMm[2] <= 0) {
+                throw new VolumeInputException("--tumour-mm: need three positive semi-axes a,b,c in mm");
+            }
+            o = o.withTumour(tumourMm);
+        }
+        Phantom.checkFits(o);
+        if (cases > 0) {
+            Path csv = Phantom.writeCohort(out, cases, seed, o);
+            w.printf(Locale.ROOT, "wrote %d phantom cases under %s; list: %s%n", cases, out, csv);
+            return 0;
+        }
+        try {
+            Files.createDirectories(out);
+        } catch (IOException e) {
+            throw new VolumeInputException(out + ": cannot create directory (" + e.getMessage() + ")", e);
+        }
+        try (PhantomCase c = Phantom.generate(seed, o)) {
+            c.writeTo(out);
+            PhantomTruth t = c.truth();
+            String truth = String.format(Locale.ROOT,
+                "volume_ml,max_diameter_mm,renal_r,semi_axis_x_mm,semi_axis_y_mm,semi_axis_z_mm%n%.4f,%.4f,%d,%.4f,%.4f,%.4f%n",
+                t.volumeMl(), t.maxDiameterMm(), t.renalRPoints(), t.semiAxesMm()[0], t.semiAxesMm()[1], t.semiAxesMm()[2]);
+            Phantom.writeText(out.resolve("truth.csv"), truth);
+            w.printf(Locale.ROOT, "wrote phantom to %s: %dx%dx%d voxels (x,y,z) of %.1fx%.1fx%.1f mm, tumour %.1f ml, "
+                    + "max diameter %.1f mm (R=%d)%n", out, o.nx(), o.ny(), o.nz(), o.spacingMm()[0], o.spacingMm()[1],
+                o.spacingMm()[2], t.volumeMl(), t.maxDiameterMm(), t.renalRPoints());
+        }
+        return 0;
+    }
+}
