@@ -272,8 +272,7 @@ def main(argv=None):
                  time.time() - t), flush=True)
     manifest = {"seed": args.seed, "torch_version": torch.__version__, "format_version": C.FORMAT_VERSION,
                 "cases": entries}
-    export._atomic_write(os.path.join(args.out, "manifest.json"),
-                         lambda tmp: open(tmp, "w").write(json.dumps(manifest, indent=1) + "\n"))
+    export.write_text(os.path.join(args.out, "manifest.json"), json.dumps(manifest, indent=1) + "\n")
     print("%d cases in %.1fs -> %s" % (len(entries), time.time() - t0, args.out))
     return 0
 

@@ -63,7 +63,7 @@ class RenalModel(nn.Module):
         return torch.cat([bb(x[:, i:i + 1]) for i, bb in enumerate(holder.backbones)], dim=1)
 
     def forward(self, x):  # x (B, P, D, H, W)
-        if x.dim() != 5 or x.shape[1] != self.n_phases:
+        if not torch.jit.is_tracing() and (x.dim() != 5 or x.shape[1] != self.n_phases):
             raise ValueError("input must be (B, %d, D, H, W), got %s" % (self.n_phases, tuple(x.shape)))
         features = {}
         columns = [None] * self.n_tasks

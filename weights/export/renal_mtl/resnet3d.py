@@ -14,18 +14,17 @@ class ZeroPadShortcut(nn.Module):
     channels up to ``out_channels``.
     """
 
-    def __init__(self, stride, out_channels):
+    def __init__(self, stride, in_channels, out_channels):
         super().__init__()
         self.stride = stride
-        self.out_channels = out_channels
+        self.extra = out_channels - in_channels  # a Python int, so tracing records no shape arithmetic
 
     def forward(self, x):  # (N, C, D, H, W) -> (N, out_channels, D', H', W')
         if self.stride != 1:
             x = F.avg_pool3d(x, kernel_size=1, stride=self.stride)
-        extra = self.out_channels - x.shape[1]
-        if extra > 0:
+        if self.extra > 0:
             # F.pad lists pairs from the last dim backwards: W, H, D, then C
-            x = F.pad(x, (0, 0, 0, 0, 0, 0, 0, extra))
+            x = F.pad(x, (0, 0, 0, 0, 0, 0, 0, self.extra))
         return x
 
 
@@ -104,7 +103,7 @@ class ResNet3D(nn.Module):
                 downsample = None
                 if st != 1 or in_ch != out_ch:
                     if cfg["shortcut"] == "A":
-                        downsample = ZeroPadShortcut(st, out_ch)
+                        downsample = ZeroPadShortcut(st, in_ch, out_ch)
                     else:
                         downsample = _shortcut_b(in_ch, out_ch, st, bool(cfg["downsample_bias"]))
                 blocks.append(block(in_ch, planes, st, dil, downsample))
