@@ -12,10 +12,11 @@ For each case writes DIR/<case>.h5 (the model, FORMAT.md, via export.save_h5) an
 plus DIR/manifest.json (cases with description, batch, input size, tasks, storage dtype).
 
 Weights are conditioned so that the comparison means something: Linear layers of the heads get He
-initialisation (activations keep their scale through many layers), every BatchNorm's running
-statistics are calibrated on the fixture input (one train-mode forward with momentum=None), then
-mildly perturbed with the seed (so eval-mode BN is not an exact standardisation), and each tower's
-last Linear is scaled so logits land in about [-2.5, 2.5] (probabilities not saturated).
+initialisation (activations keep their scale through many layers); every BatchNorm's running
+statistics are set, in one eval-mode forward, from the very input it receives (the fixture cases,
+padded with random cases to 4 so that 1x1x1 maps still give a variance), then mildly perturbed with
+the seed (so eval-mode BN is not an exact standardisation); each tower's last Linear is scaled so
+logits land in about [-2.5, 2.5] (probabilities not saturated).
 Deterministic for a given seed (and thread count).
 """
 
@@ -142,6 +143,9 @@ QUICK = ("r18_full_mtdl", "r18_b_batch3", "r18_stdl", "r10_a_ple1", "r50_b", "me
          "fusion_separate", "fp16_r18")
 
 
+CALIBRATION_BATCH = 4
+
+
 def _bn_modules(model):
     return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
@@ -160,23 +164,33 @@ def condition(model, x, gen):
                 m.weight.normal_(0.0, (2.0 / m.in_features) ** 0.5, generator=gen)
                 if m.bias is not None:
                     m.bias.normal_(0.0, 0.1, generator=gen)
+        # Statistics need several values per channel (late stages can be 1x1x1): pad the batch with
+        # extra random cases up to CALIBRATION_BATCH; the fixture cases come first.
         calib = x
-        if x.shape[0] < 2:  # BatchNorm in train mode needs >1 value per channel (1x1x1 maps, head BN1d)
-            calib = torch.cat([x, torch.randn(x.shape, generator=gen)], dim=0)
-        bns = _bn_modules(model)
-        for bn in bns:
-            bn.reset_running_stats()
-            bn.momentum = None  # cumulative average: one forward sets exactly the batch statistics
-        model.train()
-        model(calib)
-        model.eval()
-        for bn in bns:
-            bn.momentum = 0.1
+        if x.shape[0] < CALIBRATION_BATCH:
+            extra = (CALIBRATION_BATCH - x.shape[0],) + tuple(x.shape[1:])
+            calib = torch.cat([x, torch.randn(extra, generator=gen)], dim=0)
+
+        def calibrate(bn, inputs):
+            # Runs just before bn in an eval-mode forward, so it sees exactly the input it will see
+            # later (upstream BNs already calibrated and perturbed): no train/eval mismatch to amplify.
+            t = inputs[0]
+            dims = (0,) + tuple(range(2, t.dim()))
+            mean = t.mean(dim=dims)
+            var = ((t - mean.reshape((1, -1) + (1,) * (t.dim() - 2))) ** 2).mean(dim=dims)
+            # floor: a channel that happens to be near-constant on this batch must not blow up others
+            var = torch.clamp(var, min=max(0.1 * float(var.mean()), 1e-3))
             n = bn.num_features
+            bn.running_mean.copy_(mean + 0.1 * torch.randn(n, generator=gen) * var.sqrt())
+            bn.running_var.copy_(var * (0.8 + 0.45 * torch.rand(n, generator=gen)))
             bn.weight.copy_(0.6 + 0.8 * torch.rand(n, generator=gen))
             bn.bias.normal_(0.0, 0.1, generator=gen)
-            bn.running_mean.add_(0.1 * torch.randn(n, generator=gen) * bn.running_var.sqrt())
-            bn.running_var.mul_(0.8 + 0.45 * torch.rand(n, generator=gen))
+
+        model.eval()
+        handles = [bn.register_forward_pre_hook(calibrate) for bn in _bn_modules(model)]
+        model(calib)
+        for h in handles:
+            h.remove()
         # scale each final Linear so |w.h| <= 1.5 on this input and add a bias in [-1, 1]
         outs = []
         for _, head in model.heads():

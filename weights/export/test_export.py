@@ -535,6 +535,9 @@ class FixturesAndPeersTest(TmpDir):
                     np.testing.assert_array_equal(r["features"][name].numpy(), io["features"][name][()])
                 lo, hi = float(io["logits"][()].min()), float(io["logits"][()].max())
                 self.assertTrue(-3.0 <= lo and hi <= 3.0, (lo, hi))
+                # conditioning keeps activations O(1): a blown-up BN would give features in the hundreds
+                for name in c["networks"]:
+                    self.assertLess(float(np.abs(io["features"][name][()]).max()), 50.0)
         # deterministic for a seed
         again = self.path("again")
         make_fixtures.main(["--out", again, "--only", "r10_a_ple1"])
