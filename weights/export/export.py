@@ -11,7 +11,7 @@ Functions
 CLI
   export.py --checkpoint model.pth --config config.json --out model.h5 [--fp16]
             [--backbone-prefix NET=PREFIX ...] [--head-prefix NET=PREFIX ...] [--trust-pickle]
-  export.py --named r18_3p_96_mtdl --seed 0 --out model.h5      (random weights, for benchmarks)
+  export.py --named r18_3p_96_mtdl --seed 0 [--condition] --out model.h5   (random weights, benchmarks)
 Errors: one line on stderr "export.py: error: ...", exit code 2; no partial output file.
 """
 
@@ -626,6 +626,9 @@ def main(argv=None):
     ap.add_argument("--out", required=True, help="output .h5")
     ap.add_argument("--fp16", action="store_true", help="store tensors as float16")
     ap.add_argument("--seed", type=int, default=0, help="seed for --named")
+    ap.add_argument("--condition", action="store_true",
+                    help="with --named: condition the random weights on a seeded random input (BN statistics, "
+                         "logit scale; see renal_mtl/conditioning.py) so outputs are not degenerate")
     ap.add_argument("--backbone-prefix", action="append", metavar="NET=PREFIX[,PREFIX...]",
                     help="source prefix of a network's backbone(s) (one per phase for fusion separate)")
     ap.add_argument("--head-prefix", action="append", metavar="NET=PREFIX", help="source prefix of a network's head")
@@ -635,7 +638,13 @@ def main(argv=None):
     try:
         if args.named:
             torch.manual_seed(args.seed)
-            save_h5(RenalModel(cfgmod.NAMED[args.named]()).eval(), args.out, fp16=args.fp16)
+            model = RenalModel(cfgmod.NAMED[args.named]()).eval()
+            if args.condition:
+                from renal_mtl.conditioning import condition
+                gen = torch.Generator().manual_seed(args.seed)
+                x = torch.randn([2, model.n_phases] + model.config["input"]["size"], generator=gen)
+                condition(model, x, gen, calibration_batch=2)
+            save_h5(model, args.out, fp16=args.fp16)
             notes = []
         else:
             if not args.config:

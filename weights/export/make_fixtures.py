@@ -16,7 +16,8 @@ initialisation (activations keep their scale through many layers); every BatchNo
 statistics are set, in one eval-mode forward, from the very input it receives (the fixture cases,
 padded with random cases to 4 so that 1x1x1 maps still give a variance), then mildly perturbed with
 the seed (so eval-mode BN is not an exact standardisation); each tower's last Linear is scaled so
-logits land in about [-2.5, 2.5] (probabilities not saturated).
+logits land in about [-2.5, 2.5] (probabilities not saturated). See renal_mtl/conditioning.py.
+Paper-size cases (R18-3P-96 at 96^3) are made only when named with --only.
 Deterministic for a given seed (and thread count).
 """
 
@@ -30,12 +31,12 @@ import zlib
 import h5py
 import numpy as np
 import torch
-from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import export  # noqa: E402
 from renal_mtl import config as C  # noqa: E402
+from renal_mtl.conditioning import condition  # noqa: E402
 from renal_mtl.model import RenalModel  # noqa: E402
 
 SMALL = (8, 16, 32, 64)
@@ -139,78 +140,22 @@ def cases():
     return out
 
 
+def extra_cases():
+    """Paper-size cases, generated only when named with --only (a minute or more on 2 cores)."""
+    mtdl, stdl = C.r18_3p_96_mtdl(), C.r18_3p_96_stdl()
+    return [("paper_mtdl_96", "R18-3P-96 MTDL exactly as the paper's reference (96^3, batch 1)", mtdl, 1,
+             (96, 96, 96), False),
+            ("paper_stdl_96", "R18-3P-96 STDL (three networks) at 96^3, batch 1", stdl, 1, (96, 96, 96), False)]
+
+
 QUICK = ("r18_full_mtdl", "r18_b_batch3", "r18_stdl", "r10_a_ple1", "r50_b", "medicalnet_dil",
          "fusion_separate", "fp16_r18")
-
-
-CALIBRATION_BATCH = 4
-
-
-def _bn_modules(model):
-    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
 
 def _round_fp16(model):
     with torch.no_grad():
         for t in export.model_tensors(model).values():
             t.copy_(t.half().float())
-
-
-def condition(model, x, gen):
-    """Make a random model numerically well-conditioned for input x (see module docstring)."""
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.Linear):
-                m.weight.normal_(0.0, (2.0 / m.in_features) ** 0.5, generator=gen)
-                if m.bias is not None:
-                    m.bias.normal_(0.0, 0.1, generator=gen)
-        # Statistics need several values per channel (late stages can be 1x1x1): pad the batch with
-        # extra random cases up to CALIBRATION_BATCH; the fixture cases come first.
-        calib = x
-        if x.shape[0] < CALIBRATION_BATCH:
-            extra = (CALIBRATION_BATCH - x.shape[0],) + tuple(x.shape[1:])
-            calib = torch.cat([x, torch.randn(extra, generator=gen)], dim=0)
-
-        def calibrate(bn, inputs):
-            # Runs just before bn in an eval-mode forward, so it sees exactly the input it will see
-            # later (upstream BNs already calibrated and perturbed): no train/eval mismatch to amplify.
-            t = inputs[0]
-            dims = (0,) + tuple(range(2, t.dim()))
-            mean = t.mean(dim=dims)
-            var = ((t - mean.reshape((1, -1) + (1,) * (t.dim() - 2))) ** 2).mean(dim=dims)
-            # floor: a channel that happens to be near-constant on this batch must not blow up others
-            var = torch.clamp(var, min=max(0.1 * float(var.mean()), 1e-3))
-            n = bn.num_features
-            bn.running_mean.copy_(mean + 0.1 * torch.randn(n, generator=gen) * var.sqrt())
-            bn.running_var.copy_(var * (0.8 + 0.45 * torch.rand(n, generator=gen)))
-            bn.weight.copy_(0.6 + 0.8 * torch.rand(n, generator=gen))
-            bn.bias.normal_(0.0, 0.1, generator=gen)
-
-        model.eval()
-        handles = [bn.register_forward_pre_hook(calibrate) for bn in _bn_modules(model)]
-        model(calib)
-        for h in handles:
-            h.remove()
-        # scale each final Linear so |w.h| <= 1.5 on this input and add a bias in [-1, 1]
-        outs = []
-        for _, head in model.heads():
-            outs.extend([t.out for t in head.towers] if hasattr(head, "towers") else [head.out])
-        seen = {}
-
-        def hook(mod, inp, _):
-            seen[id(mod)] = inp[0].detach()
-
-        handles = [o.register_forward_hook(hook) for o in outs]
-        model(x)
-        for h in handles:
-            h.remove()
-        for o in outs:
-            raw = seen[id(o)] @ o.weight.t()
-            peak = float(raw.abs().max())
-            if peak > 0:
-                o.weight.mul_(1.5 / peak)
-            if o.bias is not None:
-                o.bias.uniform_(-1.0, 1.0, generator=gen)
 
 
 def make_case(case, desc, cfg, batch, size, fp16, seed, out_dir):
@@ -221,7 +166,8 @@ def make_case(case, desc, cfg, batch, size, fp16, seed, out_dir):
     x = torch.randn((batch, len(cfg["phases"])) + size, generator=gen)  # (B, P, D, H, W)
     if fp16:
         _round_fp16(model)
-    condition(model, x, gen)
+    # 4 cases give late 1x1x1 maps enough values per channel; at 64^3 and more, 2 suffice (and are cheaper)
+    condition(model, x, gen, calibration_batch=2 if size[0] * size[1] * size[2] >= 64 ** 3 else 4)
     if fp16:
         _round_fp16(model)
     model.eval()
@@ -260,10 +206,13 @@ def main(argv=None):
     ap.add_argument("--out", required=True, help="output directory (created if missing)")
     ap.add_argument("--quick", action="store_true", help="only the %d most important cases" % len(QUICK))
     ap.add_argument("--seed", type=int, default=20260101)
-    ap.add_argument("--only", nargs="*", help="case names to generate")
+    ap.add_argument("--only", nargs="*", help="case names to generate (also the paper-size cases %s)"
+                    % ", ".join(c[0] for c in extra_cases()))
     args = ap.parse_args(argv)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     all_cases = cases()
+    if args.only:
+        all_cases = all_cases + extra_cases()
     names = [c[0] for c in all_cases]
     sel = all_cases
     if args.only:
