@@ -256,11 +256,11 @@ public final class Phantom {
             double hz = o.nz() * sp[2] / 2;
             f = Math.min(hx, hy) / 76.8;
             fz = Math.min(f, hz / 80);
-            kidney = new double[] {-35 * f, -25 * f, 0};
+            kidney = new double[] {-30 * f, -20 * f, 0};
             kidneyAxes = new double[] {28 * f, 24 * f, 50 * fz};
             sinus = new double[] {kidney[0] + 18 * f, kidney[1], kidney[2]};
             tumourAxes = o.tumourSemiAxesMm();
-            double[] want = {kidney[0] - 22 * f, kidney[1] + 6 * f, kidney[2] + 12 * fz};
+            double[] want = {kidney[0] - 18 * f, kidney[1] + 6 * f, kidney[2] + 12 * fz};
             double[] half = {hx, hy, hz};
             tumour = new double[3];
             for (int a = 0; a < 3; a++) {
