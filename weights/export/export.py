@@ -12,6 +12,7 @@ CLI
   export.py --checkpoint model.pth --config config.json --out model.h5 [--fp16]
             [--backbone-prefix NET=PREFIX ...] [--head-prefix NET=PREFIX ...] [--trust-pickle]
   export.py --named r18_3p_96_mtdl --seed 0 [--condition] --out model.h5   (random weights, benchmarks)
+  export.py --print-config r18_3p_96_mtdl > config.json                      (a named config's JSON)
 Errors: one line on stderr "export.py: error: ...", exit code 2; no partial output file.
 """
 
@@ -622,8 +623,9 @@ def main(argv=None):
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help=".pt/.pth state dict (optionally {'state_dict': ...}, 'module.' prefixes)")
     src.add_argument("--named", choices=sorted(cfgmod.NAMED), help="a named config with seeded random weights")
+    src.add_argument("--print-config", choices=sorted(cfgmod.NAMED), help="print a named config's JSON and exit")
     ap.add_argument("--config", help="config JSON (FORMAT.md) describing the checkpoint's model")
-    ap.add_argument("--out", required=True, help="output .h5")
+    ap.add_argument("--out", help="output .h5")
     ap.add_argument("--fp16", action="store_true", help="store tensors as float16")
     ap.add_argument("--seed", type=int, default=0, help="seed for --named")
     ap.add_argument("--condition", action="store_true",
@@ -635,6 +637,11 @@ def main(argv=None):
     ap.add_argument("--drop", action="append", metavar="REGEX", help="ignore source keys matching REGEX")
     ap.add_argument("--trust-pickle", action="store_true", help="torch.load with weights_only=False")
     args = ap.parse_args(argv)
+    if args.print_config:
+        print(cfgmod.to_json(cfgmod.NAMED[args.print_config]()))
+        return 0
+    if not args.out:
+        ap.error("--out is required")
     try:
         if args.named:
             torch.manual_seed(args.seed)

@@ -1,5 +1,7 @@
 """RenalModel: every network of a config, with state_dict keys exactly FORMAT.md's tensor names."""
 
+import copy
+
 import torch
 from torch import nn
 
@@ -22,7 +24,8 @@ class RenalModel(nn.Module):
 
     def __init__(self, config):
         super().__init__()
-        self.config = validate(config)
+        config = validate(copy.deepcopy(config))
+        self.config = config
         phases = config["phases"]
         order = {t["name"]: i for i, t in enumerate(config["tasks"])}
         self._networks = []  # (name, module path, fusion, task columns)
