@@ -10,9 +10,12 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.zip.Deflater;
 import java.util.zip.GZIPOutputStream;
 
@@ -77,10 +80,11 @@ public final class NiftiWriter {
         Path tmp;
         try {
             tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+            publicReadable(tmp);
         } catch (AccessDeniedException e) {
             throw new VolumeInputException(path + ": cannot write: permission denied in " + dir, e);
         } catch (IOException e) {
-            throw new VolumeInputException(path + ": cannot write (" + e.getMessage() + ")", e);
+            throw new VolumeInputException(path + ": cannot write (" + reason(e) + ")", e);
         }
         try {
             boolean gzip = abs.getFileName().toString().endsWith(".gz");
@@ -96,11 +100,35 @@ public final class NiftiWriter {
             }
         } catch (IOException e) {
             deleteQuietly(tmp);
-            throw new VolumeInputException(path + ": cannot write (" + e.getMessage() + ")", e);
+            throw new VolumeInputException(path + ": cannot write (" + reason(e) + ")", e);
         } catch (RuntimeException e) {
             deleteQuietly(tmp);
             throw e;
         }
+    }
+
+    /**
+     * Temporary files are created owner-only (0600); outputs are meant to be shared like any file the user
+     * writes, so they get rw-r--r-- where the file system has POSIX permissions.
+     *
+     * @param file a file just created
+     * @throws IOException when the permissions cannot be set
+     */
+    public static void publicReadable(Path file) throws IOException {
+        if (Files.getFileStore(file).supportsFileAttributeView(PosixFileAttributeView.class)) {
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+        }
+    }
+
+    /**
+     * @param e an I/O failure
+     * @return its reason without the path repeated (the message names the path already)
+     */
+    public static String reason(IOException e) {
+        if (e instanceof FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().replace('\n', ' ');
     }
 
     private static void deleteQuietly(Path tmp) {

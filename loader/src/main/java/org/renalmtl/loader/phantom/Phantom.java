@@ -10,13 +10,14 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import org.renalmtl.loader.Geometry;
+import org.renalmtl.loader.NiftiWriter;
 import org.renalmtl.loader.Volume;
 import org.renalmtl.loader.VolumeInputException;
 import org.renalmtl.loader.measure.TumourMeasurer;
 
 /**
  * A synthetic three-phase renal CT: an abdomen cross-section (air, abdominal wall, soft tissue, spine, aorta)
- * with a kidney (cortex, medulla, renal sinus fat) in perirenal fat, and an ellipsoidal tumour on the kidney's
+ * with the right kidney (cortex, medulla, renal sinus fat) in perirenal fat, and an ellipsoidal tumour on the kidney's
  * lateral upper part, partly exophytic, enhancing like a clear-cell carcinoma (bright in the arterial phase,
  * washing out later). Cortex and medulla differ most in the arterial phase, as in real scans.
  *
@@ -207,7 +208,7 @@ public final class Phantom {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw new VolumeInputException(dir + ": cannot create directory (" + e.getMessage() + ")", e);
+            throw new VolumeInputException(dir + ": cannot create directory (" + NiftiWriter.reason(e) + ")", e);
         }
         if (!Files.isWritable(dir)) {
             throw new VolumeInputException(dir + ": cannot write: directory is not writable");
@@ -219,6 +220,7 @@ public final class Phantom {
         Path tmp = null;
         try {
             tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName() + ".", ".tmp");
+            NiftiWriter.publicReadable(tmp);
             Files.writeString(tmp, text, StandardCharsets.UTF_8);
             try {
                 Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -233,7 +235,7 @@ public final class Phantom {
             } catch (IOException ignored) {
                 // The write already failed; report that.
             }
-            throw new VolumeInputException(file + ": cannot write (" + e.getMessage() + ")", e);
+            throw new VolumeInputException(file + ": cannot write (" + NiftiWriter.reason(e) + ")", e);
         }
     }
 
@@ -256,11 +258,11 @@ public final class Phantom {
             double hz = o.nz() * sp[2] / 2;
             f = Math.min(hx, hy) / 76.8;
             fz = Math.min(f, hz / 80);
-            kidney = new double[] {-30 * f, -20 * f, 0};
+            kidney = new double[] {34 * f, -20 * f, 0}; // the right kidney: RAS x > 0
             kidneyAxes = new double[] {28 * f, 24 * f, 50 * fz};
-            sinus = new double[] {kidney[0] + 18 * f, kidney[1], kidney[2]};
+            sinus = new double[] {kidney[0] - 18 * f, kidney[1], kidney[2]};
             tumourAxes = o.tumourSemiAxesMm();
-            double[] want = {kidney[0] - 18 * f, kidney[1] + 6 * f, kidney[2] + 12 * fz};
+            double[] want = {kidney[0] + 12 * f, kidney[1] + 6 * f, kidney[2] + 12 * fz};
             double[] half = {hx, hy, hz};
             tumour = new double[3];
             for (int a = 0; a < 3; a++) {
@@ -296,10 +298,10 @@ public final class Phantom {
                 }
                 return kid <= 0.45 ? Tissue.MEDULLA : Tissue.CORTEX;
             }
-            if (sq(x - 15 * f) + sq(y + 15 * f) <= sq(10 * f)) {
+            if (sq(x + 12 * f) + sq(y + 22 * f) <= sq(10 * f)) { // aorta, left of the midline
                 return Tissue.AORTA;
             }
-            if (sq(x - 20 * f) + sq(y + 47 * f) <= sq(14 * f)) {
+            if (sq(x) + sq(y + 47 * f) <= sq(14 * f)) { // vertebral body, midline
                 return Tissue.BONE;
             }
             if (ell(x, y, z, kidney, kidneyAxes[0] + 12 * f, kidneyAxes[1] + 12 * f, kidneyAxes[2] + 15 * fz) <= 1) {

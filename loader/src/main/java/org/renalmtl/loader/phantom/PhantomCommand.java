@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.renalmtl.loader.NiftiWriter;
 import org.renalmtl.loader.VolumeInputException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -68,7 +69,7 @@ public final class PhantomCommand implements Callable<Integer> {
         try {
             Files.createDirectories(out);
         } catch (IOException e) {
-            throw new VolumeInputException(out + ": cannot create directory (" + e.getMessage() + ")", e);
+            throw new VolumeInputException(out + ": cannot create directory (" + NiftiWriter.reason(e) + ")", e);
         }
         try (PhantomCase c = Phantom.generate(seed, o)) {
             c.writeTo(out);
