@@ -65,24 +65,53 @@ class ObuchowskiRocketteTest {
         near(0.02428971, f.testMeans().get(0).se());
         near(0.8494301, f.testMeans().get(0).low());
         near(0.9737183, f.testMeans().get(1).high());
-        // Random readers with the same jackknife components: MS(T) and MS(T:R) are printed in the fixed
-        // cases output (0.004796171, 0.0005510306); F, df2 and p then follow from the OR/Hillis formulas.
-        near(0.004796171, r.global().msT());
-        near(0.0005510306, r.global().msTR());
-        double den = 0.0005510306 + 5 * (0.0003440748 - 0.0002390284);
-        // den is built from 7-digit printed inputs: agreement to their rounding (~1e-10 each, 5 terms).
-        assertEquals(den, r.global().denominator(), 1e-9);
-        assertEquals(0.004796171 / den, r.global().f(), 1e-5);
-        double df2 = den * den / (0.0005510306 * 0.0005510306 / 4);
-        assertEquals(df2, r.global().df2(), 5e-5); // relative error of the 7-digit inputs, ~1e-6
-        // Hillis' published OR/jackknife analysis of these data (e.g. OR-DBM MRMC 2.5 example output):
-        // F = 4.46, df = (1, 15.26), p = 0.0517.
-        assertEquals(4.46, r.global().f(), 0.005);
-        assertEquals(15.26, r.global().df2(), 0.005);
-        assertEquals(0.0517, r.global().p(), 0.00005);
-        double ourDen = r.global().denominator();
-        assertEquals(ourDen * ourDen / (r.global().msTR() * r.global().msTR() / 4), r.global().df2(), 1e-9);
-        assertEquals(Math.sqrt(2.0 / 5 * r.global().denominator()), r.differences().get(0).se(), 1e-15);
+    }
+
+    @Test
+    void jackknifeRandomReaderAnalysisMatchesMrmcaovReadme() {
+        // MRMCaov README.md (version 0.1.8, "Getting Started"): summary(mrmc(empirical_auc(truth, rating),
+        // treatment, reader, case, data = VanDyke)), jackknife covariance, random readers and cases. The
+        // same F, df2 and p appear in RJafroc's documentation for dataset02 (= VanDyke), OR method.
+        ObuchowskiRockette.Result r = ObuchowskiRockette.analyze(vanDyke(), ObuchowskiRockette.CovarianceMethod.JACKKNIFE, 0.95);
+        near(0.0015349993, r.readerVariance());
+        near(0.0002004025, r.testReaderVariance());
+        ObuchowskiRockette.GlobalTest g = r.global();
+        near(0.004796171, g.msT());
+        near(0.0005510306, g.msTR());
+        near(0.001076263, g.denominator());
+        near(4.456319, g.f());
+        assertEquals(1.0, g.df1());
+        near(15.25967, g.df2());
+        near(0.05166569, g.p());
+        ObuchowskiRockette.Difference d = r.differences().get(0);
+        near(-0.04380032, d.estimate());
+        near(0.02074862, d.se());
+        near(15.25967, d.df());
+        near(-0.0879594986, d.low());
+        near(0.0003588544, d.high());
+        near(-2.110999, d.statistic());
+        near(0.05166569, d.p());
+        ObuchowskiRockette.TestMean m1 = r.testMeans().get(0);
+        near(0.8970370, m1.estimate());
+        near(0.003082629, m1.msR());
+        near(0.0004839618, m1.cov2());
+        near(0.03317360, m1.se());
+        near(12.74465, m1.df());
+        near(0.8252236, m1.low());
+        near(0.9688505, m1.high());
+        ObuchowskiRockette.TestMean m2 = r.testMeans().get(1);
+        near(0.9408374, m2.estimate());
+        near(0.001304602, m2.msR());
+        near(0.0002041879, m2.cov2());
+        near(0.02156637, m2.se());
+        near(12.71019, m2.df());
+        near(0.8941378, m2.low());
+        near(0.9875369, m2.high());
+        // Exact algebra between our own numbers (no rounding involved).
+        assertEquals(g.msTR() + 5 * (r.covariances().cov2() - r.covariances().cov3()), g.denominator(), 1e-15);
+        assertEquals(g.denominator() * g.denominator() / (g.msTR() * g.msTR() / 4), g.df2(), 1e-9);
+        assertEquals(Math.sqrt(2.0 / 5 * g.denominator()), d.se(), 1e-15);
+        assertEquals(d.statistic() * d.statistic(), g.f(), 1e-12);
     }
 
     @Test

@@ -1,0 +1,163 @@
+package org.renalmtl.evaluation.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import org.renalmtl.evaluation.EvaluationInputException;
+import org.renalmtl.evaluation.calibration.Calibration;
+import org.renalmtl.evaluation.dca.DecisionCurve;
+import org.renalmtl.evaluation.io.CsvTable;
+import org.renalmtl.evaluation.io.LabeledScoresCsv;
+import org.renalmtl.evaluation.io.OutputFiles;
+import org.renalmtl.evaluation.report.EvaluationOutputs;
+import org.renalmtl.evaluation.report.Json;
+import org.renalmtl.evaluation.report.ScoreResult;
+import org.renalmtl.evaluation.roc.BootstrapAuc;
+import org.renalmtl.evaluation.roc.DeLong;
+import org.renalmtl.evaluation.roc.RocCurve;
+import org.renalmtl.evaluation.roc.RocSample;
+import org.renalmtl.evaluation.roc.SensitivityBand;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code renal-mtl evaluate}: ROC/DeLong/bootstrap statistics, paired DeLong tests between scores,
+ * decision curves, calibration, plots and an HTML report for one or more score columns of a CSV
+ * (for example the results.csv of {@code predict --cohort}, joined with a labels CSV).
+ */
+@Command(name = "evaluate", mixinStandardHelpOptions = true,
+    description = {"Evaluate scores against a binary label: AUC with DeLong and bootstrap CIs, paired DeLong tests,",
+        "operating points, decision curves, calibration; writes metrics.json, dca.csv, plots and report.html."})
+public final class EvaluateCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--input", required = true, paramLabel = "FILE", description = "CSV with the scores (and the label unless --labels)")
+    private Path input;
+
+    @Option(names = "--labels", paramLabel = "FILE", description = "CSV with the labels, joined to --input on --on")
+    private Path labels;
+
+    @Option(names = "--on", paramLabel = "COLUMN", defaultValue = "case_id", description = "join column for --labels (default: ${DEFAULT-VALUE})")
+    private String on;
+
+    @Option(names = "--label", required = true, paramLabel = "COLUMN", description = "binary label column")
+    private String label;
+
+    @Option(names = "--positive", required = true, paramLabel = "VALUE", description = "label value of a positive case")
+    private String positive;
+
+    @Option(names = "--score", required = true, paramLabel = "COLUMN", description = "score column (repeatable); higher = more likely positive")
+    private List<String> scores;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory")
+    private Path out;
+
+    @Option(names = "--threshold", paramLabel = "T", description = "also report sensitivity/specificity/PPV/NPV at score >= T (repeatable)")
+    private List<Double> thresholds = new ArrayList<>();
+
+    @Option(names = "--bootstrap", paramLabel = "N", defaultValue = "2000", description = "bootstrap replicates (default: ${DEFAULT-VALUE})")
+    private int replicates;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "20260101", description = "bootstrap seed (default: ${DEFAULT-VALUE})")
+    private long seed;
+
+    @Option(names = "--level", paramLabel = "L", defaultValue = "0.95", description = "confidence level (default: ${DEFAULT-VALUE})")
+    private double level;
+
+    @Option(names = "--harm", paramLabel = "SCORE=H", description = "harm of testing for a score in the decision curve (repeatable)")
+    private Map<String, Double> harms = Map.of();
+
+    @Option(names = "--bins", paramLabel = "K", defaultValue = "10", description = "calibration bins (default: ${DEFAULT-VALUE})")
+    private int bins;
+
+    @Override
+    public Integer call() {
+        System.setProperty("java.awt.headless", "true");
+        if (!(level > 0 && level < 1)) {
+            throw new EvaluationInputException("--level must be in (0, 1), got " + level);
+        }
+        if (replicates < 100) {
+            throw new EvaluationInputException("--bootstrap must be at least 100, got " + replicates);
+        }
+        if (bins < 1) {
+            throw new EvaluationInputException("--bins must be at least 1, got " + bins);
+        }
+        for (String h : harms.keySet()) {
+            if (!scores.contains(h)) {
+                throw new EvaluationInputException("--harm names '" + h + "', which is not a --score column");
+            }
+        }
+        CsvTable table = CsvTable.read(input);
+        if (labels != null) {
+            table = table.join(CsvTable.read(labels), on, "--on");
+        }
+        LabeledScoresCsv data = LabeledScoresCsv.read(table, label, positive, scores);
+
+        List<ScoreResult> results = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        List<DecisionCurve.Model> dcaModels = new ArrayList<>();
+        for (Map.Entry<String, double[]> e : data.scores().entrySet()) {
+            double[] x = e.getValue();
+            RocSample sample = RocSample.of(x, data.positive());
+            RocCurve curve = RocCurve.of(sample);
+            List<RocCurve.OperatingPoint> at = thresholds.stream().map(curve::at).toList();
+            boolean probability = java.util.Arrays.stream(x).allMatch(v -> v >= 0 && v <= 1);
+            Calibration.Result cal = null;
+            if (probability) {
+                cal = Calibration.of(x, data.positive(), bins);
+                dcaModels.add(new DecisionCurve.Model(e.getKey(), x, harms.getOrDefault(e.getKey(), 0.0)));
+            } else {
+                notes.add("Score '" + e.getKey() + "' has values outside [0, 1]: it is not a risk, so it is left out "
+                    + "of the decision curves and the calibration.");
+            }
+            results.add(new ScoreResult(e.getKey(), DeLong.estimate(sample, level),
+                BootstrapAuc.interval(sample, level, replicates, seed), curve, curve.youden(), at,
+                SensitivityBand.compute(sample, level, replicates, seed + 1, 51), cal, probability));
+        }
+        List<EvaluationOutputs.Pair> pairs = new ArrayList<>();
+        List<String> names = List.copyOf(data.scores().keySet());
+        for (int a = 0; a < names.size(); a++) {
+            for (int b = a + 1; b < names.size(); b++) {
+                pairs.add(new EvaluationOutputs.Pair(names.get(a), names.get(b), DeLong.pairedTest(
+                    RocSample.of(data.scores().get(names.get(a)), data.positive()),
+                    RocSample.of(data.scores().get(names.get(b)), data.positive()), level)));
+            }
+        }
+        List<DecisionCurve.Row> dca = dcaModels.isEmpty() ? List.of()
+            : DecisionCurve.compute(data.positive(), dcaModels, DecisionCurve.defaultThresholds());
+        String source = labels == null ? input.toString() : input + " + " + labels;
+        EvaluationOutputs.InputSummary summary = new EvaluationOutputs.InputSummary(source, label,
+            data.classes().get(0), data.classes().get(1), data.positive().length, data.positives());
+        OutputFiles files = EvaluationOutputs.build(summary, results, pairs, dca, notes);
+        files.commit(out);
+        print(results, pairs, files);
+        return 0;
+    }
+
+    private void print(List<ScoreResult> results, List<EvaluationOutputs.Pair> pairs, OutputFiles files) {
+        var w = spec.commandLine().getOut();
+        int pct = (int) Math.round(level * 100);
+        for (ScoreResult r : results) {
+            w.println(String.format(Locale.ROOT, "%-16s AUC %.6f  DeLong SE %.6f  %d%% CI %.6f-%.6f  bootstrap %.4f-%.4f  "
+                    + "Youden t=%s se=%.4f sp=%.4f", r.name(), r.delong().auc(), r.delong().se(), pct, r.delong().low(),
+                r.delong().high(), r.bootstrap().low(), r.bootstrap().high(), Json.fixed(r.youden().threshold(), 4),
+                r.youden().sensitivity(), r.youden().specificity()));
+        }
+        for (EvaluationOutputs.Pair p : pairs) {
+            w.println(String.format(Locale.ROOT, "%s vs %s: paired DeLong Z = %.6f, p = %.6g, diff %.6f (%d%% CI %.6f to %.6f)",
+                p.score1(), p.score2(), p.test().z(), p.test().p(), p.test().difference(), pct, p.test().low(),
+                p.test().high()));
+        }
+        w.println("wrote " + String.join(", ", files.names()) + " to " + out);
+        w.flush();
+    }
+}
