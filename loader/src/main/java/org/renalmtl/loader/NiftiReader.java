@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
@@ -170,10 +171,8 @@ public final class NiftiReader {
         int bpv = type.bytes();
         long total = v.voxelCount();
         byte[] chunk = new byte[CHUNK]; // raw voxel bytes, a multiple of 8 so no voxel straddles two chunks
-        MemorySegment chunkSeg = MemorySegment.ofArray(chunk);
+        Converter conv = new Converter(chunk, type, h.byteOrder(), h.effectiveSlope(), h.effectiveInter());
         MemorySegment dst = v.data();
-        double slope = h.effectiveSlope();
-        double inter = h.effectiveInter();
         long done = 0;
         long bad = 0;
         long firstBad = -1;
@@ -184,11 +183,13 @@ public final class NiftiReader {
                 throw new VolumeInputException(src + ": truncated file: expected " + total * bpv
                     + " bytes of voxel data, got " + (done * bpv + got));
             }
-            long b = Converter.convert(chunkSeg, count, type, h.byteOrder(), slope, inter, dst, done);
+            float[] f = conv.convert(count);
+            int b = conv.nonFinite(count);
             if (b > 0 && firstBad < 0) {
-                firstBad = done + Converter.firstNonFinite(dst, done, count);
+                firstBad = done + conv.firstNonFinite(count);
             }
             bad += b;
+            MemorySegment.copy(f, 0, dst, ValueLayout.JAVA_FLOAT, done * Float.BYTES, count); // offset in bytes
             done += count;
         }
         if (bad > 0) {
@@ -205,85 +206,123 @@ public final class NiftiReader {
         return m.replace('\n', ' ');
     }
 
-    /** Raw bytes of one datatype → float32, scaled; one method per family keeps the inner loops monomorphic. */
+    /**
+     * Raw bytes of one datatype → float32, scaled. Bulk buffer views do the byte swapping (intrinsified copies);
+     * the widening loops over primitive arrays vectorise. Staging arrays are allocated once per file.
+     */
     private static final class Converter {
+        private final ByteBuffer raw;
+        private final NiftiDataType type;
+        private final double slope;
+        private final double inter;
+        private final boolean identity;
+        private final float[] out; // (CHUNK / bpv) converted values of the current chunk
+        private final short[] s16;
+        private final int[] s32;
+        private final long[] s64;
+        private final double[] f64;
 
-        private Converter() {
+        Converter(byte[] chunk, NiftiDataType type, ByteOrder order, double slope, double inter) {
+            this.raw = ByteBuffer.wrap(chunk).order(order);
+            this.type = type;
+            this.slope = slope;
+            this.inter = inter;
+            this.identity = slope == 1 && inter == 0;
+            int n = chunk.length / type.bytes();
+            this.out = new float[n];
+            this.s16 = type.bytes() == 2 ? new short[n] : null;
+            this.s32 = type == NiftiDataType.INT32 || type == NiftiDataType.UINT32 ? new int[n] : null;
+            this.s64 = type.bytes() == 8 && type != NiftiDataType.FLOAT64 ? new long[n] : null;
+            this.f64 = type == NiftiDataType.FLOAT64 ? new double[n] : null;
         }
 
-        /** @return how many converted values are NaN or infinite */
-        static long convert(MemorySegment src, int n, NiftiDataType type, ByteOrder order, double slope,
-                            double inter, MemorySegment dst, long dstIndex) {
-            boolean identity = slope == 1 && inter == 0;
-            long bad = 0;
+        float[] convert(int n) {
+            byte[] b = raw.array();
             switch (type) {
-                case UINT8, INT8 -> {
-                    boolean unsigned = type == NiftiDataType.UINT8;
+                case UINT8 -> {
                     for (int i = 0; i < n; i++) {
-                        byte r = src.get(ValueLayout.JAVA_BYTE, i);
-                        float f = identity ? (unsigned ? r & 0xff : r) : (float) ((unsigned ? r & 0xff : r) * slope + inter);
-                        dst.setAtIndex(ValueLayout.JAVA_FLOAT, dstIndex + i, f);
-                        bad += Float.isFinite(f) ? 0 : 1;
+                        out[i] = b[i] & 0xff;
                     }
                 }
-                case INT16, UINT16 -> {
-                    ValueLayout.OfShort l = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(order);
-                    boolean unsigned = type == NiftiDataType.UINT16;
+                case INT8 -> {
                     for (int i = 0; i < n; i++) {
-                        short r = src.get(l, 2L * i);
-                        int iv = unsigned ? r & 0xffff : r;
-                        float f = identity ? iv : (float) (iv * slope + inter);
-                        dst.setAtIndex(ValueLayout.JAVA_FLOAT, dstIndex + i, f);
-                        bad += Float.isFinite(f) ? 0 : 1;
+                        out[i] = b[i];
                     }
                 }
-                case INT32, UINT32 -> {
-                    ValueLayout.OfInt l = ValueLayout.JAVA_INT_UNALIGNED.withOrder(order);
-                    boolean unsigned = type == NiftiDataType.UINT32;
+                case INT16 -> {
+                    raw.asShortBuffer().get(0, s16, 0, n);
                     for (int i = 0; i < n; i++) {
-                        int r = src.get(l, 4L * i);
-                        double d = unsigned ? (double) (r & 0xffffffffL) : r;
-                        float f = (float) (d * slope + inter);
-                        dst.setAtIndex(ValueLayout.JAVA_FLOAT, dstIndex + i, f);
-                        bad += Float.isFinite(f) ? 0 : 1;
+                        out[i] = s16[i];
                     }
+                }
+                case UINT16 -> {
+                    raw.asShortBuffer().get(0, s16, 0, n);
+                    for (int i = 0; i < n; i++) {
+                        out[i] = s16[i] & 0xffff;
+                    }
+                }
+                case INT32 -> {
+                    raw.asIntBuffer().get(0, s32, 0, n);
+                    if (!identity) {
+                        for (int i = 0; i < n; i++) {
+                            out[i] = (float) (s32[i] * slope + inter);
+                        }
+                        return out;
+                    }
+                    for (int i = 0; i < n; i++) {
+                        out[i] = s32[i];
+                    }
+                }
+                case UINT32 -> {
+                    raw.asIntBuffer().get(0, s32, 0, n);
+                    for (int i = 0; i < n; i++) {
+                        out[i] = (float) ((s32[i] & 0xffffffffL) * slope + inter);
+                    }
+                    return out;
                 }
                 case INT64, UINT64 -> {
-                    ValueLayout.OfLong l = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(order);
+                    raw.asLongBuffer().get(0, s64, 0, n);
                     boolean unsigned = type == NiftiDataType.UINT64;
                     for (int i = 0; i < n; i++) {
-                        long r = src.get(l, 8L * i);
+                        long r = s64[i];
                         double d = unsigned && r < 0 ? (double) (r >>> 1) * 2.0 + (r & 1) : r;
-                        float f = (float) (d * slope + inter);
-                        dst.setAtIndex(ValueLayout.JAVA_FLOAT, dstIndex + i, f);
-                        bad += Float.isFinite(f) ? 0 : 1;
+                        out[i] = (float) (d * slope + inter);
                     }
+                    return out;
                 }
-                case FLOAT32 -> {
-                    ValueLayout.OfFloat l = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(order);
-                    for (int i = 0; i < n; i++) {
-                        float r = src.get(l, 4L * i);
-                        float f = identity ? r : (float) (r * slope + inter);
-                        dst.setAtIndex(ValueLayout.JAVA_FLOAT, dstIndex + i, f);
-                        bad += Float.isFinite(f) ? 0 : 1;
-                    }
-                }
+                case FLOAT32 -> raw.asFloatBuffer().get(0, out, 0, n);
                 case FLOAT64 -> {
-                    ValueLayout.OfDouble l = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(order);
+                    raw.asDoubleBuffer().get(0, f64, 0, n);
                     for (int i = 0; i < n; i++) {
-                        double r = src.get(l, 8L * i);
-                        float f = (float) (r * slope + inter);
-                        dst.setAtIndex(ValueLayout.JAVA_FLOAT, dstIndex + i, f);
-                        bad += Float.isFinite(f) ? 0 : 1;
+                        out[i] = (float) (f64[i] * slope + inter);
                     }
+                    return out;
                 }
+            }
+            if (!identity) {
+                for (int i = 0; i < n; i++) {
+                    out[i] = (float) (out[i] * slope + inter);
+                }
+            }
+            return out;
+        }
+
+        /** @return how many of the last converted values are NaN or infinite (none for unscaled 8/16-bit input) */
+        int nonFinite(int n) {
+            if (identity && type.bytes() <= 2 && type != NiftiDataType.FLOAT32) {
+                return 0;
+            }
+            int bad = 0;
+            for (int i = 0; i < n; i++) {
+                // x - x is 0 for finite x and NaN for NaN and both infinities.
+                bad += out[i] - out[i] == 0 ? 0 : 1;
             }
             return bad;
         }
 
-        static long firstNonFinite(MemorySegment dst, long from, int n) {
+        int firstNonFinite(int n) {
             for (int i = 0; i < n; i++) {
-                if (!Float.isFinite(dst.getAtIndex(ValueLayout.JAVA_FLOAT, from + i))) {
+                if (!Float.isFinite(out[i])) {
                     return i;
                 }
             }

@@ -75,6 +75,29 @@ class NiftiReaderTest {
     }
 
     @Test
+    void volumesSpanningManyReadChunksKeepEveryVoxelInPlace() throws IOException {
+        // 96 x 80 x 70 = 537 600 voxels: 1.1 MB as int16, 4.3 MB as float64, i.e. several 1 MiB read chunks with
+        // voxels of the second and later chunks landing at the right offsets.
+        for (NiftiDataType t : new NiftiDataType[] {NiftiDataType.INT16, NiftiDataType.FLOAT64, NiftiDataType.UINT8}) {
+            NiftiBytes nb = new NiftiBytes();
+            nb.type = t;
+            nb.order = ByteOrder.BIG_ENDIAN;
+            nb.dim = new long[] {3, 96, 80, 70, 1, 1, 1, 1};
+            nb.values = new double[96 * 80 * 70];
+            for (int i = 0; i < nb.values.length; i++) {
+                nb.values[i] = (i * 37L) % 251;
+            }
+            try (Volume v = NiftiReader.read(write("big_" + t + ".nii.gz", NiftiBytes.gzip(nb.build())))) {
+                for (int i = 0; i < nb.values.length; i++) {
+                    if (v.get(i) != (float) nb.values[i]) {
+                        assertEquals((float) nb.values[i], v.get(i), t + " voxel " + i);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void zeroOrNanSlopeMeansNoScaling() throws IOException {
         for (double slope : new double[] {0, Double.NaN}) {
             NiftiBytes nb = new NiftiBytes();
