@@ -211,7 +211,7 @@ public final class Charts {
         XYSeriesCollection pointData = new XYSeriesCollection();
         XYLineAndShapeRenderer pointRenderer = new XYLineAndShapeRenderer(false, true);
         for (int g = 0; g < groups.size(); g++) {
-            XYSeries s = new XYSeries(groups.get(g) + " readers (Youden points)", false, true);
+            XYSeries s = new XYSeries("Test " + groups.get(g) + " readers (Youden points)", false, true);
             for (ReaderPoint p : points) {
                 if (p.group().equals(groups.get(g))) {
                     s.add(1 - p.point().specificity(), p.point().sensitivity());

@@ -1,7 +1,6 @@
 package org.renalmtl.evaluation.roc;
 
 import java.util.Arrays;
-import java.util.SplittableRandom;
 
 /**
  * Stratified percentile bootstrap of the AUC, as pROC's {@code ci.auc(method = "bootstrap",
@@ -9,8 +8,9 @@ import java.util.SplittableRandom;
  * controls with replacement, so every replicate has both classes; the CI is the pair of type-7
  * quantiles (R's {@code quantile} default) of the replicate AUCs at (1 − level)/2 and (1 + level)/2.
  *
- * <p>Seeded with {@link SplittableRandom}, so a seed reproduces the interval exactly; R's random
- * stream is different, so the limits agree with pROC only within Monte-Carlo error.
+ * <p>Seeded with {@link java.util.SplittableRandom}, so a seed reproduces the interval exactly; R's
+ * random stream is different, so the limits agree with pROC only within Monte-Carlo error. Replicates
+ * cost O(N) each after one sort (see {@link StratifiedResampler}).
  */
 public final class BootstrapAuc {
 
@@ -35,20 +35,11 @@ public final class BootstrapAuc {
 
     /** Replicate AUCs, (replicates), in draw order. */
     public static double[] replicates(RocSample s, int replicates, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        double[] x = s.cases();
-        double[] y = s.controls();
-        double[] bx = new double[x.length];
-        double[] by = new double[y.length];
+        StratifiedResampler resampler = new StratifiedResampler(s, seed);
         double[] out = new double[replicates];
         for (int r = 0; r < replicates; r++) {
-            for (int i = 0; i < bx.length; i++) {
-                bx[i] = x[rng.nextInt(x.length)];
-            }
-            for (int j = 0; j < by.length; j++) {
-                by[j] = y[rng.nextInt(y.length)];
-            }
-            out[r] = DeLong.auc(new RocSample(bx, by));
+            resampler.next();
+            out[r] = resampler.auc();
         }
         return out;
     }

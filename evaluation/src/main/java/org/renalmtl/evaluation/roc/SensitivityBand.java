@@ -1,12 +1,11 @@
 package org.renalmtl.evaluation.roc;
 
 import java.util.Arrays;
-import java.util.SplittableRandom;
 
 /**
  * Pointwise confidence band of an ROC curve: a stratified percentile bootstrap of the sensitivity at
- * fixed specificities, as pROC's {@code ci.se(roc, specificities = ...)} (the empirical curve's
- * sensitivity at specificity sp is the largest sensitivity among its points with specificity ≥ sp).
+ * fixed specificities, in the manner of pROC's {@code ci.se(roc, specificities = ...)}, with the
+ * sensitivity read off the drawn ROC polygon so that band and curve agree.
  * Used for the shaded band of the ROC plots.
  */
 public final class SensitivityBand {
@@ -40,18 +39,11 @@ public final class SensitivityBand {
             grid[k] = k / (double) (gridPoints - 1);
         }
         double[] observed = sensitivityAt(s, grid);
-        double[][] boot = new double[gridPoints][replicates]; // (K, B)
-        SplittableRandom rng = new SplittableRandom(seed);
-        double[] bx = new double[s.m()];
-        double[] by = new double[s.n()];
+        double[][] boot = new double[gridPoints][replicates]; // (G, B)
+        StratifiedResampler resampler = new StratifiedResampler(s, seed);
         for (int b = 0; b < replicates; b++) {
-            for (int i = 0; i < bx.length; i++) {
-                bx[i] = s.cases()[rng.nextInt(bx.length)];
-            }
-            for (int j = 0; j < by.length; j++) {
-                by[j] = s.controls()[rng.nextInt(by.length)];
-            }
-            double[] se = sensitivityAt(new RocSample(bx, by), grid);
+            resampler.next();
+            double[] se = interpolate(resampler.points(), grid);
             for (int k = 0; k < gridPoints; k++) {
                 boot[k][b] = se[k];
             }
@@ -66,16 +58,40 @@ public final class SensitivityBand {
         return new Band(grid, observed, low, high);
     }
 
-    /** Sensitivity of the empirical curve at each specificity of the grid. */
+    /**
+     * Sensitivity of the empirical curve at each specificity of the grid, read off the ROC polygon that
+     * the plots draw: linear between neighbouring points, and the highest sensitivity where the curve has
+     * a vertical step at exactly that specificity.
+     */
     static double[] sensitivityAt(RocSample s, double[] specificities) {
+        var points = RocCurve.of(s).points();
+        double[][] pts = new double[points.size()][];
+        for (int i = 0; i < pts.length; i++) {
+            pts[i] = new double[]{points.get(i).specificity(), points.get(i).sensitivity()};
+        }
+        return interpolate(pts, specificities);
+    }
+
+    /**
+     * @param points        (P, 2) {specificity, sensitivity} in order of rising specificity
+     * @param specificities ascending grid
+     */
+    private static double[] interpolate(double[][] points, double[] specificities) {
         double[] out = new double[specificities.length];
-        var points = RocCurve.of(s).points(); // sensitivity falls and specificity rises along the list
         int k = 0;
         for (int g = 0; g < specificities.length; g++) {
-            while (k < points.size() && points.get(k).specificity() < specificities[g] - 1e-12) {
+            double sp = specificities[g];
+            while (k < points.length && points[k][0] < sp) {
                 k++;
             }
-            out[g] = k < points.size() ? points.get(k).sensitivity() : 0;
+            if (k == points.length) {
+                out[g] = 0;
+            } else if (points[k][0] == sp || k == 0) {
+                out[g] = points[k][1];
+            } else {
+                double f = (sp - points[k - 1][0]) / (points[k][0] - points[k - 1][0]);
+                out[g] = points[k - 1][1] + f * (points[k][1] - points[k - 1][1]);
+            }
         }
         return out;
     }

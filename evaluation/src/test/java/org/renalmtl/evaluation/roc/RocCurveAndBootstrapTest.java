@@ -76,4 +76,21 @@ class RocCurveAndBootstrapTest {
         assertEquals(3.0, BootstrapAuc.quantile7(x, 0.5), 1e-12);
         assertEquals(9.4, BootstrapAuc.quantile7(x, 0.975), 1e-12);
     }
+
+    @Test
+    void sensitivityBandFollowsTheCurve() {
+        SensitivityBand.Band b = SensitivityBand.compute(s100b, 0.95, 500, 1, 51);
+        RocCurve curve = RocCurve.of(s100b);
+        // At specificity 58/72 (a vertex of the curve: the Youden point) the band's curve value is the
+        // vertex's sensitivity; at specificity 0 the curve has sensitivity 1.
+        assertEquals(26.0 / 41, SensitivityBand.sensitivityAt(s100b, new double[]{58.0 / 72})[0], 1e-15);
+        assertEquals(1.0, b.sensitivity()[0], 1e-15);
+        int inside = 0;
+        for (int k = 0; k < b.specificity().length; k++) {
+            assertTrue(b.low()[k] <= b.high()[k]);
+            inside += b.low()[k] <= b.sensitivity()[k] && b.sensitivity()[k] <= b.high()[k] ? 1 : 0;
+        }
+        assertTrue(inside >= 45, "observed curve inside its own 95% band at " + inside + " of 51 points");
+        assertEquals(curve.points().size(), 51);
+    }
 }
