@@ -139,22 +139,30 @@ public final class MaskRegion {
         MemorySegment d = mask.data();
         int nx = mask.nx();
         int ny = mask.ny();
-        long plane = (long) nx * ny;
+        int plane = nx * ny;
+        // round(v) == label  <=>  label - 0.5 <= v < label + 0.5 (Math.round is floor(v + 0.5)); for the
+        // default, round(v) != 0  <=>  v < -0.5 or v >= 0.5. Comparisons instead of rounding keep the scan of a
+        // large grid cheap.
+        float lo = label - 0.5f;
+        float hi = label + 0.5f;
         long[][] perSlice = new long[mask.nz()][];
         IntStream.range(0, mask.nz()).parallel().forEach(z -> {
-            long base = z * plane;
+            float[] buf = new float[plane]; // (ny, nx) one slice
+            MemorySegment.copy(d, ValueLayout.JAVA_FLOAT, (long) z * plane * Float.BYTES, buf, 0, plane);
+            long base = (long) z * plane;
             int count = 0;
-            long[] buf = new long[16];
-            for (long i = 0; i < plane; i++) {
-                long v = Math.round(d.getAtIndex(ValueLayout.JAVA_FLOAT, base + i));
-                if (label == 0 ? v != 0 : v == label) {
-                    if (count == buf.length) {
-                        buf = Arrays.copyOf(buf, count * 2);
+            long[] hits = new long[16];
+            for (int i = 0; i < plane; i++) {
+                float v = buf[i];
+                boolean in = label == 0 ? (v < -0.5f || v >= 0.5f) : (v >= lo && v < hi);
+                if (in) {
+                    if (count == hits.length) {
+                        hits = Arrays.copyOf(hits, count * 2);
                     }
-                    buf[count++] = base + i;
+                    hits[count++] = base + i;
                 }
             }
-            perSlice[z] = Arrays.copyOf(buf, count);
+            perSlice[z] = Arrays.copyOf(hits, count);
         });
         int total = 0;
         for (long[] s : perSlice) {
