@@ -167,6 +167,12 @@ class EvaluateCommandTest {
         assertError(run(new EvaluateCommand(), "--input", csv.toString(), "--label", "y", "--positive", "yes",
             "--score", "s", "--out", out.toString()), "has no value 'yes' (--positive)", out);
 
+        Files.writeString(csv, "case_id,s\n1,0.3\n2,0.1\n3,0.8\n4,0.2\n");
+        Path lab = tmp.resolve("labels.csv");
+        Files.writeString(lab, "case_id,y\n1,1\n2,0\n4,0\n");
+        assertError(run(new EvaluateCommand(), "--input", csv.toString(), "--labels", lab.toString(), "--label", "y",
+            "--positive", "1", "--score", "s", "--out", out.toString()), "line 4: case_id '3' has no row in", out);
+
         assertError(run(new EvaluateCommand(), "--input", tmp.resolve("nope.csv").toString(), "--label", "y",
             "--positive", "1", "--score", "s", "--out", out.toString()), "file not found", out);
     }
