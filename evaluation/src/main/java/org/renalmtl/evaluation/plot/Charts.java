@@ -119,8 +119,9 @@ public final class Charts {
                 pointRenderer.setSeriesPaint(pointIndex, color(i));
                 pointRenderer.setSeriesShape(pointIndex, circle(9));
                 pointRenderer.setSeriesVisibleInLegend(pointIndex, false);
+                // Labels step down per series so that nearby Youden points of different scores stay legible.
                 plot.addAnnotation(label(String.format(java.util.Locale.ROOT, "t=%.3g", s.point().threshold()),
-                    1 - s.point().specificity() + 0.02, s.point().sensitivity() - 0.03, color(i)));
+                    1 - s.point().specificity() + 0.02, s.point().sensitivity() - 0.03 - 0.035 * i, color(i)));
                 pointIndex++;
             }
         }
