@@ -249,70 +249,100 @@ public record NiftiHeader(int version, ByteOrder byteOrder, long[] dim, NiftiDat
     /**
      * The voxel-to-world affine as nibabel's {@code get_best_affine}: the sform when sform_code &gt; 0, else
      * the qform when qform_code &gt; 0, else nifti1.h method 1 (diag(pixdim), origin 0; nibabel's Analyze-style
-     * fallback flips x and centres the grid, which no scanner output relies on). Lengths are converted to mm
-     * when xyzt_units says metres or micrometres; unknown units are taken as mm.
+     * fallback flips x and centres the grid, which no scanner output relies on). A set but unusable sform
+     * (singular, e.g. all zeros, or not finite) falls back to a usable qform, as some broken writers need.
+     * Lengths are converted to mm when xyzt_units says metres or micrometres; unknown units are taken as mm.
      *
      * @param source file name for messages
      * @return the geometry
+     * @throws VolumeInputException when the chosen transform is singular or not finite
      */
     public Geometry geometry(String source) {
-        double unit = switch (xyztUnits & 7) {
+        double[] sform = sformCode > 0 ? usable(sformAffine()) : null;
+        double[] qform = qformCode > 0 ? usable(qformAffine()) : null;
+        double[] a;
+        if (sform != null) {
+            a = sform;
+        } else if (qform != null) {
+            a = qform;
+        } else if (sformCode > 0 || qformCode > 0) {
+            throw new VolumeInputException(source + ": voxel-to-world affine is singular or not finite (check "
+                + (sformCode > 0 ? "srow" : "quatern/qoffset/pixdim") + ")");
+        } else {
+            a = usable(pixdimAffine());
+            if (a == null) {
+                throw new VolumeInputException(source + ": voxel sizes pixdim[1..3] must be finite and non-zero");
+            }
+        }
+        return new Geometry(a, qformCode, sformCode);
+    }
+
+    private double unitToMm() {
+        return switch (xyztUnits & 7) {
             case 1 -> 1000.0;
             case 3 -> 0.001;
             default -> 1.0;
         };
-        double[] a = new double[16];
-        if (sformCode > 0) {
-            System.arraycopy(srow, 0, a, 0, 12);
-        } else if (qformCode > 0) {
-            double qb = quatern[0];
-            double qc = quatern[1];
-            double qd = quatern[2];
-            double qa = 1.0 - (qb * qb + qc * qc + qd * qd);
-            // nifti1.h: a is computed from b, c, d; rounding can make 1 - (b²+c²+d²) slightly negative.
-            if (qa < 1e-7) {
-                double n = Math.sqrt(qb * qb + qc * qc + qd * qd);
-                qb /= n;
-                qc /= n;
-                qd /= n;
-                qa = 0;
-            } else {
-                qa = Math.sqrt(qa);
-            }
-            double qfac = pixdim[0] < 0 ? -1 : 1;
-            double dx = pixdim[1];
-            double dy = pixdim[2];
-            double dz = pixdim[3] * qfac;
-            double[] r = {
-                qa * qa + qb * qb - qc * qc - qd * qd, 2 * (qb * qc - qa * qd), 2 * (qb * qd + qa * qc),
-                2 * (qb * qc + qa * qd), qa * qa + qc * qc - qb * qb - qd * qd, 2 * (qc * qd - qa * qb),
-                2 * (qb * qd - qa * qc), 2 * (qc * qd + qa * qb), qa * qa + qd * qd - qc * qc - qb * qb};
-            double[] d = {dx, dy, dz};
-            for (int row = 0; row < 3; row++) {
-                for (int col = 0; col < 3; col++) {
-                    a[row * 4 + col] = r[row * 3 + col] * d[col];
-                }
-                a[row * 4 + 3] = quatern[3 + row];
-            }
-        } else {
-            a[0] = pixdim[1];
-            a[5] = pixdim[2];
-            a[10] = pixdim[3];
-        }
+    }
+
+    /** @return the affine in mm when it is finite and invertible, else null */
+    private double[] usable(double[] a) {
+        double unit = unitToMm();
         for (int i = 0; i < 12; i++) {
             a[i] *= unit;
             if (!Double.isFinite(a[i])) {
-                throw new VolumeInputException(source + ": voxel-to-world affine has a non-finite entry (check "
-                    + (sformCode > 0 ? "srow" : qformCode > 0 ? "quatern/qoffset/pixdim" : "pixdim") + ")");
+                return null;
             }
         }
         a[15] = 1;
-        try {
-            return new Geometry(a, qformCode, sformCode);
-        } catch (IllegalArgumentException e) {
-            throw new VolumeInputException(source + ": voxel-to-world affine is singular (check "
-                + (sformCode > 0 ? "srow" : qformCode > 0 ? "quatern/pixdim" : "pixdim") + ")", e);
+        double det = a[0] * (a[5] * a[10] - a[6] * a[9]) - a[1] * (a[4] * a[10] - a[6] * a[8]) + a[2] * (a[4] * a[9] - a[5] * a[8]);
+        return Math.abs(det) > 1e-12 ? a : null;
+    }
+
+    private double[] sformAffine() {
+        double[] a = new double[16];
+        System.arraycopy(srow, 0, a, 0, 12);
+        return a;
+    }
+
+    private double[] pixdimAffine() {
+        double[] a = new double[16];
+        a[0] = pixdim[1];
+        a[5] = pixdim[2];
+        a[10] = pixdim[3];
+        return a;
+    }
+
+    /** nifti1.h method 2: rotation from the quaternion (b, c, d), scaled by pixdim, qfac on the third axis. */
+    private double[] qformAffine() {
+        double qb = quatern[0];
+        double qc = quatern[1];
+        double qd = quatern[2];
+        double qa = 1.0 - (qb * qb + qc * qc + qd * qd);
+        // nifti1.h: a is computed from b, c, d; rounding can make 1 - (b²+c²+d²) slightly negative.
+        if (qa < 1e-7) {
+            double n = Math.sqrt(qb * qb + qc * qc + qd * qd);
+            qb /= n;
+            qc /= n;
+            qd /= n;
+            qa = 0;
+        } else {
+            qa = Math.sqrt(qa);
         }
+        double qfac = pixdim[0] < 0 ? -1 : 1;
+        double[] d = {pixdim[1], pixdim[2], pixdim[3] * qfac};
+        double[] r = {
+            qa * qa + qb * qb - qc * qc - qd * qd, 2 * (qb * qc - qa * qd), 2 * (qb * qd + qa * qc),
+            2 * (qb * qc + qa * qd), qa * qa + qc * qc - qb * qb - qd * qd, 2 * (qc * qd - qa * qb),
+            2 * (qb * qd - qa * qc), 2 * (qc * qd + qa * qb), qa * qa + qd * qd - qc * qc - qb * qb};
+        double[] a = new double[16];
+        for (int row = 0; row < 3; row++) {
+            for (int col = 0; col < 3; col++) {
+                a[row * 4 + col] = r[row * 3 + col] * d[col];
+            }
+            a[row * 4 + 3] = quatern[3 + row];
+        }
+        return a;
     }
 
     private static String ascii(byte[] b, int off, int len) {

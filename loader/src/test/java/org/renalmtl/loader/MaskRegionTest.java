@@ -56,4 +56,16 @@ class MaskRegionTest {
             assertTrue(e.getMessage().contains("label 4"), e.getMessage());
         }
     }
+
+    @Test
+    void anImageGivenAsMaskIsRefusedBeforeLabelling() {
+        try (Volume m = grid()) {
+            for (long i = 0; i < m.voxelCount(); i++) {
+                m.set(i, -1000);
+            }
+            VolumeInputException e = assertThrows(VolumeInputException.class,
+                () -> MaskRegion.select(m, MaskSelection.largestComponent(), 100));
+            assertTrue(e.getMessage().startsWith("mask.nii.gz: more than 100 mask voxels"), e.getMessage());
+        }
+    }
 }

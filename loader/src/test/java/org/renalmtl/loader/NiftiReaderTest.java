@@ -2,6 +2,7 @@ package org.renalmtl.loader;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
 import java.nio.ByteOrder;
@@ -143,6 +144,23 @@ class NiftiReaderTest {
             assertEquals("PSR", g.orientation());
             assertArrayEquals(new double[] {0.8, 0.9, 2.5}, g.spacing(), 1e-6);
         }
+    }
+
+    @Test
+    void singularSformFallsBackToQformAndSingularAloneIsRefused() throws IOException {
+        NiftiBytes nb = new NiftiBytes();
+        nb.sformCode = 1;
+        nb.srow = new double[12]; // all zero, as some broken writers leave it
+        nb.qformCode = 1;
+        nb.pixdim = new double[] {1, 2, 3, 4, 1, 1, 1, 1};
+        nb.quatern = new double[] {0, 0, 0, 5, 6, 7};
+        try (Volume v = NiftiReader.read(write("fallback.nii", nb.build()))) {
+            assertArrayEquals(new double[] {2, 0, 0, 5, 0, 3, 0, 6, 0, 0, 4, 7, 0, 0, 0, 1}, v.geometry().affine(), 1e-9);
+        }
+        nb.qformCode = 0;
+        Path p = write("singular.nii", nb.build());
+        VolumeInputException e = assertThrows(VolumeInputException.class, () -> NiftiReader.read(p).close());
+        assertEquals(p + ": voxel-to-world affine is singular or not finite (check srow)", e.getMessage());
     }
 
     @Test
