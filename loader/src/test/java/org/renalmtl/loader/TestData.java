@@ -4,13 +4,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Locates the shared real-CT test files ({@code shared/data/ct}, beside the repository). */
-final class TestData {
+public final class TestData {
 
     private TestData() {
     }
 
     /** @return the ct directory; fails the test when it cannot be found */
-    static Path ct() {
+    public static Path ct() {
         String env = System.getenv("RENAL_MTL_DATA");
         if (env != null && Files.isDirectory(Path.of(env, "ct"))) {
             return Path.of(env, "ct");
