@@ -51,7 +51,13 @@ public final class PhantomCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter w = spec.commandLine().getOut();
         if (cases < 0) {
-            throw new VolumeInputException("--cases: must be at least 1, got " + cases);
+            throw new VolumeInputException("--cases: must be at least 1 (or left out for one case), got " + cases);
+        }
+        if (!(noise >= 0) || !Double.isFinite(noise)) {
+            throw new VolumeInputException("--noise: must be a finite SD >= 0 HU, got " + noise);
+        }
+        if (tumourMm != null && cases > 0) {
+            throw new VolumeInputException("--tumour-mm: not used with --cases (cohort tumour sizes cycle through the R classes)");
         }
         PhantomOptions o = PhantomOptions.defaults().withNoise(noise).withShiftedDelayed(shiftedDelayed);
         if (tumourMm != null) {
