@@ -73,19 +73,19 @@ public final class Phantom {
             venous = Volume.allocate(nz, ny, nx, g, "phantom venous (seed " + seed + ")");
             tumour = Volume.allocate(nz, ny, nx, g, "phantom tumour mask (seed " + seed + ")");
             kidney = Volume.allocate(nz, ny, nx, g, "phantom kidney mask (seed " + seed + ")");
-            Volume[] onMain = options.shiftedDelayed() ? new Volume[] {arterial, venous} : null;
+            double noise = options.noiseSdHu();
             if (options.shiftedDelayed()) {
                 double[] sp = options.spacingMm();
                 double dz = 3.0;
                 int nzD = (int) Math.round(nz * sp[2] / dz);
                 Geometry gd = grid(nx, ny, nzD, new double[] {sp[0], sp[1], dz}, 0.4, 1.3);
                 delayed = Volume.allocate(nzD, ny, nx, gd, "phantom delayed (seed " + seed + ")");
-                render(an, seed, new Volume[] {delayed}, new int[] {2}, null, null, options.noiseSdHu());
+                render(an, seed, new Volume[] {arterial, venous}, new int[] {0, 1}, tumour, kidney, noise);
+                render(an, seed, new Volume[] {delayed}, new int[] {2}, null, null, noise);
             } else {
                 delayed = Volume.allocate(nz, ny, nx, g, "phantom delayed (seed " + seed + ")");
-                onMain = new Volume[] {arterial, venous, delayed};
+                render(an, seed, new Volume[] {arterial, venous, delayed}, new int[] {0, 1, 2}, tumour, kidney, noise);
             }
-            render(an, seed, onMain, onMain.length == 3 ? new int[] {0, 1, 2} : new int[] {0, 1}, tumour, kidney, options.noiseSdHu());
             return new PhantomCase(arterial, venous, delayed, tumour, kidney, an.truth(), seed);
         } catch (RuntimeException | Error e) {
             for (Volume v : new Volume[] {arterial, venous, delayed, tumour, kidney}) {
