@@ -26,10 +26,11 @@ final class NiftiBytes {
     double[] values = new double[24]; // stored (unscaled) voxel values, x fastest
     String magic; // null: the right one for the version
     int units = 2;
+    int extensionBytes = 0; // bytes of (opaque) header extensions between the header and the voxels
 
     byte[] build() {
         int hs = version == 1 ? 348 : 540;
-        int offset = hs + 4;
+        int offset = hs + 4 + extensionBytes;
         ByteBuffer b = ByteBuffer.allocate(offset + values.length * type.bytes()).order(order);
         b.putInt(0, hs);
         if (version == 1) {
@@ -74,6 +75,12 @@ final class NiftiBytes {
                 b.putDouble(400 + 8 * i, srow[i]);
             }
             b.putInt(500, units);
+        }
+        if (extensionBytes > 0) {
+            b.put(hs, (byte) 1); // extension flag: extensions follow
+            for (int i = hs + 4; i < offset; i++) {
+                b.put(i, (byte) 0x5a);
+            }
         }
         b.position(offset);
         for (double v : values) {

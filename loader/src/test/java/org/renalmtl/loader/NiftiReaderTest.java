@@ -99,6 +99,26 @@ class NiftiReaderTest {
     }
 
     @Test
+    void headerExtensionsAreSkippedAndCompressionIsDetectedByContent() throws IOException {
+        for (int version : new int[] {1, 2}) {
+            NiftiBytes nb = new NiftiBytes();
+            nb.version = version;
+            nb.extensionBytes = 668; // vox_offset 1020 (v1) / 1212 (v2), as written by tools that store extensions
+            for (int i = 0; i < 24; i++) {
+                nb.values[i] = 100 + i;
+            }
+            // An uncompressed file named .nii.gz and a compressed one named .nii both read.
+            try (Volume a = NiftiReader.read(write("ext" + version + ".nii.gz", nb.build()));
+                 Volume b = NiftiReader.read(write("ext" + version + ".nii", NiftiBytes.gzip(nb.build())))) {
+                for (int i = 0; i < 24; i++) {
+                    assertEquals(100f + i, a.get(i));
+                    assertEquals(100f + i, b.get(i));
+                }
+            }
+        }
+    }
+
+    @Test
     void zeroOrNanSlopeMeansNoScaling() throws IOException {
         for (double slope : new double[] {0, Double.NaN}) {
             NiftiBytes nb = new NiftiBytes();
