@@ -20,11 +20,19 @@ class NiftiWriterTest {
         0, 0, 2.5, -160,
         0, 0, 0, 1}, 1, 1);
 
+    /** A left-handed grid (det < 0: qfac = -1 in the qform), tilted about x, as from an oblique acquisition. */
+    private static final Geometry LEFT_HANDED = new Geometry(new double[] {
+        0.7, 0, 0, -90,
+        0, 0.7 * Math.cos(0.3), 2.0 * Math.sin(0.3), -40,
+        0, 0.7 * Math.sin(0.3), -2.0 * Math.cos(0.3), 60,
+        0, 0, 0, 1}, 2, 0);
+
     @Test
     void floatRoundTripKeepsValuesAndGeometryAndQformMatchesSform() {
-        for (String name : new String[] {"p.nii.gz", "p.nii"}) {
+        for (String name : new String[] {"p.nii.gz", "p.nii", "left.nii.gz"}) {
             Path p = dir.resolve(name);
-            try (Volume v = Volume.allocate(5, 6, 7, G, "prob")) {
+            Geometry geom = name.startsWith("left") ? LEFT_HANDED : G;
+            try (Volume v = Volume.allocate(5, 6, 7, geom, "prob")) {
                 for (long i = 0; i < v.voxelCount(); i++) {
                     v.set(i, (float) Math.sin(i * 0.37));
                 }
@@ -35,15 +43,17 @@ class NiftiWriterTest {
                         assertEquals(v.get(i), r.get(i), 0f);
                     }
                     // The sform holds float32 values: relative error ~6e-8 of 160 mm.
-                    assertArrayEquals(G.affine(), r.geometry().affine(), 2e-5);
-                    assertEquals("LPS", r.geometry().orientation());
+                    assertArrayEquals(geom.affine(), r.geometry().affine(), 2e-5);
+                    assertEquals(name.startsWith("left") ? "RAI" : "LPS", r.geometry().orientation());
                 }
                 // The same file read through its qform only (sform code forced to 0) gives the same grid.
                 NiftiHeader h = NiftiReader.readHeader(p);
-                assertEquals(1, h.qformCode());
+                // Codes: the source's qform code when set, else the sform code written (2 here, aligned)
+                assertEquals(name.startsWith("left") ? 2 : 1, h.qformCode());
+                assertEquals(name.startsWith("left") ? -1 : 1, h.pixdim()[0], 0); // qfac
                 NiftiHeader qOnly = new NiftiHeader(h.version(), h.byteOrder(), h.dim(), h.dataType(), h.pixdim(), h.voxOffset(),
                     h.sclSlope(), h.sclInter(), h.qformCode(), 0, h.quatern(), h.srow(), h.xyztUnits(), h.descrip());
-                assertArrayEquals(G.affine(), qOnly.geometry(name).affine(), 1e-4);
+                assertArrayEquals(geom.affine(), qOnly.geometry(name).affine(), 1e-4);
             }
         }
     }
