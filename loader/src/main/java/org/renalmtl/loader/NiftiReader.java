@@ -21,7 +21,8 @@ import java.util.zip.ZipException;
  * off-heap float32 {@link Volume}.
  *
  * <p>The file is streamed: gzip is decoded through buffered streams and the voxels are converted a chunk at a
- * time straight into the volume's segment, so the heap never holds more than one chunk (1 MiB) of voxels.
+ * time (1 MiB of file bytes) into the volume's segment, so the heap holds a few MiB of staging arrays whatever
+ * the volume's size. Compression is recognised by the gzip magic bytes, not by the file name.
  * Dimensions are checked before anything is allocated; a gzip file cannot expand more than about 1032:1, so a
  * header whose voxels could not fit in the compressed size is refused up front too. Volumes with NaN or
  * infinite voxels are refused: the preprocessing and the network have no meaningful use for them.
