@@ -1,0 +1,73 @@
+package org.renalmtl.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * The summary printed after the JMH run: time per forward for each backend and how renal-mtl's time
+ * compares with each peer's. A ratio renal-mtl / peer below 1 means renal-mtl is faster.
+ *
+ * @param rows one per backend that ran
+ */
+public record RatioTable(List<Row> rows) {
+
+    /** Name of renal-mtl's own benchmark method, the numerator of every ratio. */
+    public static final String RENAL_MTL = "renalMtl";
+
+    /**
+     * One backend's JMH score.
+     *
+     * @param backend benchmark method name (renalMtl, libtorch, onnxRuntime)
+     * @param score mean time per forward
+     * @param error half-width of JMH's 99.9% confidence interval (NaN with too few iterations)
+     * @param unit JMH's unit of score and error, e.g. {@code ms/op}
+     */
+    public record Row(String backend, double score, double error, String unit) {}
+
+    /** Copies the rows. */
+    public RatioTable {
+        rows = List.copyOf(rows);
+    }
+
+    /** @return renal-mtl's row, if it ran */
+    public Optional<Row> renalMtl() {
+        return rows.stream().filter(r -> r.backend().equals(RENAL_MTL)).findFirst();
+    }
+
+    /**
+     * @param peer a backend name
+     * @return renal-mtl's time / the peer's time, if both ran with the same unit
+     */
+    public Optional<Double> ratio(String peer) {
+        Optional<Row> ours = renalMtl();
+        Optional<Row> theirs = rows.stream().filter(r -> r.backend().equals(peer)).findFirst();
+        if (ours.isEmpty() || theirs.isEmpty() || !ours.get().unit().equals(theirs.get().unit())) {
+            return Optional.empty();
+        }
+        return Optional.of(ours.get().score() / theirs.get().score());
+    }
+
+    /** @return the table, then one line per ratio */
+    public String format() {
+        List<String> lines = new ArrayList<>();
+        lines.add(String.format(Locale.ROOT, "%-14s %12s %12s %-8s %s", "backend", "time", "±99.9%", "unit",
+                "renal-mtl / backend"));
+        for (Row r : rows) {
+            String ratio = ratio(r.backend()).map(x -> String.format(Locale.ROOT, "%.3f", x)).orElse("-");
+            lines.add(String.format(Locale.ROOT, "%-14s %12.1f %12s %-8s %s", r.backend(), r.score(),
+                    Double.isNaN(r.error()) ? "n/a" : String.format(Locale.ROOT, "%.1f", r.error()), r.unit(), ratio));
+        }
+        for (Row r : rows) {
+            if (r.backend().equals(RENAL_MTL)) {
+                continue;
+            }
+            ratio(r.backend()).ifPresent(x -> lines.add(String.format(Locale.ROOT,
+                    "renal-mtl / %s = %.3f (%s)", r.backend(), x,
+                    x <= 1 ? String.format(Locale.ROOT, "renal-mtl %.2fx faster", 1 / x)
+                            : String.format(Locale.ROOT, "renal-mtl %.2fx slower", x))));
+        }
+        return String.join("\n", lines);
+    }
+}

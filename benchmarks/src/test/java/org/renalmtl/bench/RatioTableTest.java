@@ -1,0 +1,34 @@
+package org.renalmtl.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class RatioTableTest {
+
+    @Test
+    void ratioIsOursOverThePeers() {
+        RatioTable t = new RatioTable(List.of(
+                new RatioTable.Row("renalMtl", 600.0, 10.0, "ms/op"),
+                new RatioTable.Row("libtorch", 800.0, 12.0, "ms/op"),
+                new RatioTable.Row("onnxRuntime", 500.0, Double.NaN, "ms/op")));
+        assertEquals(0.75, t.ratio("libtorch").orElseThrow(), 1e-12);
+        assertEquals(1.2, t.ratio("onnxRuntime").orElseThrow(), 1e-12);
+        String text = t.format();
+        assertTrue(text.contains("renal-mtl / libtorch = 0.750 (renal-mtl 1.33x faster)"), text);
+        assertTrue(text.contains("renal-mtl / onnxRuntime = 1.200 (renal-mtl 1.20x slower)"), text);
+        assertTrue(text.lines().anyMatch(l -> l.startsWith("onnxRuntime") && l.contains("n/a")), text);
+    }
+
+    @Test
+    void noRatioWithoutRenalMtlOrAcrossUnits() {
+        RatioTable peersOnly = new RatioTable(List.of(new RatioTable.Row("libtorch", 800.0, 1.0, "ms/op")));
+        assertTrue(peersOnly.ratio("libtorch").isEmpty());
+        assertTrue(peersOnly.format().lines().noneMatch(l -> l.startsWith("renal-mtl /")));
+        RatioTable mixed = new RatioTable(List.of(new RatioTable.Row("renalMtl", 0.6, 0.0, "s/op"),
+                new RatioTable.Row("libtorch", 800.0, 1.0, "ms/op")));
+        assertTrue(mixed.ratio("libtorch").isEmpty());
+    }
+}
