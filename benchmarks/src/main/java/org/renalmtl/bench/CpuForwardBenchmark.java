@@ -22,10 +22,10 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * JMH benchmark of one whole-model forward (R18-3P-96 MTDL by default: B = 1 case of 3 phases of
- * 96³) on the CPU: renal-mtl's engine, libtorch running the TorchScript copy and ONNX Runtime
- * running the ONNX copy of the same HDF5 model, on the same seeded input, each with {@code threads}
- * intra-op threads. Each method runs in its own fork and loads only its own backend, so no thread
- * pool of one backend competes with another's. {@link CpuForwardLauncher} runs all three in one JMH
+ * 96³) on the CPU: renal-mtl's engine, libtorch running the TorchScript copy (as loaded, and frozen +
+ * {@code optimize_for_inference}) and ONNX Runtime running the ONNX copy of the same HDF5 model, on
+ * the same seeded input, each with {@code threads} intra-op threads. Each method runs in its own fork and loads only its own backend, so no thread
+ * pool of one backend competes with another's. {@link CpuForwardLauncher} runs them all in one JMH
  * run, checks first that they compute the same probabilities, and prints the ratios.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -117,6 +117,24 @@ public class CpuForwardBenchmark {
         }
     }
 
+    /** libtorch with the TorchScript copy frozen and optimised for inference, once per trial. */
+    @State(Scope.Benchmark)
+    public static class LibtorchOptimizedState {
+        ForwardBackend backend;
+
+        /** @param f the shared fixture */
+        @Setup(Level.Trial)
+        public void setUp(Fixture f) {
+            backend = CpuForwardLauncher.open("libtorchOptimized", f.files, f.threadCount);
+        }
+
+        /** Releases the module. */
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            backend.close();
+        }
+    }
+
     /** ONNX Runtime with the ONNX copy, one session per trial. */
     @State(Scope.Benchmark)
     public static class OnnxRuntimeState {
@@ -152,6 +170,16 @@ public class CpuForwardBenchmark {
      */
     @Benchmark
     public float libtorch(Fixture f, LibtorchState s) {
+        return run(f, s.backend);
+    }
+
+    /**
+     * libtorch's {@code JitModule.forward} after {@code freeze} and {@code optimize_for_inference}.
+     *
+     * @return the first probability, so the call has a result
+     */
+    @Benchmark
+    public float libtorchOptimized(Fixture f, LibtorchOptimizedState s) {
         return run(f, s.backend);
     }
 

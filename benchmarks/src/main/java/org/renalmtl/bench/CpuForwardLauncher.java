@@ -27,8 +27,8 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
  * Runs {@link CpuForwardBenchmark}: checks once, outside any timing, that the selected backends
  * compute the same probabilities on the benchmark's input, and that renal-mtl's fused backbone
  * features equal libtorch's backbone-only copy's (a mismatch stops the run with exit code 1), then
- * runs them in one JMH run and prints time per forward and the ratios renal-mtl / libtorch and
- * renal-mtl / onnxruntime.
+ * runs them in one JMH run and prints time per forward and the ratios renal-mtl / libtorch (plain and
+ * frozen + optimize_for_inference) and renal-mtl / onnxruntime.
  *
  * <p>Arguments are JMH's own ({@code -f 1 -wi 3 -i 5 -rf json -rff out.json}, include regexps to
  * select backends, {@code -p model=M.h5 -p peers=DIR -p threads=N -p seed=S}). Exit codes: 0 done, 1
@@ -36,7 +36,7 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
  */
 public final class CpuForwardLauncher {
     /** Backends in table order; each is a {@link CpuForwardBenchmark} method of the same name. */
-    static final List<String> BACKENDS = List.of(RatioTable.RENAL_MTL, "libtorch", "onnxRuntime");
+    static final List<String> BACKENDS = List.of(RatioTable.RENAL_MTL, "libtorch", "libtorchOptimized", "onnxRuntime");
 
     /** Where run-cpu.sh puts the model, relative to the repository root or to benchmarks/. */
     static final List<String> DEFAULT_MODELS = List.of("benchmarks/target/model/r18-3p-96-mtdl.h5",
@@ -61,15 +61,15 @@ public final class CpuForwardLauncher {
     /**
      * Opens one backend by its benchmark name.
      *
-     * @param name renalMtl, libtorch or onnxRuntime
+     * @param name renalMtl, libtorch, libtorchOptimized or onnxRuntime
      * @param files the model and its peers
      * @param threads intra-op threads
      */
     static ForwardBackend open(String name, PeerModels files, int threads) {
         return switch (name) {
             case RatioTable.RENAL_MTL -> new RenalMtlForward(files.weights(), threads);
-            case "libtorch" -> new LibtorchForward(files.torchScript(), files.inputShape(),
-                    (long) files.cases() * files.tasks(), threads);
+            case "libtorch", "libtorchOptimized" -> new LibtorchForward(files.torchScript(), files.inputShape(),
+                    (long) files.cases() * files.tasks(), threads, name.equals("libtorchOptimized"));
             case "onnxRuntime" -> new OnnxRuntimeForward(files.onnx(), files.inputName(), files.inputShape(),
                     files.tasks(), threads);
             default -> throw new IllegalArgumentException("unknown backend " + name);
@@ -184,7 +184,7 @@ public final class CpuForwardLauncher {
                 PeerModels.Backbone peer = files.featurePeer().get();
                 MemorySegment theirs = arena.allocate(ValueLayout.JAVA_FLOAT, peer.features());
                 try (LibtorchForward backbone = new LibtorchForward(peer.torchScript(), peer.inputShape(),
-                        peer.features(), threads)) {
+                        peer.features(), threads, false)) {
                     backbone.run(input.values(), theirs);
                 }
                 checks.add(new Agreement("backbone features", Agreement.FEATURE_TOLERANCE,

@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * One way of running the whole model forward on the CPU: renal-mtl's engine or one of the peers it
- * is compared with. All three take the same off-heap input and write the same probabilities, so the
+ * is compared with. All take the same off-heap input and write the same probabilities, so the
  * benchmark times exactly the work {@code Model.forward} does.
  */
 public sealed interface ForwardBackend extends AutoCloseable

@@ -52,11 +52,11 @@ public record RatioTable(List<Row> rows) {
     /** @return the table, then one line per ratio */
     public String format() {
         List<String> lines = new ArrayList<>();
-        lines.add(String.format(Locale.ROOT, "%-14s %12s %12s %-8s %s", "backend", "time", "±99.9%", "unit",
+        lines.add(String.format(Locale.ROOT, "%-18s %12s %12s %-8s %s", "backend", "time", "±99.9%", "unit",
                 "renal-mtl / backend"));
         for (Row r : rows) {
             String ratio = ratio(r.backend()).map(x -> String.format(Locale.ROOT, "%.3f", x)).orElse("-");
-            lines.add(String.format(Locale.ROOT, "%-14s %12.1f %12s %-8s %s", r.backend(), r.score(),
+            lines.add(String.format(Locale.ROOT, "%-18s %12.1f %12s %-8s %s", r.backend(), r.score(),
                     Double.isNaN(r.error()) ? "n/a" : String.format(Locale.ROOT, "%.1f", r.error()), r.unit(), ratio));
         }
         for (Row r : rows) {
