@@ -21,6 +21,7 @@
 # junit-reports.tar.gz, resource-usage.txt.
 #
 # Environment overrides: BUNDLE (default benchmarks/gpu/target/bundle), JAVA (a java binary),
+# TEST_JARS (glob under BUNDLE/test, default engine-*-tests.jar),
 # CLI_MAIN (default org.renalmtl.cli.Main), BENCH_ARGS (default below), PYTHON (default python3).
 set -uo pipefail
 
@@ -175,16 +176,22 @@ jars() { local IFS=:; shopt -s nullglob; local a=("$@"); echo "${a[*]}"; }
 if skipped java-tests; then record java-tests skipped 0 "--skip"; else
     begin java-tests
     console=( "$BUNDLE"/test/junit-platform-console-standalone-*.jar )
-    test_jars=( "$BUNDLE"/test/engine-*-tests.jar )
+    shopt -s nullglob
+    test_jars=( "$BUNDLE"/test/${TEST_JARS:-engine-*-tests.jar} )
+    shopt -u nullglob
     if [[ -z "$JAVA_BIN" ]]; then
         record java-tests skipped "$(since)" "no Java 25"
-    elif [[ ! -f "${console[0]}" || ! -f "${test_jars[0]}" ]]; then
+    elif [[ ! -f "${console[0]}" || ${#test_jars[@]} == 0 ]]; then
         record java-tests skipped "$(since)" "no bundle at $BUNDLE (need test/junit-platform-console-standalone-*.jar and test/engine-*-tests.jar; run benchmarks/gpu/make-bundle.sh and carry it)"
     else
         cp="$(jars "$BUNDLE"/lib/*.jar "$BUNDLE"/test/*.jar)"
-        timeout -k 10 "$(( $(left) > 300 ? 240 : $(left) / 2 ))" "$JAVA_BIN" "${java_flags[@]}" -jar "${console[0]}" execute \
-            --class-path "$cp" --scan-class-path "$(jars "${test_jars[@]}")" --disable-banner --details=tree \
-            --fail-if-no-tests --reports-dir "$work/junit"
+        # Surefire runs a module's tests in the module directory (relative paths to fixtures and
+        # sources); do the same for the module of the first test jar (engine-0.1.0-tests.jar -> engine).
+        module="$(basename "${test_jars[0]}")"; module="${module%%-*}"
+        (cd "$repo/$module" 2>/dev/null || cd "$repo"
+         timeout -k 10 "$(( $(left) > 300 ? 240 : $(left) / 2 ))" "$JAVA_BIN" "${java_flags[@]}" -jar "${console[0]}" execute \
+            --class-path "$cp" --scan-class-path "$(jars "${test_jars[@]}")" --disable-banner --disable-ansi-colors \
+            --details=tree --fail-if-no-tests --reports-dir "$work/junit")
         rc=$?
         [[ -d "$work/junit" ]] && tar -C "$work" -czf "$out/junit-reports.tar.gz" junit
         record java-tests "$([[ $rc == 0 ]] && echo ok || echo failed)" "$(since)" "JUnit console exit $rc (1: failures, 2: no tests)"
