@@ -414,6 +414,9 @@ def parse_args(argv):
     ap.add_argument("--precisions", default=",".join(PRECISIONS), help="comma list of " + ", ".join(PRECISIONS))
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma list of " + ", ".join(VARIANTS))
     ap.add_argument("--budget-s", type=float, default=450.0, help="wall-clock budget of the whole run (default 450)")
+    ap.add_argument("--compile-estimate-s", type=float, default=90.0,
+                    help="assumed duration of the first torch.compile (a compilation starts only if 1.3x the "
+                         "last one's duration is left; default 90)")
     ap.add_argument("--seed", type=int, default=0, help="seed of random weights and inputs")
     ap.add_argument("--no-condition", action="store_true", help="leave seeded random weights unconditioned")
     ap.add_argument("--quick", action="store_true",
@@ -498,13 +501,16 @@ def main(argv=None):
         },
         "models": {k: v[1] for k, v in models.items()},
         "results": [],
+        "complete": False,
     }
     print("torch_bench: %s, torch %s, CUDA %s, cuDNN %s" % (
         report["environment"].get("device_name"), torch.__version__, torch.version.cuda, report["environment"]["cudnn"]),
         flush=True)
 
     references = {}  # (model, batch) -> fp32 eager NCDHW probabilities
-    last_compile = [0.0]  # seconds the last compilation and its timing took
+    # Seconds the last compilation and its timing took; before the first, a guess (a max-autotune
+    # compilation of this network took minutes elsewhere), so that one is not started too late.
+    last_compile = [args.compile_estimate_s]
     best_layout = {}  # (model, batch, precision) -> faster eager layout
     todo = first + last
     compile_share = 0.4 if last else 0.0
@@ -532,6 +538,8 @@ def main(argv=None):
                     row.update({"status": "skipped", "error": "time budget spent (%.0f s left)" % remaining()})
                     report["results"].append(row)
                     print_row(row, flush=True)
+                    if args.json:
+                        write_json(args.json, report)
                     continue
                 row["tf32"] = set_tf32(precision == "tf32") if device.type == "cuda" else "n/a (cpu)"
                 if variant == "eager_ncdhw":
@@ -566,7 +574,11 @@ def main(argv=None):
                 free_memory(device)
             report["results"].append(row)
             print_row(row, flush=True)
+            if args.json:  # after every variant: a run killed from outside still leaves its results
+                report["elapsed_s"] = round(time.perf_counter() - t_begin, 1)
+                write_json(args.json, report)
 
+    report["complete"] = True
     report["elapsed_s"] = round(time.perf_counter() - t_begin, 1)
     print_table(report)
     if args.json:
