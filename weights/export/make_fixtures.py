@@ -8,6 +8,8 @@ For each case writes DIR/<case>.h5 (the model, FORMAT.md, via export.save_h5) an
   probabilities         float32 (B, T)     tasks in config order
   logits                float32 (B, T)
   features/<network>    float32 (B, F_fused)
+  probabilities_f64     float64 (B, T)     the same model evaluated in float64
+  features_f64/<net>    float64 (B, F_fused)
   @case, @seed, @torch_version
 plus DIR/manifest.json (cases with description, batch, input size, tasks, storage dtype).
 
@@ -22,6 +24,7 @@ Deterministic for a given seed (and thread count).
 """
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -175,6 +178,10 @@ def make_case(case, desc, cfg, batch, size, fp16, seed, out_dir):
         res = model(x)
     model_path = os.path.join(out_dir, case + ".h5")
     export.save_h5(model, model_path, fp16=fp16)
+    # The same weights in float64: the exact answer an fp32 engine is judged against. PyTorch's own
+    # fp32 distance from it tells the tests how much rounding the network itself amplifies.
+    with torch.no_grad():
+        res64 = copy.deepcopy(model).double()(x.double())
     io_path = os.path.join(out_dir, case + ".io.h5")
 
     def writer(tmp):
@@ -185,6 +192,10 @@ def make_case(case, desc, cfg, batch, size, fp16, seed, out_dir):
             g = f.create_group("features")
             for name, feat in res["features"].items():
                 g.create_dataset(name, data=feat.numpy().astype(np.float32))
+            f.create_dataset("probabilities_f64", data=res64["probabilities"].numpy())
+            g64 = f.create_group("features_f64")
+            for name, feat in res64["features"].items():
+                g64.create_dataset(name, data=feat.numpy())
             f.attrs.create("case", case, dtype=h5py.string_dtype("utf-8"))
             f.attrs["seed"] = np.int64(case_seed)
             f.attrs.create("torch_version", torch.__version__, dtype=h5py.string_dtype("utf-8"))

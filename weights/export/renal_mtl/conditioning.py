@@ -50,6 +50,11 @@ def condition(model, x, gen, calibration_batch=CALIBRATION_BATCH):
             var = ((t - mean.reshape((1, -1) + (1,) * (t.dim() - 2))) ** 2).mean(dim=dims)
             # floor: a channel that happens to be near-constant on this batch must not blow up others
             var = torch.clamp(var, min=max(0.1 * float(var.mean()), 1e-3))
+            # Standardising a channel whose mean dwarfs its spread cancels digits: fp32 rounding
+            # is then amplified by |mean|/std at every layer, and even PyTorch fp32 drifts 1e-4
+            # from fp64 over an R50. Keeping std >= |mean|/2 bounds that gain, so the fixtures test
+            # the engine rather than the conditioning of a random network.
+            var = torch.maximum(var, (0.5 * mean) ** 2)
             n = bn.num_features
             bn.running_mean.copy_(mean + 0.1 * torch.randn(n, generator=gen) * var.sqrt())
             bn.running_var.copy_(var * (0.8 + 0.45 * torch.rand(n, generator=gen)))

@@ -1,0 +1,240 @@
+package org.renalmtl.engine;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
+import org.renalmtl.engine.cpu.CpuPlan;
+import org.renalmtl.weights.ModelConfig;
+import org.renalmtl.weights.Tensor;
+import org.renalmtl.weights.WeightFile;
+
+/**
+ * A loaded renal-mtl model, ready to predict.
+ *
+ * <pre>{@code
+ * try (Model model = Model.load(Path.of("model.h5"), Device.CPU)) {
+ *     Prediction p = model.predict(volumes); // (phases, D, H, W) of one case
+ * }
+ * }</pre>
+ *
+ * <p>A plan (networks bound to one activation arena, weights in oneDNN's layouts) is built on the
+ * first forward of each (cases, D, H, W) and reused; after that {@link #forward} allocates
+ * nothing. Thread-safe: concurrent callers are serialised, since one forward already uses every
+ * core. Close it to free native memory; the GC is never relied on.
+ */
+public final class Model implements AutoCloseable {
+    private final ModelConfig config;
+    private final Map<String, Tensor> tensors;
+    private final AutoCloseable weightOwner;
+    private final Device device;
+    private final Map<List<Integer>, CpuPlan> plans = new HashMap<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private CpuPlan lastPlan;
+    private boolean closed;
+
+    private Model(ModelConfig config, Map<String, Tensor> tensors, AutoCloseable weightOwner, Device device) {
+        this.config = config;
+        this.tensors = tensors;
+        this.weightOwner = weightOwner;
+        this.device = device;
+    }
+
+    /**
+     * Loads and checks a weight file.
+     *
+     * @param path HDF5 weight file (FORMAT.md)
+     * @param device where to run; {@code auto} falls back to the CPU
+     * @throws org.renalmtl.weights.WeightFormatException if the file is unusable
+     * @throws UnsupportedOperationException if the device is not available
+     */
+    public static Model load(Path path, Device device) {
+        Device d = resolve(device);
+        WeightFile wf = WeightFile.load(path);
+        return new Model(wf.config(), wf.tensors(), wf, d);
+    }
+
+    /**
+     * Wraps weights already in memory (seeded demo weights, tests).
+     *
+     * @param config the config
+     * @param tensors every tensor of {@code TensorLayout.expected(config)}
+     * @param owner closed with the model (e.g. the arena holding the tensors), or null
+     */
+    public static Model of(ModelConfig config, Map<String, Tensor> tensors, AutoCloseable owner, Device device) {
+        return new Model(config, tensors, owner, resolve(device));
+    }
+
+    private static Device resolve(Device device) {
+        return switch (device.kind()) {
+            case CPU -> Device.CPU;
+            case AUTO -> Device.CPU;
+            case CUDA -> throw new UnsupportedOperationException(
+                    "device " + device + ": the CUDA backend is not part of this build yet; use --device cpu");
+        };
+    }
+
+    /** @return the model config */
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** @return the device this model runs on */
+    public Device device() {
+        return device;
+    }
+
+    /** @return network input size (D, H, W) from the config */
+    public int[] inputSize() {
+        return config.input().size().clone();
+    }
+
+    /**
+     * Runs the model on a batch without allocating (after the first call for this shape).
+     *
+     * @param input float32, C order // (cases, phases, D, H, W) with (D, H, W) = {@link #inputSize}
+     * @param cases number of cases in {@code input}
+     * @param probabilities receives float32 // (cases, tasks), the config's task order
+     */
+    public void forward(MemorySegment input, int cases, MemorySegment probabilities) {
+        forward(input, cases, config.input().size(), probabilities);
+    }
+
+    /**
+     * As {@link #forward(MemorySegment, int, MemorySegment)} for another input size (the backbone
+     * is fully convolutional; the PLE head only sees pooled features).
+     *
+     * @param size (D, H, W)
+     */
+    public void forward(MemorySegment input, int cases, int[] size, MemorySegment probabilities) {
+        long need = (long) cases * config.phases().size() * size[0] * size[1] * size[2] * Float.BYTES;
+        if (input.byteSize() < need) {
+            throw new IllegalArgumentException("input has " + input.byteSize() + " bytes, the shape needs " + need);
+        }
+        if (probabilities.byteSize() < (long) cases * config.tasks().size() * Float.BYTES) {
+            throw new IllegalArgumentException("probabilities buffer too small");
+        }
+        lock.lock();
+        try {
+            CpuPlan plan = plan(cases, size);
+            plan.forward(input, probabilities);
+            lastPlan = plan;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Builds (or returns the cached) plan for a shape, so callers can pay planning up front.
+     *
+     * @return the plan; owned by this model
+     */
+    public CpuPlan plan(int cases, int[] size) {
+        lock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("model closed");
+            }
+            if (cases < 1) {
+                throw new IllegalArgumentException("cases must be ≥ 1");
+            }
+            List<Integer> key = List.of(cases, size[0], size[1], size[2]);
+            CpuPlan plan = plans.get(key);
+            if (plan == null) {
+                plan = new CpuPlan(config, tensors, cases, size);
+                plans.put(key, plan);
+            }
+            return plan;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Predicts one case.
+     *
+     * @param volumes float32 // (phases, D, H, W), D·H·W = {@link #inputSize}
+     * @return per-task probabilities and labels
+     */
+    public Prediction predict(MemorySegment volumes) {
+        return predictBatch(volumes, 1).get(0);
+    }
+
+    /**
+     * Predicts several cases in one forward.
+     *
+     * @param volumes float32 // (cases, phases, D, H, W)
+     */
+    public List<Prediction> predictBatch(MemorySegment volumes, int cases) {
+        try (Arena arena = Arena.ofConfined()) {
+            int tasks = config.tasks().size();
+            MemorySegment probs = arena.allocate((long) cases * tasks * Float.BYTES, 64);
+            forward(volumes, cases, probs);
+            List<Prediction> out = new ArrayList<>();
+            for (int c = 0; c < cases; c++) {
+                List<Prediction.TaskResult> rs = new ArrayList<>();
+                for (int t = 0; t < tasks; t++) {
+                    ModelConfig.Task task = config.tasks().get(t);
+                    double p = probs.getAtIndex(JAVA_FLOAT, (long) c * tasks + t);
+                    boolean pos = p >= task.threshold();
+                    rs.add(new Prediction.TaskResult(task.name(), p, task.threshold(), pos,
+                            pos ? task.positive() : task.negative()));
+                }
+                out.add(new Prediction(rs));
+            }
+            return out;
+        }
+    }
+
+    /**
+     * Fused features entering network {@code network}'s head in the last forward, for checks
+     * against the framework the weights came from.
+     *
+     * @return a copy // (cases, fused width)
+     */
+    public float[] lastFeatures(int network) {
+        lock.lock();
+        try {
+            if (lastPlan == null) {
+                throw new IllegalStateException("no forward yet");
+            }
+            return lastPlan.features(network).toArray(JAVA_FLOAT);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            for (CpuPlan p : plans.values()) {
+                p.close();
+            }
+            plans.clear();
+            if (weightOwner != null) {
+                weightOwner.close();
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("closing weights: " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Model[" + config.name() + ", " + device + ", input " + Arrays.toString(config.input().size()) + "]";
+    }
+}
