@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.renalmtl.engine.plan.ArenaPlanner;
+import org.renalmtl.engine.plan.ExecutionPlan;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.Tensor;
 
@@ -16,7 +17,7 @@ import org.renalmtl.weights.Tensor;
  * they share (they run in sequence, so it is sized for the largest, not their sum), and one oneDNN
  * scratchpad. Created once per (cases, D, H, W); {@link #forward} allocates nothing.
  */
-public final class CpuPlan implements AutoCloseable {
+public final class CpuPlan implements ExecutionPlan {
     private final ModelConfig config;
     private final int cases;
     private final List<CpuNetwork> networks = new ArrayList<>();
@@ -71,6 +72,7 @@ public final class CpuPlan implements AutoCloseable {
     }
 
     /** @return cases per forward */
+    @Override
     public int cases() {
         return cases;
     }
@@ -81,21 +83,25 @@ public final class CpuPlan implements AutoCloseable {
     }
 
     /** @return planned activation bytes (shared by all networks) */
+    @Override
     public long activationBytes() {
         return activationBytes;
     }
 
     /** @return the best any placement could do: the most bytes live at one step */
+    @Override
     public long activationLowerBound() {
         return lowerBound;
     }
 
     /** @return oneDNN scratchpad bytes */
+    @Override
     public long scratchBytes() {
         return scratchBytes;
     }
 
     /** @return bytes of weights held in oneDNN layouts (all networks) */
+    @Override
     public long weightBytes() {
         long s = 0;
         for (CpuNetwork n : networks) {
@@ -110,6 +116,7 @@ public final class CpuPlan implements AutoCloseable {
      * @param input // (cases, phases, D, H, W)
      * @param probabilities // (cases, tasks) in config task order
      */
+    @Override
     public void forward(MemorySegment input, MemorySegment probabilities) {
         int tasks = config.tasks().size();
         for (int i = 0; i < networks.size(); i++) {
@@ -126,6 +133,7 @@ public final class CpuPlan implements AutoCloseable {
     }
 
     /** @return fused features of network {@code i} from the last forward // (cases, fused) */
+    @Override
     public MemorySegment features(int i) {
         return networks.get(i).features();
     }

@@ -1,0 +1,47 @@
+package org.renalmtl.cli;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/** Output files that are either complete or absent: written beside the target, then renamed. */
+final class AtomicFiles {
+    private AtomicFiles() {}
+
+    /** Fails early, before any work, if {@code out} cannot be created. */
+    static void checkWritable(Path out) {
+        Path dir = out.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new InputException(out + ": cannot write: directory " + dir + " does not exist");
+        }
+        if (!Files.isWritable(dir)) {
+            throw new InputException(out + ": cannot write: directory " + dir + " is not writable");
+        }
+        if (Files.isDirectory(out)) {
+            throw new InputException(out + ": cannot write: it is a directory");
+        }
+    }
+
+    static void writeString(Path out, String text) {
+        checkWritable(out);
+        Path tmp = null;
+        try {
+            tmp = Files.createTempFile(out.toAbsolutePath().getParent(), "." + out.getFileName(), ".tmp");
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException(out + ": cannot write: " + e.getMessage(), e);
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // the move succeeded, or the original error is the one to report
+                }
+            }
+        }
+    }
+}

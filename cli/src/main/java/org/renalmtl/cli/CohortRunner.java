@@ -1,0 +1,244 @@
+package org.renalmtl.cli;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.renalmtl.engine.Prediction;
+import org.renalmtl.evaluation.io.CsvTable;
+import org.renalmtl.loader.MaskSelection;
+import org.renalmtl.loader.measure.PhaseStats;
+import org.renalmtl.weights.ModelConfig;
+
+/**
+ * A cohort run: one results row per case, appended and flushed as each case ends, so an
+ * interrupted run loses at most the case in flight and a re-run skips every case already in the
+ * file. A failing case is recorded with its error and the run goes on. The results CSV feeds
+ * {@code renal-mtl evaluate} directly ({@code --score p_<task>}).
+ */
+final class CohortRunner {
+    private final CasePipeline pipeline;
+    private final ModelConfig config;
+    private final MaskSelection selection;
+
+    CohortRunner(CasePipeline pipeline, ModelConfig config, MaskSelection selection) {
+        this.pipeline = pipeline;
+        this.config = config;
+        this.selection = selection;
+    }
+
+    /** @return the results header for this model */
+    List<String> header() {
+        List<String> h = new ArrayList<>(List.of("case_id", "status", "error"));
+        for (ModelConfig.Task t : config.tasks()) {
+            h.add("p_" + t.name());
+        }
+        for (ModelConfig.Task t : config.tasks()) {
+            h.add("label_" + t.name());
+        }
+        h.addAll(List.of("volume_ml", "max_diameter_mm", "renal_r_points"));
+        for (String p : config.phases()) {
+            h.add("hu_" + p + "_mean");
+            h.add("hu_" + p + "_sd");
+        }
+        h.add("seconds");
+        return h;
+    }
+
+    int run(Path casesCsv, Path out) {
+        CsvTable cases = CsvTable.read(casesCsv);
+        int idCol = cases.column("case_id", "--cohort");
+        int[] phaseCols = config.phases().stream().mapToInt(p -> cases.column(p, "--cohort")).toArray();
+        int maskCol = cases.column("mask", "--cohort");
+        Path base = casesCsv.toAbsolutePath().getParent();
+        List<String> header = header();
+        Set<String> done = alreadyDone(out, header);
+        int todo = 0;
+        Set<String> ids = new HashSet<>();
+        for (int r = 0; r < cases.rowCount(); r++) {
+            String id = cases.cell(r, idCol);
+            if (id.isEmpty() || !ids.add(id)) {
+                throw new InputException(casesCsv + " line " + cases.lineOf(r) + ": case_id '" + id
+                        + "' is " + (id.isEmpty() ? "empty" : "a duplicate"));
+            }
+            if (!done.contains(id)) {
+                todo++;
+            }
+        }
+        Progress progress = new Progress(todo, System.console() != null);
+        int failed = 0;
+        try (BufferedWriter w = Files.newBufferedWriter(out, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND)) {
+            if (done.isEmpty() && Files.size(out) == 0) {
+                w.write(String.join(",", header));
+                w.newLine();
+                w.flush();
+            }
+            if (done.size() > 0) {
+                System.err.printf("renal-mtl: %s already holds %d case(s); skipping them%n", out, done.size());
+            }
+            for (int r = 0; r < cases.rowCount(); r++) {
+                String id = cases.cell(r, idCol);
+                if (done.contains(id)) {
+                    continue;
+                }
+                progress.start(id);
+                List<Path> phases = new ArrayList<>();
+                for (int c : phaseCols) {
+                    phases.add(base.resolve(cases.cell(r, c)));
+                }
+                Path mask = base.resolve(cases.cell(r, maskCol));
+                long t0 = System.nanoTime();
+                List<String> row;
+                try {
+                    CasePipeline.Result res = pipeline.run(phases, mask, selection, null);
+                    row = okRow(id, res, (System.nanoTime() - t0) / 1e9);
+                } catch (RuntimeException e) {
+                    if (!isCaseError(e)) {
+                        throw e;
+                    }
+                    failed++;
+                    row = errorRow(id, e.getMessage(), header.size());
+                }
+                w.write(String.join(",", row));
+                w.newLine();
+                w.flush();
+                progress.done(row.get(1).equals("ok"));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(out + ": cannot write: " + e.getMessage(), e);
+        }
+        progress.finish();
+        System.out.printf("%d case(s) run, %d failed, %d skipped (already in %s)%n", todo, failed, done.size(), out);
+        return 0;
+    }
+
+    /** Per-case input problems are recorded; anything else is a bug and stops the run. */
+    private static boolean isCaseError(RuntimeException e) {
+        return e instanceof org.renalmtl.loader.VolumeInputException || e instanceof InputException
+                || e instanceof UncheckedIOException || e instanceof IllegalArgumentException;
+    }
+
+    private Set<String> alreadyDone(Path out, List<String> header) {
+        Set<String> done = new HashSet<>();
+        if (!Files.exists(out) || sizeOf(out) == 0) {
+            return done;
+        }
+        CsvTable prev = CsvTable.read(out);
+        if (!prev.header().equals(header)) {
+            throw new InputException(out + ": exists with other columns (" + String.join(",", prev.header())
+                    + "); choose another --out or remove it");
+        }
+        int id = prev.column("case_id", "--out");
+        for (int r = 0; r < prev.rowCount(); r++) {
+            done.add(prev.cell(r, id));
+        }
+        return done;
+    }
+
+    private static long sizeOf(Path p) {
+        try {
+            return Files.size(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private List<String> okRow(String id, CasePipeline.Result res, double seconds) {
+        List<String> row = new ArrayList<>(List.of(csv(id), "ok", ""));
+        for (Prediction.TaskResult t : res.prediction().tasks()) {
+            row.add(String.format(Locale.ROOT, "%.6f", t.probability()));
+        }
+        for (Prediction.TaskResult t : res.prediction().tasks()) {
+            row.add(t.positive() ? "1" : "0");
+        }
+        row.add(String.format(Locale.ROOT, "%.3f", res.tumour().volumeMl()));
+        row.add(String.format(Locale.ROOT, "%.2f", res.tumour().maxDiameterMm()));
+        row.add(Integer.toString(res.tumour().renalRPoints()));
+        for (PhaseStats s : res.tumour().phases()) {
+            row.add(String.format(Locale.ROOT, "%.2f", s.meanHu()));
+            row.add(String.format(Locale.ROOT, "%.2f", s.sdHu()));
+        }
+        row.add(String.format(Locale.ROOT, "%.3f", seconds));
+        return row;
+    }
+
+    private static List<String> errorRow(String id, String message, int columns) {
+        List<String> row = new ArrayList<>(List.of(csv(id), "error", csv(message == null ? "error" : message)));
+        while (row.size() < columns) {
+            row.add("");
+        }
+        return row;
+    }
+
+    /** RFC 4180 quoting where needed. */
+    static String csv(String s) {
+        if (s.contains(",") || s.contains("\"") || s.contains("\n")) {
+            return "\"" + s.replace("\"", "\"\"").replace("\n", " ") + "\"";
+        }
+        return s;
+    }
+
+    /** A progress bar with ETA on a terminal; one line per case otherwise (logs, CI). */
+    private static final class Progress {
+        private final int total;
+        private final boolean tty;
+        private final long start = System.nanoTime();
+        private int finished;
+        private int failures;
+        private String current = "";
+
+        Progress(int total, boolean tty) {
+            this.total = total;
+            this.tty = tty;
+        }
+
+        void start(String id) {
+            current = id;
+            if (tty) {
+                draw();
+            }
+        }
+
+        void done(boolean ok) {
+            finished++;
+            if (!ok) {
+                failures++;
+            }
+            if (tty) {
+                draw();
+            } else {
+                System.err.printf("[%d/%d] %s %s%n", finished, total, current, ok ? "ok" : "FAILED");
+            }
+        }
+
+        private void draw() {
+            int width = 30;
+            int filled = total == 0 ? width : finished * width / total;
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            String eta = finished == 0 ? "--:--" : clock(elapsed / finished * (total - finished));
+            System.err.printf("\r[%s%s] %d/%d %-16s failed %d  ETA %s ", "#".repeat(filled), ".".repeat(width - filled),
+                    finished, total, current, failures, eta);
+            System.err.flush();
+        }
+
+        void finish() {
+            if (tty) {
+                System.err.println();
+            }
+        }
+
+        private static String clock(double s) {
+            long t = Math.round(s);
+            return String.format(Locale.ROOT, "%d:%02d", t / 60, t % 60);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package org.renalmtl.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.NoSuchFileException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.renalmtl.evaluation.EvaluationInputException;
+import org.renalmtl.evaluation.cli.EvaluateCommand;
+import org.renalmtl.evaluation.cli.MrmcCommand;
+import org.renalmtl.loader.VolumeInputException;
+import org.renalmtl.loader.phantom.PhantomCommand;
+import org.renalmtl.weights.WeightFormatException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code renal-mtl} command line. Exit codes: 0 success, 2 bad input or usage (one line on
+ * stderr naming the file and the problem), 1 an internal error (stack trace with {@code --debug}).
+ */
+@Command(
+        name = "renal-mtl",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        description = "Multi-task kidney-cancer CT model (Lv et al., Eur Radiol 2026): inference and evaluation.",
+        subcommands = {
+            DemoCommand.class,
+            InspectCommand.class,
+            PredictCommand.class,
+            PhantomCommand.class,
+            EvaluateCommand.class,
+            MrmcCommand.class,
+            CommandLine.HelpCommand.class
+        })
+public final class Main implements Runnable {
+    /** Engine version, reported by {@code --version} and in every result file. */
+    public static final String VERSION = "0.1.0";
+
+    @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces on errors.")
+    boolean debug;
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    /** Supplies {@code --version}. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"renal-mtl " + VERSION};
+        }
+    }
+
+    /** @return the configured command line (also used by tests) */
+    public static CommandLine commandLine() {
+        Main main = new Main();
+        CommandLine cl = new CommandLine(main);
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> handle(ex, cmd.getErr(), main.debug));
+        return cl;
+    }
+
+    /** Maps an exception to the one-line message and exit code users see. */
+    static int handle(Exception ex, PrintWriter err, boolean debug) {
+        boolean input = isInputError(ex);
+        String msg = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
+        if (ex instanceof NoSuchFileException nsf) {
+            msg = nsf.getFile() + ": no such file";
+        }
+        err.println("renal-mtl: " + (input ? "error: " : "internal error: ") + msg.lines().findFirst().orElse(""));
+        if (debug) {
+            ex.printStackTrace(err);
+        } else if (!input) {
+            err.println("renal-mtl: run again with --debug for the stack trace");
+        }
+        err.flush();
+        return input ? 2 : 1;
+    }
+
+    private static boolean isInputError(Throwable ex) {
+        return ex instanceof WeightFormatException
+                || ex instanceof VolumeInputException
+                || ex instanceof EvaluationInputException
+                || ex instanceof InputException
+                || ex instanceof UnsupportedOperationException
+                || ex instanceof java.io.IOException
+                || ex instanceof java.io.UncheckedIOException;
+    }
+
+    /**
+     * Entry point.
+     *
+     * @param args command line
+     */
+    public static void main(String[] args) {
+        // JavaCPP's loader warns on stderr that the HDF5 presets (1.5.10, the last release) and the
+        // JavaCPP runtime (1.5.13) differ; they are compatible (the weights tests prove it).
+        Logger.getLogger("org.bytedeco").setLevel(Level.SEVERE);
+        System.exit(commandLine().execute(args));
+    }
+}

@@ -1,0 +1,125 @@
+package org.renalmtl.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.renalmtl.engine.Model;
+import org.renalmtl.engine.Prediction;
+import org.renalmtl.loader.MaskSelection;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code renal-mtl predict}: one case (phase files + tumour mask → JSON report) or a cohort
+ * (CSV of cases → results CSV, resumable).
+ */
+@Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Predict one case (phase NIfTI files + tumour mask -> JSON report) or a cohort (CSV -> CSV).",
+            "Phase names come from the model config; --arterial/--venous/--delayed are the defaults,"
+                    + " --phase NAME=FILE works for any."})
+final class PredictCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "M.h5", description = "Weight file.")
+    Path model;
+
+    @Option(names = "--arterial", paramLabel = "FILE", description = "Arterial phase NIfTI.")
+    Path arterial;
+
+    @Option(names = "--venous", paramLabel = "FILE", description = "Venous/nephrographic phase NIfTI.")
+    Path venous;
+
+    @Option(names = "--delayed", paramLabel = "FILE", description = "Delayed phase NIfTI.")
+    Path delayed;
+
+    @Option(names = "--phase", paramLabel = "NAME=FILE", description = "A phase by its config name.")
+    Map<String, Path> phases = new LinkedHashMap<>();
+
+    @Option(names = "--mask", paramLabel = "FILE", description = "Tumour mask on the first phase's grid.")
+    Path mask;
+
+    @Option(names = "--label", paramLabel = "N",
+            description = "Use mask label N as the tumour (default: the largest connected component of non-zero voxels).")
+    Integer label;
+
+    @Option(names = "--cohort", paramLabel = "CASES.csv",
+            description = "Run every case of a CSV (columns case_id, one per phase name, mask; paths relative to the CSV).")
+    Path cohort;
+
+    @Option(names = "--out", required = true, paramLabel = "FILE",
+            description = "result.json for one case, results.csv for a cohort.")
+    Path out;
+
+    @Option(names = "--save-input", paramLabel = "DIR", description = "Also write the network input as NIfTI here.")
+    Path saveInput;
+
+    @Mixin
+    DeviceOption device;
+
+    @Override
+    public Integer call() throws JsonProcessingException {
+        AtomicFiles.checkWritable(out);
+        if (saveInput != null && !Files.isDirectory(saveInput)) {
+            throw new InputException(saveInput + ": --save-input directory does not exist");
+        }
+        MaskSelection selection = label == null ? MaskSelection.largestComponent() : MaskSelection.ofLabel(label);
+        try (Model m = Model.load(model, device.parse())) {
+            CasePipeline pipeline = new CasePipeline(m, model, null);
+            if (cohort != null) {
+                return new CohortRunner(pipeline, m.config(), selection).run(cohort, out);
+            }
+            List<Path> files = phaseFiles(m.config().phases());
+            if (mask == null) {
+                throw new InputException("--mask is required (the tumour mask on the " + m.config().phases().get(0)
+                        + " phase's grid)");
+            }
+            CasePipeline.Result r = pipeline.run(files, mask, selection, saveInput);
+            AtomicFiles.writeString(out, CasePipeline.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(r.report()));
+            print(r);
+            return 0;
+        }
+    }
+
+    private List<Path> phaseFiles(List<String> names) {
+        Map<String, Path> given = new LinkedHashMap<>();
+        if (arterial != null) {
+            given.put("arterial", arterial);
+        }
+        if (venous != null) {
+            given.put("venous", venous);
+        }
+        if (delayed != null) {
+            given.put("delayed", delayed);
+        }
+        given.putAll(phases);
+        List<Path> out = new ArrayList<>();
+        List<String> missing = new ArrayList<>();
+        for (String n : names) {
+            Path p = given.remove(n);
+            if (p == null) {
+                missing.add("--" + (List.of("arterial", "venous", "delayed").contains(n) ? n : "phase " + n + "=FILE"));
+            }
+            out.add(p);
+        }
+        if (!missing.isEmpty()) {
+            throw new InputException("missing phase(s) for this model: " + String.join(", ", missing));
+        }
+        if (!given.isEmpty()) {
+            throw new InputException("the model has no phase(s) " + given.keySet() + " (its phases: " + names + ")");
+        }
+        return out;
+    }
+
+    private void print(CasePipeline.Result r) {
+        for (Prediction.TaskResult t : r.prediction().tasks()) {
+            System.out.printf("%-8s p = %.4f  -> %s%n", t.task(), t.probability(), t.label());
+        }
+        System.out.printf("tumour: %.1f ml, max diameter %.1f mm (R = %d)%n", r.tumour().volumeMl(),
+                r.tumour().maxDiameterMm(), r.tumour().renalRPoints());
+        System.out.println("report: " + out);
+    }
+}
