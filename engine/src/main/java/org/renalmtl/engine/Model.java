@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 import org.renalmtl.engine.cpu.CpuPlan;
+import org.renalmtl.engine.plan.ExecutionPlan;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.Tensor;
 import org.renalmtl.weights.WeightFile;
@@ -35,9 +36,9 @@ public final class Model implements AutoCloseable {
     private final Map<String, Tensor> tensors;
     private final AutoCloseable weightOwner;
     private final Device device;
-    private final Map<List<Integer>, CpuPlan> plans = new HashMap<>();
+    private final Map<List<Integer>, ExecutionPlan> plans = new HashMap<>();
     private final ReentrantLock lock = new ReentrantLock();
-    private CpuPlan lastPlan;
+    private ExecutionPlan lastPlan;
     private boolean closed;
 
     private Model(ModelConfig config, Map<String, Tensor> tensors, AutoCloseable weightOwner, Device device) {
@@ -123,7 +124,7 @@ public final class Model implements AutoCloseable {
         }
         lock.lock();
         try {
-            CpuPlan plan = plan(cases, size);
+            ExecutionPlan plan = plan(cases, size);
             plan.forward(input, probabilities);
             lastPlan = plan;
         } finally {
@@ -136,7 +137,7 @@ public final class Model implements AutoCloseable {
      *
      * @return the plan; owned by this model
      */
-    public CpuPlan plan(int cases, int[] size) {
+    public ExecutionPlan plan(int cases, int[] size) {
         lock.lock();
         try {
             if (closed) {
@@ -146,7 +147,7 @@ public final class Model implements AutoCloseable {
                 throw new IllegalArgumentException("cases must be ≥ 1");
             }
             List<Integer> key = List.of(cases, size[0], size[1], size[2]);
-            CpuPlan plan = plans.get(key);
+            ExecutionPlan plan = plans.get(key);
             if (plan == null) {
                 plan = new CpuPlan(config, tensors, cases, size);
                 plans.put(key, plan);
@@ -219,7 +220,7 @@ public final class Model implements AutoCloseable {
                 return;
             }
             closed = true;
-            for (CpuPlan p : plans.values()) {
+            for (ExecutionPlan p : plans.values()) {
                 p.close();
             }
             plans.clear();
