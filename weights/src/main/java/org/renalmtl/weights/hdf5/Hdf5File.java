@@ -292,7 +292,11 @@ public final class Hdf5File implements AutoCloseable {
                     if (H5Aread(attr, type, buf) < 0) {
                         throw new Hdf5Exception(path, "cannot read attribute '" + name + "'");
                     }
-                    return buf.getString(StandardCharsets.UTF_8);
+                    // getString() returns the whole buffer (size + 1 bytes): cut at the first NUL, which
+                    // ends the text of a NULLTERM or NULLPAD string.
+                    String s = buf.getString(StandardCharsets.UTF_8);
+                    int nul = s.indexOf('\0');
+                    return nul >= 0 ? s.substring(0, nul) : s;
                 }
             } finally {
                 H5Tclose(type);
@@ -313,8 +317,10 @@ public final class Hdf5File implements AutoCloseable {
             H5Tset_cset(type, H5T_CSET_UTF8);
             long space = H5Screate(H5S_SCALAR);
             long attr = H5Acreate2(fileId, name, type, space, H5P_DEFAULT(), H5P_DEFAULT());
+            // The holder is an array of one char*; new PointerPointer<>(str) would instead be JavaCPP's
+            // cast constructor (the string's bytes read as pointers) and crash the JVM inside H5Awrite.
             try (BytePointer str = new BytePointer(value, StandardCharsets.UTF_8);
-                    PointerPointer<BytePointer> holder = new PointerPointer<>(str)) {
+                    PointerPointer<BytePointer> holder = new PointerPointer<BytePointer>(1).put(0, str)) {
                 if (attr < 0 || H5Awrite(attr, type, holder) < 0) {
                     throw new Hdf5Exception(path, "cannot write attribute '" + name + "'");
                 }

@@ -1,0 +1,262 @@
+package org.renalmtl.weights;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link WeightFile#load} on good and bad files. Every bad file must give one
+ * {@link WeightFormatException} whose message is a single line that starts with the file and names
+ * the specific problem; none may crash the JVM.
+ */
+class WeightFileTest {
+    @TempDir
+    Path dir;
+
+    /** Loads {@code file}, expecting failure; checks the one-line "file: problem" form and returns it. */
+    private static String loadFails(Path file, String... phrases) {
+        WeightFormatException e = assertThrows(WeightFormatException.class, () -> WeightFile.load(file).close());
+        String msg = e.getMessage();
+        assertTrue(msg.startsWith(file + ": "), "message must start with the file: " + msg);
+        assertFalse(msg.contains("\n") || msg.contains("\r"), "message must be one line: " + msg);
+        for (String p : phrases) {
+            assertTrue(msg.contains(p), "message lacks '" + p + "': " + msg);
+        }
+        return msg;
+    }
+
+    private Path valid() {
+        Path f = dir.resolve("valid.h5");
+        TinyModel.writeValid(f, 7);
+        return f;
+    }
+
+    @Test
+    void missingFile() {
+        loadFails(dir.resolve("absent.h5"), "no such file");
+    }
+
+    @Test
+    void directoryInsteadOfFile() {
+        loadFails(dir, "not a regular file");
+    }
+
+    @Test
+    void textFileIsNotHdf5() throws IOException {
+        Path f = dir.resolve("notes.h5");
+        Files.writeString(f, "this is a text file, not HDF5\n".repeat(100));
+        loadFails(f, "not an HDF5 file");
+    }
+
+    @Test
+    void emptyFileIsNotHdf5() throws IOException {
+        Path f = Files.createFile(dir.resolve("empty.h5"));
+        loadFails(f, "not an HDF5 file");
+    }
+
+    @Test
+    void truncatedCopiesAreRefusedAtEveryLength() throws IOException {
+        byte[] all = Files.readAllBytes(valid());
+        assertTrue(all.length > 8192, "the tiny model file should exceed 8 KiB, is " + all.length);
+        // 8 bytes keeps only the signature; 100 cuts the superblock's root entry; 1 KiB and 50% cut object
+        // headers and data; length - 1 loses only the last byte of the last dataset.
+        for (int len : new int[] {8, 100, 1024, all.length / 2, all.length - 1}) {
+            Path f = dir.resolve("cut-" + len + ".h5");
+            Files.write(f, java.util.Arrays.copyOf(all, len));
+            loadFails(f, "truncated");
+        }
+    }
+
+    @Test
+    void hdf5WithoutConfigAttribute() throws IOException {
+        Path f = dir.resolve("noconfig.h5");
+        try (Arena arena = Arena.ofConfined()) {
+            TinyModel.writeRaw(f, null, TinyModel.tensors(arena, 1).values());
+        }
+        loadFails(f, "no 'renal_mtl_config' attribute", "not a renal-mtl weight file");
+    }
+
+    @Test
+    void invalidJson() {
+        Path f = dir.resolve("badjson.h5");
+        TinyModel.writeRaw(f, "{\"format\": \"renal-mtl-weights\", \"format_version\": 1, ", List.of());
+        loadFails(f, "config is not valid JSON");
+    }
+
+    @Test
+    void unknownFormatVersion() {
+        Path f = dir.resolve("v2.h5");
+        TinyModel.writeRaw(f, TinyModel.config("batch", 10, "[\"ccrcc\", \"stage\", \"renal\"]", 2), List.of());
+        loadFails(f, "unsupported format_version 2", "reads version 1");
+    }
+
+    @Test
+    void unknownFusion() {
+        Path f = dir.resolve("fusion.h5");
+        TinyModel.writeRaw(f, TinyModel.config("late", 10, "[\"ccrcc\", \"stage\", \"renal\"]", 1), List.of());
+        loadFails(f, "network 'mtdl' 'fusion' must be batch, channels or separate");
+    }
+
+    @Test
+    void unsupportedDepth() {
+        Path f = dir.resolve("depth.h5");
+        TinyModel.writeRaw(f, TinyModel.config("batch", 20, "[\"ccrcc\", \"stage\", \"renal\"]", 1), List.of());
+        loadFails(f, "depth 20 is not one of 10, 18, 34, 50");
+    }
+
+    @Test
+    void taskPredictedByNoNetwork() {
+        Path f = dir.resolve("orphan.h5");
+        TinyModel.writeRaw(f, TinyModel.config("batch", 10, "[\"ccrcc\", \"stage\"]", 1), List.of());
+        loadFails(f, "task 'renal' is predicted by no network");
+    }
+
+    @Test
+    void missingUnexpectedAndMisshapedTensorsAreAllListedInOneMessage() {
+        Path f = dir.resolve("tensors.h5");
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, Tensor> t = new LinkedHashMap<>(TinyModel.tensors(arena, 3));
+            String missing1 = "backbone.layer2.0.downsample.0.weight";
+            String missing2 = "head.towers.2.out.bias";
+            String misshaped = "backbone.layer3.0.conv1.weight"; // (8, 8, 3, 3, 3) in the config
+            assertTrue(t.containsKey(missing1) && t.containsKey(missing2) && t.containsKey(misshaped));
+            t.remove(missing1);
+            t.remove(missing2);
+            t.put(misshaped, TinyModel.zeros(arena, misshaped, 8, 8, 3, 3));
+            t.put("backbone.fc.weight", TinyModel.zeros(arena, "backbone.fc.weight", 2, 8));
+            TinyModel.writeRaw(f, TinyModel.config(), t.values());
+        }
+        String msg = loadFails(f, "backbone.layer2.0.downsample.0.weight", "head.towers.2.out.bias",
+                "backbone.layer3.0.conv1.weight", "backbone.fc.weight");
+        assertTrue(msg.contains("2 missing tensor(s)") && msg.contains("1 unexpected tensor(s)")
+                && msg.contains("has shape [8, 8, 3, 3], expected [8, 8, 3, 3, 3]"), msg);
+    }
+
+    @Test
+    void datasetInsideAGroupIsUnexpected() {
+        Path f = dir.resolve("nested.h5");
+        TinyModel.python("nested", valid().toString(), f.toString());
+        loadFails(f, "1 unexpected tensor(s): extra/w");
+    }
+
+    @Test
+    void nanAndInfinityAreRefusedByName() {
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+            Path f = dir.resolve("nonfinite-" + Float.toString(bad).replace('-', 'm') + ".h5");
+            String name = "backbone.layer1.0.conv2.weight";
+            try (Arena arena = Arena.ofConfined()) {
+                Map<String, Tensor> t = new LinkedHashMap<>(TinyModel.tensors(arena, 4));
+                t.put(name, TinyModel.withValue(arena, t.get(name), 17, bad));
+                TinyModel.writeRaw(f, TinyModel.config(), t.values());
+            }
+            loadFails(f, "non-finite values (NaN or Inf) in " + name);
+        }
+    }
+
+    @Test
+    void roundTripKeepsEveryTensorAndTheConfig() {
+        Path f = dir.resolve("rt.h5");
+        TinyModel.writeValid(f, 11);
+        try (Arena arena = Arena.ofConfined(); WeightFile wf = WeightFile.load(f)) {
+            Map<String, Tensor> want = TinyModel.tensors(arena, 11);
+            assertEquals(TinyModel.config(), wf.config().json());
+            assertEquals(List.copyOf(want.keySet()), List.copyOf(wf.tensors().keySet()));
+            for (Tensor w : want.values()) {
+                Tensor got = wf.tensor(w.name());
+                assertArrayEquals(w.shape(), got.shape(), w.name());
+                assertArrayEquals(w.toArray(), got.toArray(), 0f, w.name()); // float32 stored as float32: exact
+            }
+            assertEquals(3, wf.config().tasks().size());
+            assertEquals(10, wf.config().networks().getFirst().backbone().depth());
+        }
+    }
+
+    @Test
+    void float16DatasetsAreWidenedOnLoad() {
+        Path fp32 = valid();
+        Path fp16 = dir.resolve("fp16.h5");
+        TinyModel.python("fp16", fp32.toString(), fp16.toString());
+        try (WeightFile a = WeightFile.load(fp32); WeightFile b = WeightFile.load(fp16)) {
+            int differing = 0;
+            for (Tensor t : a.tensors().values()) {
+                float[] x = t.toArray();
+                float[] y = b.tensor(t.name()).toArray();
+                for (int i = 0; i < x.length; i++) {
+                    // numpy's astype(float16) and Java's floatToFloat16 both round to nearest even, and
+                    // float16 -> float32 is exact, so each value must equal its float16 rounding exactly.
+                    assertEquals(Float.float16ToFloat(Float.floatToFloat16(x[i])), y[i], 0f, t.name() + "[" + i + "]");
+                    if (x[i] != y[i]) {
+                        differing++;
+                    }
+                }
+            }
+            assertTrue(differing > 0, "float16 rounding must have changed some values (else the file was not fp16)");
+        }
+    }
+
+    @Test
+    void fixedLengthConfigStringIsRead() {
+        Path f = dir.resolve("fixed.h5");
+        TinyModel.python("fixed-string", valid().toString(), f.toString());
+        try (WeightFile wf = WeightFile.load(f)) {
+            assertEquals(TinyModel.config(), wf.config().json());
+        }
+    }
+
+    @Test
+    void randomBytesAfterAValidSuperblockNeverCrashTheJvm() throws Exception {
+        byte[] good = Files.readAllBytes(valid());
+        // Superblock v0 (56 bytes) + root group symbol-table entry (40 bytes) = the first 96 bytes.
+        int superblock = 96;
+        List<Path> files = new ArrayList<>();
+        Random rnd = new Random(2026);
+        for (int i = 0; i < 4; i++) {
+            byte[] b = good.clone();
+            // Variant 0/1: everything after the superblock random. 2/3: only a 4 KiB window in the middle
+            // (object headers, B-trees, heaps and data after a readable root group).
+            int from = i < 2 ? superblock : good.length / 2 - 2048;
+            int to = i < 2 ? b.length : good.length / 2 + 2048;
+            for (int k = from; k < to; k++) {
+                b[k] = (byte) rnd.nextInt(256);
+            }
+            Path f = dir.resolve("random-" + i + ".h5");
+            Files.write(f, b);
+            files.add(f);
+        }
+        for (int i = 0; i < files.size(); i++) {
+            Path f = files.get(i);
+            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                    LoadInChildJvm.class.getName(), f.toString()).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child JVM hung on " + f);
+            assertEquals(0, p.exitValue(), "child JVM crashed or failed on " + f + ":\n" + out);
+            String line = out.lines().filter(l -> l.startsWith("ERROR ") || l.startsWith("LOADED ")).findFirst()
+                    .orElseThrow(() -> new AssertionError("no result line for " + f + ":\n" + out));
+            // A window in the data region may leave every header intact: then finite garbage loads or NaN/Inf
+            // is reported. Either way the answer is a clean load or a one-line WeightFormatException.
+            if (i < 2) {
+                assertTrue(line.startsWith("ERROR "), "a garbage root group must be refused: " + line);
+            }
+            if (line.startsWith("ERROR ")) {
+                assertTrue(line.startsWith("ERROR " + f + ": "), line);
+            }
+        }
+    }
+}

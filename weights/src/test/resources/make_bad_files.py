@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Writes weight-file variants that the Java HDF5 writer cannot produce, for the weights tests.
+
+  make_bad_files.py fp16 IN OUT          every dataset of IN stored as float16 (FORMAT.md: accepted, widened)
+  make_bad_files.py fixed-string IN OUT  the config attribute as a fixed-length ASCII string
+  make_bad_files.py nested IN OUT        IN plus a dataset inside a group ("extra/w"): unexpected
+"""
+import sys
+
+import h5py
+import numpy as np
+
+ATTR = "renal_mtl_config"
+
+
+def copy(src, dst, dtype=None, fixed=False):
+    with h5py.File(src, "r") as f, h5py.File(dst, "w") as g:
+        cfg = f.attrs[ATTR]
+        if isinstance(cfg, bytes):
+            cfg = cfg.decode("utf-8")
+        if fixed:
+            g.attrs.create(ATTR, np.bytes_(cfg.encode("ascii")))
+        else:
+            g.attrs[ATTR] = cfg
+        for name, ds in f.items():
+            data = ds[()]
+            g.create_dataset(name, data=data.astype(dtype) if dtype else data)
+
+
+def main(argv):
+    mode, src, dst = argv
+    if mode == "fp16":
+        copy(src, dst, dtype=np.float16)
+    elif mode == "fixed-string":
+        copy(src, dst, fixed=True)
+    elif mode == "nested":
+        copy(src, dst)
+        with h5py.File(dst, "a") as g:
+            g.create_dataset("extra/w", data=np.zeros((2, 2), np.float32))
+    else:
+        raise SystemExit("unknown mode " + mode)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
