@@ -12,6 +12,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 import org.renalmtl.engine.cpu.CpuPlan;
+import org.renalmtl.engine.cuda.CudaPlan;
+import org.renalmtl.engine.cuda.CudaRuntime;
+import org.renalmtl.engine.cuda.Precision;
 import org.renalmtl.engine.plan.ExecutionPlan;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.Tensor;
@@ -39,7 +42,10 @@ public final class Model implements AutoCloseable {
     private final Map<List<Integer>, ExecutionPlan> plans = new HashMap<>();
     private final ReentrantLock lock = new ReentrantLock();
     private ExecutionPlan lastPlan;
+    private int lastCases;
+    private int[] lastSize = new int[0];
     private boolean closed;
+    private Precision precision = Precision.TF32; // CUDA arithmetic, set by load(Path, Device, Precision)
 
     private Model(ModelConfig config, Map<String, Tensor> tensors, AutoCloseable weightOwner, Device device) {
         this.config = config;
@@ -63,6 +69,18 @@ public final class Model implements AutoCloseable {
     }
 
     /**
+     * As {@link #load(Path, Device)} with the GPU's arithmetic chosen (ignored on the CPU).
+     *
+     * @param precision convolution/GEMM arithmetic on CUDA; {@link #load(Path, Device)} uses TF32
+     * @throws UnsupportedOperationException if the device is not available
+     */
+    public static Model load(Path path, Device device, Precision precision) {
+        Model m = load(path, device);
+        m.precision = precision;
+        return m;
+    }
+
+    /**
      * Wraps weights already in memory (seeded demo weights, tests).
      *
      * @param config the config
@@ -76,9 +94,17 @@ public final class Model implements AutoCloseable {
     private static Device resolve(Device device) {
         return switch (device.kind()) {
             case CPU -> Device.CPU;
-            case AUTO -> Device.CPU;
-            case CUDA -> throw new UnsupportedOperationException(
-                    "device " + device + ": the CUDA backend is not part of this build yet; use --device cpu");
+            case AUTO -> {
+                if (CudaRuntime.available()) {
+                    yield Device.cuda(0);
+                }
+                System.err.println("renal-mtl: no CUDA device (" + CudaRuntime.reason() + "); using the CPU");
+                yield Device.CPU;
+            }
+            case CUDA -> {
+                CudaRuntime.require(device.index()); // UnsupportedOperationException naming what is missing
+                yield device;
+            }
         };
     }
 
@@ -124,9 +150,16 @@ public final class Model implements AutoCloseable {
         }
         lock.lock();
         try {
-            ExecutionPlan plan = plan(cases, size);
+            // The last shape is checked without building a map key, so warm calls allocate nothing.
+            ExecutionPlan plan = lastPlan != null && lastCases == cases && Arrays.equals(lastSize, size)
+                    ? lastPlan
+                    : plan(cases, size);
             plan.forward(input, probabilities);
-            lastPlan = plan;
+            if (plan != lastPlan) {
+                lastPlan = plan;
+                lastCases = cases;
+                lastSize = size.clone();
+            }
         } finally {
             lock.unlock();
         }
@@ -149,7 +182,9 @@ public final class Model implements AutoCloseable {
             List<Integer> key = List.of(cases, size[0], size[1], size[2]);
             ExecutionPlan plan = plans.get(key);
             if (plan == null) {
-                plan = new CpuPlan(config, tensors, cases, size);
+                plan = device.kind() == Device.Kind.CUDA
+                        ? new CudaPlan(config, tensors, cases, size, device.index(), precision)
+                        : new CpuPlan(config, tensors, cases, size);
                 plans.put(key, plan);
             }
             return plan;

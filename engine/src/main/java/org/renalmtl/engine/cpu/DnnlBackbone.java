@@ -63,7 +63,8 @@ final class DnnlBackbone implements AutoCloseable {
     /**
      * @param graph the backbone
      * @param batch samples per forward (cases × phases for {@code batch} fusion)
-     * @param featureRowStride elements between consecutive samples' feature rows in the output
+     * @param featureRowStride elements between consecutive samples in the output (which is plain
+     *     C, D, H, W within a sample); at least C·D·H·W
      */
     DnnlBackbone(BackboneGraph graph, int batch, int featureRowStride) {
         this.graph = graph;
@@ -73,8 +74,10 @@ final class DnnlBackbone implements AutoCloseable {
         valueMd[0] = own(Dnnl.md(dims(values.get(0)), dnnl_ncdhw));
         int out = graph.output();
         Value fv = values.get(out);
-        valueMd[out] = own(Dnnl.strided(new long[] {batch, fv.channels(), 1, 1, 1},
-                new long[] {featureRowStride, 1, 1, 1, 1}));
+        // Plain (N, C, D, H, W) with a caller-chosen sample stride: for the pooled features that
+        // is the fused vector's row stride, so each phase lands in its slice without a copy.
+        valueMd[out] = own(Dnnl.strided(new long[] {batch, fv.channels(), fv.d(), fv.h(), fv.w()},
+                new long[] {featureRowStride, fv.spatial(), (long) fv.h() * fv.w(), fv.w(), 1}));
         for (Op op : graph.ops()) {
             Step s = switch (op) {
                 case Op.Conv c -> conv(c);
@@ -340,7 +343,8 @@ final class DnnlBackbone implements AutoCloseable {
         Dnnl.check(dnnl_memory_set_data_handle(valueMem[0], inputPointer), "set input");
         outputPointer.aim(output);
         Dnnl.check(dnnl_memory_set_data_handle(valueMem[graph.output()], outputPointer), "set output");
-        for (Step s : steps) {
+        for (int i = 0; i < steps.size(); i++) { // indexed: no iterator on the hot path
+            Step s = steps.get(i);
             Dnnl.check(dnnl_primitive_execute(s.prim, Dnnl.stream(), s.nargs, s.args), "execute");
         }
         Dnnl.check(dnnl_stream_wait(Dnnl.stream()), "stream wait");

@@ -49,6 +49,19 @@ public final class BackboneGraph {
     }
 
     /**
+     * A graph from explicit values and ops, for single-op tests and custom stems. Value 0 is the
+     * input and the last value the output; ops must be in execution order.
+     */
+    public static BackboneGraph of(List<Value> values, List<Op> ops) {
+        BackboneGraph g = new BackboneGraph();
+        for (Value v : values) {
+            g.value(v);
+        }
+        g.ops.addAll(ops);
+        return g;
+    }
+
+    /**
      * Builds the graph.
      *
      * @param b backbone config
