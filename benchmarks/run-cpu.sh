@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CPU benchmark of the R18-3P-96 MTDL forward: renal-mtl vs libtorch vs ONNX Runtime, one JMH run.
 #
-#   benchmarks/run-cpu.sh [--no-build] [--regenerate] [--threads N] [-- JMH options...]
+#   benchmarks/run-cpu.sh [--no-build] [--regenerate] [--threads N] [--wait-idle MINUTES] [-- JMH options...]
 #
 # 1. builds weights, kernels, engine and benchmarks (mvn package, tests skipped) unless --no-build;
 # 2. writes the seeded model, its TorchScript/ONNX copies and a backbone-only TorchScript copy into
@@ -10,6 +10,8 @@
 #    defaults: 1 fork per backend, 3 warm-up + 5 measured iterations of 10 s; JMH options after --,
 #    e.g. -- -wi 5 -i 10 -r 20s, or a regexp 'CpuForwardBenchmark.(libtorch|onnxRuntime)') and writes
 #    benchmarks/results/cpu-<UTC time>.json (JMH's JSON) and cpu-<UTC time>.log beside it.
+#    --wait-idle M first waits up to M minutes for the 1-minute load average to fall below 0.3 (on a
+#    shared machine other builds otherwise land in whichever backend is being timed).
 # Exit codes: those of the launcher (0 ok, 1 mismatch or JMH failure, 2 bad input), 2 for a missing tool.
 set -euo pipefail
 
@@ -20,14 +22,16 @@ cd "$root"
 build=1
 regenerate=0
 threads="$(nproc)"
+wait_idle=0
 jmh_args=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --no-build) build=0; shift ;;
         --regenerate) regenerate=1; shift ;;
         --threads) threads="$2"; shift 2 ;;
+        --wait-idle) wait_idle="$2"; shift 2 ;;
         --) shift; jmh_args=("$@"); break ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "run-cpu.sh: error: unknown argument '$1' (JMH options go after --)" >&2; exit 2 ;;
     esac
 done
@@ -75,6 +79,14 @@ if [[ $regenerate -eq 1 || ! -f "$model" || ! -f "$model_dir/peers.json" || ! -f
     # backbone-only TorchScript copy: the launcher compares renal-mtl's fused features with it
     "$python" "$peers_py" --model "$model" --batch 1 --backbone-only --no-onnx --out "$model_dir/backbone" \
         > "$model_dir/backbone/export_peers.out"
+fi
+
+if [[ "$wait_idle" -gt 0 ]]; then
+    deadline=$(( $(date +%s) + 60 * wait_idle ))
+    while awk '{ exit !($1 >= 0.3) }' /proc/loadavg && [[ $(date +%s) -lt $deadline ]]; do
+        echo "== waiting for an idle machine, load $(cut -d' ' -f1-3 /proc/loadavg)"
+        sleep 20
+    done
 fi
 
 stamp="$(date -u +%Y-%m-%dT%H%MZ)"

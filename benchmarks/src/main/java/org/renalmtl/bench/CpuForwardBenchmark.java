@@ -24,11 +24,13 @@ import org.openjdk.jmh.annotations.Warmup;
  * JMH benchmark of one whole-model forward (R18-3P-96 MTDL by default: B = 1 case of 3 phases of
  * 96³) on the CPU: renal-mtl's engine, libtorch running the TorchScript copy (as loaded, and frozen +
  * {@code optimize_for_inference}) and ONNX Runtime running the ONNX copy of the same HDF5 model, on
- * the same seeded input, each with {@code threads} intra-op threads. Each method runs in its own fork and loads only its own backend, so no thread
+ * the same seeded input, each with {@code threads} intra-op threads. Sample-time mode: every forward
+ * is timed, so the launcher can compare medians, which a burst of foreign load on a shared machine
+ * moves far less than the mean. Each method runs in its own fork and loads only its own backend, so no thread
  * pool of one backend competes with another's. {@link CpuForwardLauncher} runs them all in one JMH
  * run, checks first that they compute the same probabilities, and prints the ratios.
  */
-@BenchmarkMode(Mode.AverageTime)
+@BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Threads(1)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",

@@ -145,8 +145,10 @@ public final class CpuForwardLauncher {
         List<RatioTable.Row> rows = new ArrayList<>();
         for (String b : BACKENDS) {
             results.stream().filter(r -> r.getParams().getBenchmark().endsWith("." + b)).findFirst()
-                    .ifPresent(r -> rows.add(new RatioTable.Row(b, r.getPrimaryResult().getScore(),
-                            r.getPrimaryResult().getScoreError(), r.getPrimaryResult().getScoreUnit())));
+                    .map(RunResult::getPrimaryResult)
+                    .ifPresent(r -> rows.add(new RatioTable.Row(b, r.getStatistics().getPercentile(50),
+                            r.getStatistics().getMean(), r.getScoreError(), r.getStatistics().getMin(),
+                            r.getStatistics().getN(), r.getScoreUnit())));
         }
         out.println();
         out.println("# R18-3P-96 forward on the CPU, " + threads + " threads (lower is better)");

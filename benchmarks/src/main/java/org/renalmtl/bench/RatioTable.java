@@ -7,7 +7,9 @@ import java.util.Optional;
 
 /**
  * The summary printed after the JMH run: time per forward for each backend and how renal-mtl's time
- * compares with each peer's. A ratio renal-mtl / peer below 1 means renal-mtl is faster.
+ * compares with each peer's. A ratio renal-mtl / peer below 1 means renal-mtl is faster. Ratios are
+ * of medians: on a shared machine a burst of foreign load inflates a few forwards, which moves the
+ * mean a lot and the median little.
  *
  * @param rows one per backend that ran
  */
@@ -17,14 +19,18 @@ public record RatioTable(List<Row> rows) {
     public static final String RENAL_MTL = "renalMtl";
 
     /**
-     * One backend's JMH score.
+     * One backend's JMH sample-time result.
      *
-     * @param backend benchmark method name (renalMtl, libtorch, onnxRuntime)
-     * @param score mean time per forward
-     * @param error half-width of JMH's 99.9% confidence interval (NaN with too few iterations)
-     * @param unit JMH's unit of score and error, e.g. {@code ms/op}
+     * @param backend benchmark method name (renalMtl, libtorch, libtorchOptimized, onnxRuntime)
+     * @param median median time per forward
+     * @param mean mean time per forward
+     * @param error half-width of JMH's 99.9% confidence interval of the mean (NaN with too few samples)
+     * @param min fastest forward
+     * @param samples number of timed forwards
+     * @param unit JMH's unit of all times, e.g. {@code ms/op}
      */
-    public record Row(String backend, double score, double error, String unit) {}
+    public record Row(String backend, double median, double mean, double error, double min, long samples,
+            String unit) {}
 
     /** Copies the rows. */
     public RatioTable {
@@ -38,7 +44,7 @@ public record RatioTable(List<Row> rows) {
 
     /**
      * @param peer a backend name
-     * @return renal-mtl's time / the peer's time, if both ran with the same unit
+     * @return renal-mtl's median time / the peer's, if both ran with the same unit
      */
     public Optional<Double> ratio(String peer) {
         Optional<Row> ours = renalMtl();
@@ -46,18 +52,19 @@ public record RatioTable(List<Row> rows) {
         if (ours.isEmpty() || theirs.isEmpty() || !ours.get().unit().equals(theirs.get().unit())) {
             return Optional.empty();
         }
-        return Optional.of(ours.get().score() / theirs.get().score());
+        return Optional.of(ours.get().median() / theirs.get().median());
     }
 
     /** @return the table, then one line per ratio */
     public String format() {
         List<String> lines = new ArrayList<>();
-        lines.add(String.format(Locale.ROOT, "%-18s %12s %12s %-8s %s", "backend", "time", "±99.9%", "unit",
-                "renal-mtl / backend"));
+        lines.add(String.format(Locale.ROOT, "%-18s %9s %9s %9s %9s %7s %-6s %s", "backend", "median", "mean",
+                "±99.9%", "min", "samples", "unit", "renal-mtl / backend (medians)"));
         for (Row r : rows) {
             String ratio = ratio(r.backend()).map(x -> String.format(Locale.ROOT, "%.3f", x)).orElse("-");
-            lines.add(String.format(Locale.ROOT, "%-18s %12.1f %12s %-8s %s", r.backend(), r.score(),
-                    Double.isNaN(r.error()) ? "n/a" : String.format(Locale.ROOT, "%.1f", r.error()), r.unit(), ratio));
+            lines.add(String.format(Locale.ROOT, "%-18s %9.1f %9.1f %9s %9.1f %7d %-6s %s", r.backend(), r.median(),
+                    r.mean(), Double.isNaN(r.error()) ? "n/a" : String.format(Locale.ROOT, "%.1f", r.error()),
+                    r.min(), r.samples(), r.unit(), ratio));
         }
         for (Row r : rows) {
             if (r.backend().equals(RENAL_MTL)) {

@@ -9,11 +9,12 @@ import org.junit.jupiter.api.Test;
 class RatioTableTest {
 
     @Test
-    void ratioIsOursOverThePeers() {
+    void ratioIsOursOverThePeersOfMedians() {
+        // means deliberately out of line with the medians: the ratio must use the medians
         RatioTable t = new RatioTable(List.of(
-                new RatioTable.Row("renalMtl", 600.0, 10.0, "ms/op"),
-                new RatioTable.Row("libtorch", 800.0, 12.0, "ms/op"),
-                new RatioTable.Row("onnxRuntime", 500.0, Double.NaN, "ms/op")));
+                new RatioTable.Row("renalMtl", 600.0, 900.0, 10.0, 590.0, 40, "ms/op"),
+                new RatioTable.Row("libtorch", 800.0, 810.0, 12.0, 780.0, 30, "ms/op"),
+                new RatioTable.Row("onnxRuntime", 500.0, 505.0, Double.NaN, 490.0, 50, "ms/op")));
         assertEquals(0.75, t.ratio("libtorch").orElseThrow(), 1e-12);
         assertEquals(1.2, t.ratio("onnxRuntime").orElseThrow(), 1e-12);
         String text = t.format();
@@ -24,11 +25,12 @@ class RatioTableTest {
 
     @Test
     void noRatioWithoutRenalMtlOrAcrossUnits() {
-        RatioTable peersOnly = new RatioTable(List.of(new RatioTable.Row("libtorch", 800.0, 1.0, "ms/op")));
+        RatioTable peersOnly = new RatioTable(List.of(new RatioTable.Row("libtorch", 800.0, 800.0, 1.0, 790.0, 9,
+                "ms/op")));
         assertTrue(peersOnly.ratio("libtorch").isEmpty());
         assertTrue(peersOnly.format().lines().noneMatch(l -> l.startsWith("renal-mtl /")));
-        RatioTable mixed = new RatioTable(List.of(new RatioTable.Row("renalMtl", 0.6, 0.0, "s/op"),
-                new RatioTable.Row("libtorch", 800.0, 1.0, "ms/op")));
+        RatioTable mixed = new RatioTable(List.of(new RatioTable.Row("renalMtl", 0.6, 0.6, 0.0, 0.5, 9, "s/op"),
+                new RatioTable.Row("libtorch", 800.0, 800.0, 1.0, 790.0, 9, "ms/op")));
         assertTrue(mixed.ratio("libtorch").isEmpty());
     }
 }
