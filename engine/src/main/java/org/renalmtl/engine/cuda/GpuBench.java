@@ -1,0 +1,300 @@
+package org.renalmtl.engine.cuda;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.renalmtl.weights.ModelConfig;
+import org.renalmtl.weights.WeightFile;
+
+/**
+ * The GPU benchmark of renal-mtl (benchmarks/gpu/run.sh runs it): for each weight file, batch and
+ * precision it builds a {@link CudaPlan}, runs one forward on seeded input, checks the
+ * probabilities against the strict-fp32 plan of the same file and batch, then times graph replays
+ * with CUDA events (upload + whole forward + download per replay, as a request costs) and records
+ * p50/p90/mean/min, throughput and device memory (own allocations, their high-water mark with the
+ * algorithm search, and the {@code cudaMemGetInfo} delta of creating the plan).
+ *
+ * <pre>
+ * java -cp ... org.renalmtl.engine.cuda.GpuBench --weights MTDL.h5 --stdl STDL.h5 --batches 1,8 \
+ *      --precisions fp32,tf32,fp16 --warmups 20 --iterations 100 --json java-bench.json
+ * </pre>
+ *
+ * Every combination is written to the JSON as soon as it is measured (a killed run keeps what it
+ * measured; {@code "complete": true} marks a finished one); a failing combination (out of memory,
+ * an unsupported precision) is recorded with its error and the run goes on. Exit code 0 when all
+ * combinations ran, 1 when some failed or no GPU is usable, 2 for bad options.
+ */
+public final class GpuBench {
+    private final Map<String, Path> models = new LinkedHashMap<>();
+    private int[] batches = {1, 8};
+    private List<Precision> precisions = List.of(Precision.FP32, Precision.TF32, Precision.FP16, Precision.BF16);
+    private int[] size; // null: the config's input size
+    private int warmups = 20;
+    private int iterations = 100;
+    private int device;
+    private Path json;
+    private final List<String> results = new ArrayList<>();
+
+    private GpuBench() {}
+
+    /**
+     * Runs the benchmark; see the class comment for options.
+     *
+     * @param args command line
+     */
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /**
+     * As {@link #main} but returns the exit code (for a CLI subcommand).
+     *
+     * @param args command line
+     * @return 0 all measured, 1 some failed or no GPU, 2 bad options
+     */
+    public static int run(String[] args) {
+        GpuBench b = new GpuBench();
+        try {
+            b.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("renal-mtl: error: " + e.getMessage());
+            return 2;
+        }
+        return b.execute();
+    }
+
+    private void parse(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (i + 1 >= args.length) {
+                throw new IllegalArgumentException("option " + a + " needs a value");
+            }
+            String v = args[++i];
+            switch (a) {
+                case "--weights", "--mtdl" -> models.put("mtdl", Path.of(v));
+                case "--stdl" -> models.put("stdl", Path.of(v));
+                case "--batches" -> batches = ints(a, v);
+                case "--precisions" -> precisions = Arrays.stream(v.split(",")).map(Precision::parse).toList();
+                case "--size" -> {
+                    int[] s = ints(a, v);
+                    size = s.length == 1 ? new int[] {s[0], s[0], s[0]} : s;
+                    if (size.length != 3) {
+                        throw new IllegalArgumentException("--size wants N or D,H,W, got " + v);
+                    }
+                }
+                case "--warmups" -> warmups = ints(a, v)[0];
+                case "--iterations" -> iterations = ints(a, v)[0];
+                case "--device" -> device = ints(a, v)[0];
+                case "--json" -> json = Path.of(v);
+                default -> throw new IllegalArgumentException("unknown option " + a
+                        + " (use --weights, --stdl, --batches, --precisions, --size, --warmups, --iterations, --device, --json)");
+            }
+        }
+        if (models.isEmpty()) {
+            throw new IllegalArgumentException("give at least --weights FILE (and optionally --stdl FILE)");
+        }
+        for (Map.Entry<String, Path> m : models.entrySet()) {
+            if (!Files.isRegularFile(m.getValue())) {
+                throw new IllegalArgumentException(m.getValue() + ": no such weight file");
+            }
+        }
+        if (iterations < 1 || warmups < 0) {
+            throw new IllegalArgumentException("--iterations must be ≥ 1 and --warmups ≥ 0");
+        }
+    }
+
+    private static int[] ints(String option, String v) {
+        try {
+            int[] out = Arrays.stream(v.split(",")).mapToInt(s -> Integer.parseInt(s.trim())).toArray();
+            for (int x : out) {
+                if (x < 0) {
+                    throw new NumberFormatException();
+                }
+            }
+            return out;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " wants non-negative integers separated by commas, got '" + v + "'");
+        }
+    }
+
+    private int execute() {
+        if (!CudaRuntime.available()) {
+            System.err.println("renal-mtl: GPU benchmark skipped: " + CudaRuntime.reason());
+            write(false);
+            return 1;
+        }
+        System.out.println(CudaRuntime.describe());
+        boolean failed = false;
+        for (Map.Entry<String, Path> m : models.entrySet()) {
+            try (WeightFile wf = WeightFile.load(m.getValue())) {
+                ModelConfig config = wf.config();
+                int[] s = size != null ? size : config.input().size();
+                for (int batch : batches) {
+                    float[] reference = null;
+                    for (Precision p : precisions) {
+                        Map<String, Object> r = new LinkedHashMap<>();
+                        r.put("model", m.getKey());
+                        r.put("file", m.getValue().toString());
+                        r.put("batch", batch);
+                        r.put("size", Arrays.toString(s));
+                        r.put("precision", p.label());
+                        try {
+                            float[] probs = measure(wf, config, batch, s, p, r);
+                            if (p == Precision.FP32) {
+                                reference = probs;
+                            } else if (reference != null) {
+                                r.put("max_abs_diff_vs_fp32", maxAbsDiff(probs, reference));
+                            }
+                        } catch (RuntimeException | OutOfMemoryError e) {
+                            failed |= p != Precision.BF16; // bf16 is refused by design in this build
+                            r.put("error", e.getClass().getSimpleName() + ": " + e.getMessage());
+                        }
+                        System.out.println(r);
+                        results.add(toJson(r));
+                        write(false);
+                    }
+                }
+            } catch (RuntimeException e) {
+                failed = true;
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("model", m.getKey());
+                r.put("file", m.getValue().toString());
+                r.put("error", e.getClass().getSimpleName() + ": " + e.getMessage());
+                results.add(toJson(r));
+            }
+        }
+        write(true);
+        return failed ? 1 : 0;
+    }
+
+    private float[] measure(WeightFile wf, ModelConfig config, int batch, int[] s, Precision p, Map<String, Object> r) {
+        int tasks = config.tasks().size();
+        long inputN = (long) batch * config.phases().size() * s[0] * s[1] * s[2];
+        long t0 = System.nanoTime();
+        try (CudaPlan plan = new CudaPlan(config, wf.tensors(), batch, s, device, p);
+                Arena arena = Arena.ofConfined()) {
+            r.put("plan_s", (System.nanoTime() - t0) / 1e9);
+            MemorySegment input = arena.allocate(inputN * Float.BYTES, 64);
+            SplittableRandom rnd = new SplittableRandom(1234);
+            for (long i = 0; i < inputN; i++) {
+                input.setAtIndex(JAVA_FLOAT, i, (float) (rnd.nextDouble() * 4 - 2));
+            }
+            MemorySegment probs = arena.allocate((long) batch * tasks * Float.BYTES, 64);
+            plan.forward(input, probs);
+            long mallocs = CudaPlan.deviceMallocCount();
+            float[] ms = plan.timeReplays(warmups, iterations);
+            r.put("mallocs_during_timing", CudaPlan.deviceMallocCount() - mallocs);
+            float[] sorted = ms.clone();
+            Arrays.sort(sorted);
+            double mean = 0;
+            for (float x : ms) {
+                mean += x;
+            }
+            mean /= ms.length;
+            double p50 = percentile(sorted, 0.5);
+            r.put("iterations", iterations);
+            r.put("p50_ms", p50);
+            r.put("p90_ms", percentile(sorted, 0.9));
+            r.put("mean_ms", mean);
+            r.put("min_ms", (double) sorted[0]);
+            r.put("cases_per_s", batch / (p50 / 1000));
+            r.put("weight_bytes", plan.weightBytes());
+            r.put("activation_bytes", plan.activationBytes());
+            r.put("activation_lower_bound", plan.activationLowerBound());
+            r.put("workspace_bytes", plan.scratchBytes());
+            r.put("own_device_bytes", plan.ownDeviceBytes());
+            r.put("peak_own_device_bytes", plan.peakOwnDeviceBytes());
+            r.put("mem_get_info_delta_bytes", plan.memGetInfoDeltaBytes());
+            return probs.toArray(JAVA_FLOAT);
+        }
+    }
+
+    private static double percentile(float[] sorted, double q) {
+        double pos = q * (sorted.length - 1);
+        int lo = (int) Math.floor(pos);
+        int hi = Math.min(lo + 1, sorted.length - 1);
+        return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+    }
+
+    private static double maxAbsDiff(float[] a, float[] b) {
+        double m = 0;
+        for (int i = 0; i < a.length; i++) {
+            m = Math.max(m, Math.abs(a[i] - b[i]));
+        }
+        return m;
+    }
+
+    private static String toJson(Map<String, Object> r) {
+        StringBuilder sb = new StringBuilder("{");
+        for (Map.Entry<String, Object> e : r.entrySet()) {
+            if (sb.length() > 1) {
+                sb.append(", ");
+            }
+            sb.append(quote(e.getKey())).append(": ");
+            Object v = e.getValue();
+            if (v instanceof Double d) {
+                sb.append(Double.isFinite(d) ? String.format(Locale.ROOT, "%.6g", d) : "null");
+            } else if (v instanceof Number n) {
+                sb.append(n);
+            } else {
+                sb.append(quote(String.valueOf(v)));
+            }
+        }
+        return sb.append('}').toString();
+    }
+
+    private static String quote(String s) {
+        StringBuilder sb = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                default -> {
+                    if (c < 0x20) {
+                        sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        return sb.append('"').toString();
+    }
+
+    /** Writes the JSON through a temporary file in the same directory and an atomic rename. */
+    private void write(boolean complete) {
+        if (json == null) {
+            return;
+        }
+        String text = "{\"engine\": \"renal-mtl CudaPlan\", \"cuda\": " + quote(CudaRuntime.describe())
+                + ", \"warmups\": " + warmups + ", \"complete\": " + complete + ",\n \"results\": [\n  "
+                + String.join(",\n  ", results) + "\n]}\n";
+        Path dir = json.toAbsolutePath().getParent();
+        try {
+            Path tmp = Files.createTempFile(dir, ".java-bench", ".tmp");
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            try {
+                Files.move(tmp, json, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, json, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            System.err.println("renal-mtl: cannot write " + json + ": " + e.getMessage());
+        }
+    }
+}

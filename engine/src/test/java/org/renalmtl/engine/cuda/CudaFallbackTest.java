@@ -1,0 +1,133 @@
+package org.renalmtl.engine.cuda;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.renalmtl.engine.Device;
+import org.renalmtl.engine.Model;
+import org.renalmtl.engine.graph.Op;
+import org.renalmtl.weights.ModelConfig;
+import org.renalmtl.weights.SeededWeights;
+import org.renalmtl.weights.Tensor;
+
+/**
+ * What runs on any machine: without a GPU, asking for CUDA fails with a clear reason instead of
+ * crashing the JVM, {@code auto} falls back to the CPU with one line on stderr, and the probe's
+ * answer is stable (the second touch of an unloadable JNI class throws a different error, which
+ * the remembered answer must hide). Also the host-side weight reordering of the CUDA backend.
+ */
+class CudaFallbackTest {
+    @Test
+    void probeIsStableAndExplained() {
+        boolean first = CudaRuntime.available();
+        String reason = CudaRuntime.reason();
+        assertEquals(first, CudaRuntime.available());
+        assertEquals(reason, CudaRuntime.reason());
+        assertTrue(CudaRuntime.describe().length() > 0);
+        if (!first) {
+            assertEquals(0, CudaRuntime.deviceCount());
+            assertTrue(reason.contains("LD_LIBRARY_PATH") || reason.contains("device") || reason.contains("driver"),
+                    "the reason should say what is missing: " + reason);
+        }
+    }
+
+    @Test
+    void cudaWithoutGpuIsAClearError() {
+        Assumptions.assumeFalse(CudaRuntime.available(), "a GPU is present: the refusal path cannot be exercised");
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                () -> Model.load(Path.of("never-read.h5"), Device.parse("cuda")));
+        assertTrue(e.getMessage().startsWith("device cuda:0: "), e.getMessage());
+        assertTrue(e.getMessage().contains(CudaRuntime.reason()), e.getMessage());
+        // Asking again must give the same answer, not a NoClassDefFoundError.
+        UnsupportedOperationException again = assertThrows(UnsupportedOperationException.class,
+                () -> Model.load(Path.of("never-read.h5"), Device.parse("cuda:1"), Precision.FP32));
+        assertTrue(again.getMessage().startsWith("device cuda:1: "), again.getMessage());
+    }
+
+    @Test
+    void autoFallsBackToTheCpu() {
+        Assumptions.assumeFalse(CudaRuntime.available(), "a GPU is present: auto picks it");
+        ModelConfig config = GpuFixtures.config(GpuFixtures.CHANNELS);
+        Arena arena = Arena.ofShared();
+        Map<String, Tensor> tensors = SeededWeights.generate(config, 3, arena);
+        PrintStream err = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        Model model;
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            model = Model.of(config, tensors, arena, Device.AUTO);
+        } finally {
+            System.setErr(err);
+        }
+        try (model) {
+            assertEquals(Device.CPU, model.device());
+            String line = captured.toString(StandardCharsets.UTF_8);
+            assertTrue(line.startsWith("renal-mtl: no CUDA device (") && line.strip().endsWith("); using the CPU"), line);
+            assertEquals(1, line.strip().lines().count(), "one line: " + line);
+            int[] size = config.input().size();
+            MemorySegment input = GpuFixtures.randomFloats(arena, (long) config.phases().size() * size[0] * size[1]
+                    * size[2], 4);
+            MemorySegment probs = arena.allocate((long) config.tasks().size() * 4, 64);
+            model.forward(input, 1, probs);
+            for (int t = 0; t < config.tasks().size(); t++) {
+                float p = probs.getAtIndex(JAVA_FLOAT, t);
+                assertTrue(p > 0 && p < 1, "probability " + p);
+            }
+        }
+    }
+
+    @Test
+    void autoPicksTheGpuWhenPresent() {
+        Assumptions.assumeTrue(CudaRuntime.available(), "no GPU: " + CudaRuntime.reason());
+        ModelConfig config = GpuFixtures.config(GpuFixtures.CHANNELS);
+        Arena arena = Arena.ofShared();
+        try (Model model = Model.of(config, SeededWeights.generate(config, 3, arena), arena, Device.AUTO)) {
+            assertEquals(Device.Kind.CUDA, model.device().kind());
+        }
+    }
+
+    @Test
+    void precisionNames() {
+        assertEquals(Precision.TF32, Precision.parse(" tf32 "));
+        assertEquals("bf16", Precision.BF16.label());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Precision.parse("fp8"));
+        assertTrue(e.getMessage().contains("fp8"));
+    }
+
+    @Test
+    void stemWeightsReorderToNdhwcWithZeroPaddedChannels() {
+        int cout = 2;
+        int cin = 3;
+        int[] k = {2, 1, 3};
+        int taps = 6;
+        float[] w = new float[cout * cin * taps];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = i + 1; // distinct, so any misplacement shows
+        }
+        Op.Conv conv = new Op.Conv("stem", 0, 1, -1, cin, cout, k, new int[] {1, 1, 1}, new int[] {0, 0, 0},
+                new int[] {1, 1, 1}, true, false, w, new float[cout]);
+        float[] out = CudnnBackbone.ndhwcWeights(conv, 8);
+        assertEquals(cout * taps * 8, out.length);
+        float[] expected = new float[out.length];
+        for (int o = 0; o < cout; o++) {
+            for (int t = 0; t < taps; t++) {
+                for (int c = 0; c < 8; c++) {
+                    expected[(o * taps + t) * 8 + c] = c < cin ? w[(o * cin + c) * taps + t] : 0f;
+                }
+            }
+        }
+        assertArrayEquals(expected, out);
+    }
+}
