@@ -31,8 +31,8 @@ import org.renalmtl.loader.preprocess.Preprocessor;
 import org.renalmtl.weights.ModelConfig;
 
 /**
- * One case from files to report, in pipeline order: read the phases and the mask, measure the
- * tumour, crop and normalise the tumour region, run the model. Everything the report holds comes
+ * One case from files to report, in pipeline order: read the phases and the mask, crop and
+ * normalise the tumour region, measure the tumour, run the model. Everything the report holds comes
  * from here, including per-stage timings.
  */
 final class CasePipeline {
@@ -84,12 +84,14 @@ final class CasePipeline {
                 }
                 long t1 = System.nanoTime();
                 timings.put("load_s", (t1 - t0) / 1e9);
-                TumourMeasurements tumour = TumourMeasurer.measure(mask, selection, volumes);
-                long t2 = System.nanoTime();
-                timings.put("measure_s", (t2 - t1) / 1e9);
+                // Preprocessing first: it checks that the mask is on the reference phase's grid, so a mask
+                // from another scan is reported as such rather than as a phase that misses the mask.
                 try (PreprocessedInput input = Preprocessor.run(volumes, mask, selection, spec)) {
+                    long t2 = System.nanoTime();
+                    timings.put("preprocess_s", (t2 - t1) / 1e9);
+                    TumourMeasurements tumour = TumourMeasurer.measure(mask, selection, volumes);
                     long t3 = System.nanoTime();
-                    timings.put("preprocess_s", (t3 - t2) / 1e9);
+                    timings.put("measure_s", (t3 - t2) / 1e9);
                     if (saveInput != null) {
                         input.save(saveInput, phases);
                     }

@@ -45,7 +45,11 @@ final class InspectCommand implements Callable<Integer> {
                 out.printf("task %-8s positive = %s; negative = %s; threshold %.2f%n", t.name(), t.positive(),
                         t.negative(), t.threshold());
             }
-            long params = TensorLayout.parameterCount(c);
+            long stored = TensorLayout.parameterCount(c);
+            // BatchNorm running statistics are buffers, not parameters (PyTorch's parameters() and the 33.16 M
+            // quoted for the 3D ResNet-18 backbone leave them out); they are stored and counted separately.
+            long bnStats = parameters(wf, "", true);
+            long params = stored - bnStats;
             double flops = 0;
             int[] size = c.input().size();
             for (ModelConfig.Network n : c.networks()) {
@@ -62,6 +66,12 @@ final class InspectCommand implements Callable<Integer> {
                         Arrays.toString(b.stem().kernel()), Arrays.toString(b.stem().stride()),
                         b.stem().maxPool() ? " + max-pool" : "", Arrays.toString(b.strides()),
                         Arrays.toString(b.dilations()), b.shortcut());
+                long backboneParams = 0;
+                for (int p = 0; p < (n.fusion() == ModelConfig.Fusion.SEPARATE ? c.phases().size() : 1); p++) {
+                    backboneParams += parameters(wf, TensorLayout.backbonePrefix(n, p), false);
+                }
+                out.printf("  backbone parameters: %,d (%.2f M); head parameters: %,d%n", backboneParams,
+                        backboneParams / 1e6, parameters(wf, n.prefix() + "head.", false));
                 out.printf("  fusion: %s -> %d features%n", n.fusion().name().toLowerCase(Locale.ROOT),
                         n.fusedFeatures(c.phases().size()));
                 switch (n.head()) {
@@ -75,7 +85,8 @@ final class InspectCommand implements Callable<Integer> {
                 }
                 out.printf("  %.2f GFLOP per case%n", netFlops / 1e9);
             }
-            out.printf("parameters: %,d (%.1f MiB fp32)%n", params, params * 4 / 1048576.0);
+            out.printf("parameters: %,d (%.2f M) + %,d BatchNorm running statistics (%.1f MiB fp32 in all)%n", params,
+                    params / 1e6, bnStats, stored * 4 / 1048576.0);
             out.printf("FLOPs per case: %.2f GFLOP (multiply-add = 2)%n", flops / 1e9);
             if (tensors) {
                 for (Map.Entry<String, Tensor> e : wf.tensors().entrySet()) {
@@ -84,5 +95,21 @@ final class InspectCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * @param prefix tensor-name prefix ("" for all)
+     * @param runningStats true to count only BatchNorm running statistics, false to count everything else
+     * @return the number of values in the matching tensors
+     */
+    private static long parameters(WeightFile wf, String prefix, boolean runningStats) {
+        long n = 0;
+        for (Tensor t : wf.tensors().values()) {
+            boolean stat = t.name().endsWith(".running_mean") || t.name().endsWith(".running_var");
+            if (t.name().startsWith(prefix) && stat == runningStats) {
+                n += t.elements();
+            }
+        }
+        return n;
     }
 }

@@ -36,6 +36,12 @@ public final class Main implements Runnable {
     /** Engine version, reported by {@code --version} and in every result file. */
     public static final String VERSION = "0.1.0";
 
+    /**
+     * Held so that the level set in {@link #main} stays: java.util.logging keeps loggers only weakly, and
+     * a collected logger would come back at the default level.
+     */
+    private static final Logger BYTEDECO = Logger.getLogger("org.bytedeco");
+
     @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces on errors.")
     boolean debug;
 
@@ -95,7 +101,7 @@ public final class Main implements Runnable {
     public static void main(String[] args) {
         // JavaCPP's loader warns on stderr that the HDF5 presets (1.5.10, the last release) and the
         // JavaCPP runtime (1.5.13) differ; they are compatible (the weights tests prove it).
-        Logger.getLogger("org.bytedeco").setLevel(Level.SEVERE);
+        BYTEDECO.setLevel(Level.SEVERE);
         System.exit(commandLine().execute(args));
     }
 }

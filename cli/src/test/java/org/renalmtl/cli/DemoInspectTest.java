@@ -1,0 +1,107 @@
+package org.renalmtl.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code demo} end to end, {@code inspect} of the model it saves against the PyTorch definition, and
+ * {@code predict} with that file reproducing the demo's probabilities.
+ */
+class DemoInspectTest {
+    @TempDir
+    static Path dir;
+
+    static Path demoDir;
+    static Path model;
+    static Cli.Run demo;
+
+    @BeforeAll
+    static void runDemo() {
+        demoDir = dir.resolve("demo");
+        model = dir.resolve("M.h5");
+        demo = Cli.ok("demo", "--out", demoDir, "--save-model", model, "--runs", 1, "--device", "cpu");
+    }
+
+    @Test
+    void demoPrintsThreeProbabilities() {
+        Matcher m = Pattern.compile("(?m)^\\s+(ccrcc|stage|renal)\\s+p = (\\d\\.\\d{4})\\s+-> ").matcher(demo.out());
+        List<String> tasks = new java.util.ArrayList<>();
+        while (m.find()) {
+            tasks.add(m.group(1));
+            double p = Double.parseDouble(m.group(2));
+            assertTrue(p >= 0 && p <= 1, demo::toString);
+        }
+        assertEquals(List.of("ccrcc", "stage", "renal"), tasks, demo::toString);
+        assertTrue(demo.out().contains("model written: " + model), demo::toString);
+        assertTrue(Files.isRegularFile(demoDir.resolve("report.json")), demo::toString);
+        assertTrue(demo.out().contains("tumour: 19.7 ml"), "the phantom's default tumour is 19.70 ml:\n" + demo);
+    }
+
+    @Test
+    void inspectAgreesWithThePyTorchDefinition() throws IOException, URISyntaxException {
+        Cli.Run r = Cli.ok("inspect", model);
+        Path script = Path.of(DemoInspectTest.class.getResource("/model_facts.py").toURI());
+        Cli.Run py = Cli.exec(dir, List.of("/usr/bin/python3", script.toString(), exportDir().toString()));
+        assertEquals(0, py.code(), py::toString);
+        JsonNode f = new ObjectMapper().readTree(py.out());
+        // ENGINEERING.md §1: R18-3P-96 = 33.16 M parameters (the 3D ResNet-18 backbone), 79.5 GFLOP per case.
+        assertEquals(33_160_000, f.get("backbone_parameters").asLong());
+        assertTrue(r.out().contains(String.format(Locale.ROOT, "backbone parameters: %,d (33.16 M)",
+                f.get("backbone_parameters").asLong())), r::toString);
+        assertTrue(r.out().contains(String.format(Locale.ROOT, "parameters: %,d (%.2f M) + %,d BatchNorm running statistics",
+                f.get("parameters").asLong(), f.get("parameters").asLong() / 1e6, f.get("buffers").asLong())), r::toString);
+        Matcher g = Pattern.compile("FLOPs per case: (\\d+\\.\\d\\d) GFLOP").matcher(r.out());
+        assertTrue(g.find(), r::toString);
+        double gflop = Double.parseDouble(g.group(1));
+        // Printed to 0.01 GFLOP: half a unit of the last digit; the head adds ~0.01 to the backbone's 79.5.
+        assertEquals(f.get("gflop").asDouble(), gflop, 0.005 + 1e-9, r::toString);
+        assertEquals(79.5, gflop, 0.05);
+        assertTrue(r.out().contains("phases: arterial, venous, delayed"), r::toString);
+        assertTrue(r.out().contains("head: PLE, 2 level(s), 2 task + 2 shared experts [256, 128]"), r::toString);
+    }
+
+    @Test
+    void predictWithTheSavedModelReproducesTheDemo() throws IOException {
+        Path out = dir.resolve("predict.json");
+        Cli.ok("predict", "--model", model, "--arterial", demoDir.resolve("arterial.nii.gz"), "--venous",
+                demoDir.resolve("venous.nii.gz"), "--delayed", demoDir.resolve("delayed.nii.gz"), "--mask",
+                demoDir.resolve("mask.nii.gz"), "--out", out, "--device", "cpu");
+        ObjectMapper json = new ObjectMapper();
+        JsonNode a = json.readTree(demoDir.resolve("report.json").toFile());
+        JsonNode b = json.readTree(out.toFile());
+        for (String task : List.of("ccrcc", "stage", "renal")) {
+            // Same seeded float32 weights (the file round-trips them exactly), same input, same CPU kernels:
+            // the only freedom is oneDNN's reduction order between two plans of the same shapes, far below 1e-6.
+            assertEquals(a.get("tasks").get(task).get("probability").asDouble(),
+                    b.get("tasks").get(task).get("probability").asDouble(), 1e-6, task);
+        }
+        assertEquals(a.get("tumour"), b.get("tumour"), "same files, same measurements");
+        assertTrue(a.get("model").get("file").asText().startsWith("builtin:"));
+        assertEquals(model.toString(), b.get("model").get("file").asText());
+    }
+
+    /** weights/export of this repository (found by walking up from the working directory). */
+    static Path exportDir() {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            Path e = p.resolve("weights/export");
+            if (Files.isRegularFile(e.resolve("renal_mtl/model.py"))) {
+                return e;
+            }
+        }
+        throw new AssertionError("weights/export not found above " + Path.of("").toAbsolutePath());
+    }
+}
