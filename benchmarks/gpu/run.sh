@@ -9,8 +9,11 @@
 #                (weights/export/export.py --named ... --condition), shared by the Java and PyTorch runs
 #   kernels      kernels/src/test/cuda/kernel_check.cpp: the committed fatbin through the driver API,
 #                every kernel against CPU references, then timed; plus cuobjdump's resource usage
-#   java-tests   the engine's GPU test suite (-Dgpu=true) from the bundle made by make-bundle.sh
-#   java-bench   the CLI's `bench` command on the GPU, same weights
+#   java-tests   the engine's GPU tests (package org.renalmtl.engine.cuda: kernels vs CPU twins, CudaPlan
+#                vs PyTorch float64 on fixtures made here by make_fixtures.py, zero cudaMalloc, graph
+#                replay = eager) from the bundle made by make-bundle.sh
+#   java-bench   org.renalmtl.engine.cuda.GpuBench on the same weights: batch 1 and 8 at 96^3, p50/p90
+#                of CUDA-graph replays (CUDA events), device memory, per precision
 #   torch        benchmarks/gpu/torch_bench.py, the PyTorch bar, same weights, with the time left
 # A step whose inputs are absent (no JDK 25, no bundle, no nvcc/g++) is skipped with a message; a
 # failing step is recorded and the run goes on.
@@ -21,8 +24,9 @@
 # junit-reports.tar.gz, resource-usage.txt.
 #
 # Environment overrides: BUNDLE (default benchmarks/gpu/target/bundle), JAVA (a java binary),
-# TEST_JARS (glob under BUNDLE/test, default engine-*-tests.jar),
-# CLI_MAIN (default org.renalmtl.cli.Main), BENCH_ARGS (default below), PYTHON (default python3).
+# TEST_JARS (glob under BUNDLE/test, default engine-*-tests.jar), TEST_SELECT (JUnit console selector,
+# default --select-package=org.renalmtl.engine.cuda; the CPU tests need oneDNN natives the bundle leaves out),
+# BENCH_MAIN (default org.renalmtl.engine.cuda.GpuBench), BENCH_ARGS (default below), PYTHON (default python3).
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,7 +41,7 @@ while [[ $# -gt 0 ]]; do
         --deadline-s) deadline_s="$2"; shift 2 ;;
         --skip) skip=",$2,"; shift 2 ;;
         --torch-args) torch_args="$2"; shift 2 ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
         *) echo "run.sh: error: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -52,7 +56,7 @@ tee_pid=$!
 t0=$(date +%s)
 BUNDLE="${BUNDLE:-$repo/benchmarks/gpu/target/bundle}"
 PYTHON="${PYTHON:-python3}"
-CLI_MAIN="${CLI_MAIN:-org.renalmtl.cli.Main}"
+BENCH_MAIN="${BENCH_MAIN:-org.renalmtl.engine.cuda.GpuBench}"
 steps_tsv="$work/steps.tsv"
 : > "$steps_tsv"
 
@@ -190,12 +194,19 @@ if skipped java-tests; then record java-tests skipped 0 "--skip"; else
         # Surefire runs a module's tests in the module directory (relative paths to fixtures and
         # sources); do the same for the module of the first test jar (engine-0.1.0-tests.jar -> engine).
         module="$(basename "${test_jars[0]}")"; module="${module%%-*}"
+        # The PyTorch oracle of CudaPlanTest.matchesPyTorch: seeded models, inputs and float64
+        # outputs, as Maven makes them for the CPU oracle test (seconds; torch on the CPU is enough).
+        fixtures="$work/fixtures"
+        if ! timeout -k 10 150 "$PYTHON" "$repo/weights/export/make_fixtures.py" --out "$fixtures" > "$work/fixtures.txt" 2>&1; then
+            tail -5 "$work/fixtures.txt"; echo "make_fixtures.py failed: CudaPlanTest.matchesPyTorch will be skipped"
+        fi
         # XML reports need java.xml, which the minimal .jre leaves out; the tree is in the log anyway.
         reports=()
         "$JAVA_BIN" --list-modules 2>/dev/null | grep -q '^java.xml@' && reports=(--reports-dir "$work/junit")
         (cd "$repo/$module" 2>/dev/null || cd "$repo"
-         timeout -k 10 "$(( $(left) > 300 ? 240 : $(left) / 2 ))" "$JAVA_BIN" "${java_flags[@]}" -jar "${console[0]}" execute \
-            --class-path "$cp" --scan-class-path "$(jars "${test_jars[@]}")" --disable-banner --disable-ansi-colors \
+         timeout -k 10 "$(( $(left) > 300 ? 240 : $(left) / 2 ))" "$JAVA_BIN" "${java_flags[@]}" -Drenalmtl.fixtures="$fixtures" \
+            -jar "${console[0]}" execute --class-path "$cp" \
+            "${TEST_SELECT:---select-package=org.renalmtl.engine.cuda}" --disable-banner --disable-ansi-colors \
             --details=tree --fail-if-no-tests "${reports[@]}")
         rc=$?
         [[ -d "$work/junit" ]] && tar -C "$work" -czf "$out/junit-reports.tar.gz" junit
@@ -205,25 +216,21 @@ fi
 
 if skipped java-bench; then record java-bench skipped 0 "--skip"; else
     begin java-bench
-    cli_jars=( "$BUNDLE"/lib/cli-*.jar )
+    engine_jars=( "$BUNDLE"/lib/engine-*.jar )
     if [[ -z "$JAVA_BIN" ]]; then
         record java-bench skipped "$(since)" "no Java 25"
-    elif [[ ! -f "${cli_jars[0]}" ]]; then
-        record java-bench skipped "$(since)" "no $BUNDLE/lib/cli-*.jar (run benchmarks/gpu/make-bundle.sh --modules engine,cli)"
+    elif [[ ! -f "${engine_jars[0]}" ]]; then
+        record java-bench skipped "$(since)" "no $BUNDLE/lib/engine-*.jar (run benchmarks/gpu/make-bundle.sh and carry it)"
     elif [[ "$have_weights" != 1 ]]; then
         record java-bench skipped "$(since)" "no weights (step weights failed or skipped)"
     else
         cp="$(jars "$BUNDLE"/lib/*.jar)"
-        if ! "$JAVA_BIN" "${java_flags[@]}" -cp "$cp" "$CLI_MAIN" bench --help > "$work/bench-help.txt" 2>&1; then
-            cat "$work/bench-help.txt"
-            record java-bench skipped "$(since)" "$CLI_MAIN has no working 'bench' command yet"
-        else
-            # The lead's bench command: adapt BENCH_ARGS when its options settle.
-            read -r -a bench_args <<< "${BENCH_ARGS:---device cuda --weights $MTDL --stdl $STDL --batches 1,8 --json $out/java-bench.json}"
-            timeout -k 10 "$(( $(left) > 300 ? 180 : $(left) / 3 ))" "$JAVA_BIN" "${java_flags[@]}" -cp "$cp" "$CLI_MAIN" bench "${bench_args[@]}"
-            rc=$?
-            record java-bench "$([[ $rc == 0 ]] && echo ok || echo failed)" "$(since)" "bench exit $rc"
-        fi
+        # GpuBench writes java-bench.json after every (model, batch, precision), so a timeout keeps
+        # what was measured; bf16 is refused by this build and recorded as such.
+        read -r -a bench_args <<< "${BENCH_ARGS:---weights $MTDL --stdl $STDL --batches 1,8 --size 96 --precisions fp32,tf32,fp16,bf16 --warmups 20 --iterations 100 --json $out/java-bench.json}"
+        timeout -k 10 "$(( $(left) > 300 ? 180 : $(left) / 3 ))" "$JAVA_BIN" "${java_flags[@]}" -cp "$cp" "$BENCH_MAIN" "${bench_args[@]}"
+        rc=$?
+        record java-bench "$([[ $rc == 0 ]] && echo ok || echo failed)" "$(since)" "GpuBench exit $rc (1: a combination failed or no GPU; 124: timeout)"
     fi
 fi
 

@@ -5,12 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.MissingNode;
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -22,6 +28,8 @@ import org.renalmtl.engine.cpu.CpuPlan;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.SeededWeights;
 import org.renalmtl.weights.Tensor;
+import org.renalmtl.weights.WeightFile;
+import org.renalmtl.weights.hdf5.Hdf5File;
 
 /**
  * The whole model on the GPU against the CPU plan (itself checked against PyTorch) on seeded
@@ -43,8 +51,9 @@ import org.renalmtl.weights.Tensor;
 class CudaPlanTest {
     private static final int CASES = 2;
 
-    @BeforeAll
-    static void gpu() {
+    /** Per test, so each one is reported as skipped with the reason (a class-level abort shows as 0 tests). */
+    @BeforeEach
+    void gpu() {
         Assumptions.assumeTrue(CudaRuntime.available(), "no GPU: " + CudaRuntime.reason());
     }
 
@@ -62,6 +71,8 @@ class CudaPlanTest {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
     void matchesCpuPlan(String json, Precision precision, double tol) {
+        Assumptions.assumeTrue(cpuBackendAvailable(), "the CPU backend (oneDNN natives) is not on the class path: "
+                + "the GPU bundle leaves it out; matchesPyTorch covers this run");
         ModelConfig config = GpuFixtures.config(json);
         int[] size = config.input().size();
         int tasks = config.tasks().size();
@@ -172,6 +183,84 @@ class CudaPlanTest {
                     () -> new CudaPlan(config, tensors, 1, config.input().size(), 0, Precision.BF16));
             assertTrue(e.getMessage().contains("bf16"), e.getMessage());
         }
+    }
+
+    /** @return whether oneDNN's natives load (the GPU bundle leaves their 27 MB jar out) */
+    private static boolean cpuBackendAvailable() {
+        try {
+            org.bytedeco.javacpp.Loader.load(org.bytedeco.dnnl.global.dnnl.class);
+            return true;
+        } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
+            return false;
+        }
+    }
+
+    /** Fixture cases of {@code weights/export/make_fixtures.py}, when {@code renalmtl.fixtures} names them. */
+    static Stream<Arguments> fixtures() throws IOException {
+        String dir = System.getProperty("renalmtl.fixtures");
+        Path manifest = dir == null ? null : Path.of(dir, "manifest.json");
+        if (manifest == null || !Files.isRegularFile(manifest)) {
+            return Stream.of(Arguments.of(Named.of("no fixtures", (JsonNode) MissingNode.getInstance()), Precision.FP32, 0.0));
+        }
+        JsonNode cases = new ObjectMapper().readTree(manifest.toFile()).get("cases");
+        Stream.Builder<Arguments> b = Stream.builder();
+        int k = 0;
+        for (JsonNode c : cases) {
+            b.add(Arguments.of(Named.of(c.get("case").asText(), c), Precision.FP32, 1e-5));
+            // Reduced precisions on the most important cases (the manifest lists them first), so
+            // the suite fits the GPU run's time budget.
+            if (k++ < 8) {
+                b.add(Arguments.of(Named.of(c.get("case").asText(), c), Precision.TF32, 2e-3));
+                b.add(Arguments.of(Named.of(c.get("case").asText(), c), Precision.FP16, 1e-2));
+            }
+        }
+        return b.build();
+    }
+
+    /**
+     * The GPU against PyTorch in float64 on the fixture matrix (the same oracle as the CPU's
+     * {@code PyTorchOracleTest}; benchmarks/gpu/run.sh makes the fixtures on the GPU host). The
+     * bar is this class's per-precision bar, scaled up where the random network itself amplifies
+     * rounding: by how far PyTorch's own fp32 result is from float64, relative to 1e-5 (deep
+     * random R50s amplify a few ulps per layer into more than the bar for every fp32 engine;
+     * TF32/FP16 rounding is amplified by the same network the same way).
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("fixtures")
+    void matchesPyTorch(JsonNode c, Precision precision, double bar) {
+        Assumptions.assumeFalse(c.isMissingNode(), "system property renalmtl.fixtures does not name a fixture directory "
+                + "(Maven sets it; run.sh makes one with weights/export/make_fixtures.py)");
+        Path dir = Path.of(System.getProperty("renalmtl.fixtures"));
+        int batch = c.get("batch").asInt();
+        int[] size = {c.get("input_size").get(0).asInt(), c.get("input_size").get(1).asInt(),
+            c.get("input_size").get(2).asInt()};
+        try (WeightFile wf = WeightFile.load(dir.resolve(c.get("model").asText()));
+                Hdf5File io = Hdf5File.open(dir.resolve(c.get("io").asText()));
+                Arena arena = Arena.ofConfined()) {
+            float[] input = io.readFloats("input");
+            float[] expected = io.readFloats("probabilities_f64");
+            double torchErr = maxAbsDiff(io.readFloats("probabilities"), expected);
+            double tol = bar * Math.max(1, 2 * torchErr / 1e-5);
+            MemorySegment in = arena.allocate((long) input.length * Float.BYTES, 64);
+            MemorySegment.copy(input, 0, in, JAVA_FLOAT, 0, input.length);
+            MemorySegment probs = arena.allocate((long) expected.length * Float.BYTES, 64);
+            try (CudaPlan plan = new CudaPlan(wf.config(), wf.tensors(), batch, size, 0, precision)) {
+                plan.forward(in, probs);
+                float[] got = probs.toArray(JAVA_FLOAT);
+                for (int i = 0; i < got.length; i++) {
+                    assertEquals(expected[i], got[i], tol, precision + " probability " + i + " (PyTorch fp32 error "
+                            + torchErr + ", algorithms " + plan.algorithms(0) + ")");
+                }
+            }
+        }
+    }
+
+    private static double maxAbsDiff(float[] a, float[] b) {
+        double m = 0;
+        for (int i = 0; i < a.length; i++) {
+            m = Math.max(m, Math.abs(a[i] - b[i]));
+        }
+        return m;
     }
 
     private static double relL2(float[] a, float[] e) {
