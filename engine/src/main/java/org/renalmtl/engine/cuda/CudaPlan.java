@@ -186,6 +186,7 @@ public final class CudaPlan implements ExecutionPlan {
         trackPeak(0);
         pinnedIn = new PinnedBuffer(inputBytes, "input staging");
         pinnedOut = new PinnedBuffer(probBytes, "output staging");
+        pinnedIn.segment().fill((byte) 0); // the warm-ups run on it: defined input, no NaN from stale bytes
         long base = arena.address();
         deviceInput = base + inputOffset;
         deviceLogits = base + logitsOffset;

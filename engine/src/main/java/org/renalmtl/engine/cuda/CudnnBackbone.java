@@ -66,6 +66,8 @@ final class CudnnBackbone implements AutoCloseable {
         cudnnActivationStruct act;
         int algo;
         long workspace;
+        boolean fused = true; // false: plain convolution, then bias_act (IDENTITY without PRECOMP_GEMM support)
+        Kernels.Launch biasAct; // the unfused path's bias add // (batch·spatial, cout) in place
         Pointer xp;
         Pointer yp;
         Pointer wp;
@@ -232,7 +234,13 @@ final class CudnnBackbone implements AutoCloseable {
         List<Value> values = graph.values();
         for (Step step : steps) {
             switch (step) {
-                case ConvStep s -> bindConv(s, weightBase);
+                case ConvStep s -> {
+                    bindConv(s, weightBase);
+                    Value out = values.get(s.op.dst());
+                    int rows = Math.toIntExact(batch * out.spatial());
+                    s.biasAct = kernels.launch("bias_act", (long) rows * s.op.cout()).ptr(valueAddress[s.op.dst()])
+                            .ptr(weightBase + s.biasOffset).i32(rows).i32(s.op.cout()).i32(0);
+                }
                 case KernelStep s -> {
                     Op op = s.op;
                     Value in = values.get(op.src());
@@ -316,33 +324,39 @@ final class CudnnBackbone implements AutoCloseable {
                     continue;
                 }
                 if (!s.op.relu()) {
+                    // cuDNN fuses IDENTITY only with IMPLICIT_PRECOMP_GEMM; where that algorithm
+                    // does not support the shape/layout, convolve plainly and add the bias with
+                    // our bias_act over the NDHWC output seen as (batch·spatial, cout).
                     s.algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
-                    Cuda.checkDnn(cudnnGetConvolutionForwardWorkspaceSize(handle, s.x, s.w, s.conv, s.y, s.algo, size),
-                            s.op.name() + ": workspace size");
-                    s.workspace = size.get();
-                } else {
-                    Cuda.checkDnn(cudnnFindConvolutionForwardAlgorithmEx(handle, s.x, s.xp, s.w, s.wp, s.conv, s.y, s.yp,
-                            count, returned, perf, Cuda.at(scratch), scratchBytes), s.op.name() + ": algorithm search");
-                    int chosen = -1;
-                    for (int i = 0; i < returned.get() && chosen < 0; i++) {
-                        cudnnConvolutionFwdAlgoPerf_t r = perf.getPointer(i);
-                        boolean strictOk = precision != Precision.FP32 || r.mathType() == CUDNN_FMA_MATH
-                                || r.mathType() == CUDNN_DEFAULT_MATH;
-                        if (r.status() == CUDNN_STATUS_SUCCESS && r.memory() <= scratchBytes && strictOk) {
-                            chosen = i;
-                        }
+                    int st = cudnnGetConvolutionForwardWorkspaceSize(handle, s.x, s.w, s.conv, s.y, s.algo, size);
+                    if (st == CUDNN_STATUS_SUCCESS && size.get() <= scratchBytes) {
+                        s.workspace = size.get();
+                        most = Math.max(most, s.workspace);
+                        continue;
                     }
-                    if (chosen < 0) {
-                        throw new CudaException("cuDNN: no forward algorithm for " + s.op.name() + " within "
-                                + scratchBytes + " bytes of workspace at precision " + precision.label());
-                    }
-                    // The algorithm id, not the count (the MNISTCUDNN sample's bug), and the math
-                    // type it was timed with, as PyTorch does.
-                    cudnnConvolutionFwdAlgoPerf_t r = perf.getPointer(chosen);
-                    s.algo = r.algo();
-                    s.workspace = r.memory();
-                    Cuda.checkDnn(cudnnSetConvolutionMathType(s.conv, r.mathType()), s.op.name() + ": math type");
+                    s.fused = false;
                 }
+                Cuda.checkDnn(cudnnFindConvolutionForwardAlgorithmEx(handle, s.x, s.xp, s.w, s.wp, s.conv, s.y, s.yp,
+                        count, returned, perf, Cuda.at(scratch), scratchBytes), s.op.name() + ": algorithm search");
+                int chosen = -1;
+                for (int i = 0; i < returned.get() && chosen < 0; i++) {
+                    cudnnConvolutionFwdAlgoPerf_t r = perf.getPointer(i);
+                    boolean strictOk = precision != Precision.FP32 || r.mathType() == CUDNN_FMA_MATH
+                            || r.mathType() == CUDNN_DEFAULT_MATH;
+                    if (r.status() == CUDNN_STATUS_SUCCESS && r.memory() <= scratchBytes && strictOk) {
+                        chosen = i;
+                    }
+                }
+                if (chosen < 0) {
+                    throw new CudaException("cuDNN: no forward algorithm for " + s.op.name() + " within "
+                            + scratchBytes + " bytes of workspace at precision " + precision.label());
+                }
+                // The algorithm id, not the count (the MNISTCUDNN sample's bug), and the math
+                // type it was timed with, as PyTorch does.
+                cudnnConvolutionFwdAlgoPerf_t r = perf.getPointer(chosen);
+                s.algo = r.algo();
+                s.workspace = r.memory();
+                Cuda.checkDnn(cudnnSetConvolutionMathType(s.conv, r.mathType()), s.op.name() + ": math type");
                 most = Math.max(most, s.workspace);
             }
         }
@@ -355,12 +369,12 @@ final class CudnnBackbone implements AutoCloseable {
         workspaceBytes = bytes;
     }
 
-    /** @return cuDNN's chosen algorithm per convolution, e.g. {@code layer1.0.conv1=1}, for profiles */
+    /** @return cuDNN's chosen algorithm per convolution, e.g. {@code layer1.0.conv1=1} ({@code +bias_act} when unfused) */
     List<String> algorithms() {
         List<String> out = new ArrayList<>();
         for (Step step : steps) {
             if (step instanceof ConvStep s) {
-                out.add(s.op.name() + "=" + s.algo);
+                out.add(s.op.name() + "=" + s.algo + (s.fused ? "" : "+bias_act"));
             }
         }
         return out;
@@ -374,9 +388,14 @@ final class CudnnBackbone implements AutoCloseable {
         Pointer ws = Cuda.at(workspaceAddress);
         for (Step step : steps) {
             switch (step) {
-                case ConvStep s -> Cuda.checkDnn(cudnnConvolutionBiasActivationForward(handle, one, s.x, s.xp, s.w, s.wp,
-                        s.conv, s.algo, ws, workspaceBytes, s.op.residual() >= 0 ? one : zero, s.y, s.yp, s.bias, s.bp,
-                        s.act, s.y, s.yp), s.op.name());
+                case ConvStep s when s.fused -> Cuda.checkDnn(cudnnConvolutionBiasActivationForward(handle, one, s.x,
+                        s.xp, s.w, s.wp, s.conv, s.algo, ws, workspaceBytes, s.op.residual() >= 0 ? one : zero, s.y, s.yp,
+                        s.bias, s.bp, s.act, s.y, s.yp), s.op.name());
+                case ConvStep s -> {
+                    Cuda.checkDnn(cudnnConvolutionForward(handle, one, s.x, s.xp, s.w, s.wp, s.conv, s.algo, ws,
+                            workspaceBytes, zero, s.y, s.yp), s.op.name());
+                    s.biasAct.enqueue(stream);
+                }
                 case KernelStep s -> s.launch.enqueue(stream);
             }
         }
