@@ -6,6 +6,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /** Output files that are either complete or absent: written beside the target, then renamed. */
 final class AtomicFiles {
@@ -25,12 +27,23 @@ final class AtomicFiles {
         }
     }
 
+    /**
+     * Temporary files are created owner-only (0600); a result is meant to be shared like any file the
+     * user writes (and like the NIfTI outputs), so it gets rw-r--r-- where permissions are POSIX.
+     */
+    static void publicReadable(Path file) throws IOException {
+        if (Files.getFileStore(file).supportsFileAttributeView(PosixFileAttributeView.class)) {
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+        }
+    }
+
     static void writeString(Path out, String text) {
         checkWritable(out);
         Path tmp = null;
         try {
             tmp = Files.createTempFile(out.toAbsolutePath().getParent(), "." + out.getFileName(), ".tmp");
             Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            publicReadable(tmp);
             Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new UncheckedIOException(out + ": cannot write: " + e.getMessage(), e);

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -37,7 +38,7 @@ class DemoInspectTest {
     }
 
     @Test
-    void demoPrintsThreeProbabilities() {
+    void demoPrintsThreeProbabilities() throws IOException {
         Matcher m = Pattern.compile("(?m)^\\s+(ccrcc|stage|renal)\\s+p = (\\d\\.\\d{4})\\s+-> ").matcher(demo.out());
         List<String> tasks = new java.util.ArrayList<>();
         while (m.find()) {
@@ -48,6 +49,9 @@ class DemoInspectTest {
         assertEquals(List.of("ccrcc", "stage", "renal"), tasks, demo::toString);
         assertTrue(demo.out().contains("model written: " + model), demo::toString);
         assertTrue(Files.isRegularFile(demoDir.resolve("report.json")), demo::toString);
+        for (Path f : List.of(model, demoDir.resolve("report.json"))) {
+            assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(f)), f.toString());
+        }
         assertTrue(demo.out().contains("tumour: 19.7 ml"), "the phantom's default tumour is 19.70 ml:\n" + demo);
     }
 

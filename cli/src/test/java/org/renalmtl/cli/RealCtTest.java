@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -78,6 +79,9 @@ class RealCtTest {
                 "--out", out, "--device", "cpu");
         assertTrue(r.out().contains("report: " + out), r::toString);
         JsonNode j = new ObjectMapper().readTree(out.toFile());
+        // Written through an owner-only temporary file, renamed into place readable by all (like the NIfTI outputs).
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(out)));
+        assertEquals(List.of("M.h5", "kidney.json"), Cli.listing(dir), "no temporary file left");
 
         Cli.Run py = Cli.exec(dir, List.of("/usr/bin/python3", "-c", REFERENCE, ct.toString(), kidney.toString()));
         assertEquals(0, py.code(), py::toString);

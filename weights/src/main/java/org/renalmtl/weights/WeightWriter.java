@@ -1,11 +1,13 @@
 package org.renalmtl.weights;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
+import org.renalmtl.weights.hdf5.Hdf5Exception;
 import org.renalmtl.weights.hdf5.Hdf5File;
 
 /** Writes a weight file (format v1) atomically: to a temporary file beside it, then a rename. */
@@ -32,9 +34,15 @@ public final class WeightWriter {
                     h5.writeFloats(t.name(), t.shape(), t.data());
                 }
             }
+            // The temporary file is owner-only (0600); a model file is meant to be shared: rw-r--r--.
+            if (Files.getFileStore(tmp).supportsFileAttributeView(PosixFileAttributeView.class)) {
+                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+            }
             Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new WeightFormatException(path, "cannot write: " + e.getMessage());
+        } catch (Hdf5Exception e) {
+            throw new WeightFormatException(path, "cannot write: " + e.getMessage());
         } finally {
             try {
                 Files.deleteIfExists(tmp);

@@ -11,6 +11,7 @@ import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -81,6 +82,18 @@ class WeightFileTest {
             Files.write(f, java.util.Arrays.copyOf(all, len));
             loadFails(f, "truncated");
         }
+    }
+
+    @Test
+    void writingIntoAMissingDirectoryNamesTheFile() {
+        Path f = dir.resolve("no-such-dir").resolve("m.h5");
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, Tensor> t = TinyModel.tensors(arena, 1);
+            WeightFormatException e = assertThrows(WeightFormatException.class,
+                    () -> WeightWriter.write(f, TinyModel.config(), t));
+            assertTrue(e.getMessage().startsWith(f + ": cannot write"), e.getMessage());
+        }
+        assertFalse(Files.exists(f.getParent()));
     }
 
     @Test
@@ -170,9 +183,11 @@ class WeightFileTest {
     }
 
     @Test
-    void roundTripKeepsEveryTensorAndTheConfig() {
+    void roundTripKeepsEveryTensorAndTheConfig() throws IOException {
         Path f = dir.resolve("rt.h5");
         TinyModel.writeValid(f, 11);
+        // Written through an owner-only temporary file, but the model itself is shareable.
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(f)));
         try (Arena arena = Arena.ofConfined(); WeightFile wf = WeightFile.load(f)) {
             Map<String, Tensor> want = TinyModel.tensors(arena, 11);
             assertEquals(TinyModel.config(), wf.config().json());
