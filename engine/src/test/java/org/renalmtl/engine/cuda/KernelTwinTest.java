@@ -3,6 +3,7 @@ package org.renalmtl.engine.cuda;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.bytedeco.cuda.global.cudart.cudaDeviceSynchronize;
+import static org.bytedeco.cuda.global.cudart.cudaFree;
 import static org.bytedeco.cuda.global.cudart.cudaSetDevice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,6 +38,7 @@ class KernelTwinTest {
     static void load() {
         if (CudaRuntime.available()) {
             Cuda.check(cudaSetDevice(0), "cudaSetDevice");
+            Cuda.check(cudaFree(null), "create the CUDA context"); // cuModuleLoadData needs a current context
             kernels = new Kernels(0);
         }
     }
