@@ -3,6 +3,8 @@ package org.renalmtl.cli;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -132,6 +134,10 @@ final class CohortRunner {
         if (!Files.exists(out) || sizeOf(out) == 0) {
             return done;
         }
+        dropUnfinishedRow(out);
+        if (sizeOf(out) == 0) {
+            return done;
+        }
         CsvTable prev = CsvTable.read(out);
         if (!prev.header().equals(header)) {
             throw new InputException(out + ": exists with other columns (" + String.join(",", prev.header())
@@ -142,6 +148,43 @@ final class CohortRunner {
             done.add(prev.cell(r, id));
         }
         return done;
+    }
+
+    /**
+     * Every row is written with its newline, so a file that does not end in one was cut while a row
+     * was being written (the run was killed): that case did not finish. Its partial row is removed so
+     * that it is run again and the next row starts on a line of its own.
+     */
+    private static void dropUnfinishedRow(Path out) {
+        try (FileChannel ch = FileChannel.open(out, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long size = ch.size();
+            long keep = 0; // bytes up to and including the last newline
+            ByteBuffer buf = ByteBuffer.allocate(8192);
+            for (long end = size; end > 0 && keep == 0; end = Math.max(0, end - buf.capacity())) {
+                long start = Math.max(0, end - buf.capacity());
+                int n = (int) (end - start);
+                buf.clear().limit(n);
+                while (buf.position() < n) {
+                    if (ch.read(buf, start + buf.position()) < 0) {
+                        throw new IOException("file shrank while being read");
+                    }
+                }
+                for (int i = n - 1; i >= 0; i--) {
+                    if (buf.get(i) == '\n') {
+                        keep = start + i + 1;
+                        break;
+                    }
+                }
+                if (end == size && keep == size) {
+                    return; // ends with a newline: complete
+                }
+            }
+            ch.truncate(keep);
+            System.err.printf("renal-mtl: %s: removed an unfinished last row (%d bytes) left by an interrupted run%n", out,
+                    size - keep);
+        } catch (IOException e) {
+            throw new UncheckedIOException(out + ": cannot repair: " + e.getMessage(), e);
+        }
     }
 
     private static long sizeOf(Path p) {

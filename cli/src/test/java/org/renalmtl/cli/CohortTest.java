@@ -106,6 +106,18 @@ class CohortTest {
         assertTrue(third.out().contains("0 case(s) run, 0 failed, 20 skipped"), third::toString);
         assertEquals(after, Files.readAllLines(results));
 
+        // Killed while writing a row: the file ends inside the last row. That case is run again, nothing else.
+        List<String> complete = Files.readAllLines(results);
+        byte[] bytes = Files.readAllBytes(results);
+        Files.write(results, Arrays.copyOf(bytes, bytes.length - 30));
+        Cli.Run fourth = Cli.ok("predict", "--model", model, "--cohort", casesCsv, "--out", results, "--device", "cpu");
+        assertTrue(fourth.err().contains("removed an unfinished last row"), fourth::toString);
+        assertTrue(fourth.out().contains("1 case(s) run, 0 failed, 19 skipped"), fourth::toString);
+        List<String> repaired = Files.readAllLines(results);
+        assertEquals(21, repaired.size(), fourth::toString);
+        assertEquals(complete.subList(0, 20), repaired.subList(0, 20));
+        assertEquals(withoutLastColumn(complete.get(20)), withoutLastColumn(repaired.get(20)));
+
         // evaluate: results joined with labels on case_id (label: the phantom's true R.E.N.A.L. R of 3).
         CsvTable truth = CsvTable.read(cohort.resolve("truth.csv"));
         StringBuilder labels = new StringBuilder("case_id,high_r\n");
