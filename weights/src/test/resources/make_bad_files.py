@@ -4,6 +4,8 @@
   make_bad_files.py fp16 IN OUT          every dataset of IN stored as float16 (FORMAT.md: accepted, widened)
   make_bad_files.py fixed-string IN OUT  the config attribute as a fixed-length ASCII string
   make_bad_files.py nested IN OUT        IN plus a dataset inside a group ("extra/w"): unexpected
+  make_bad_files.py int-tensor IN OUT    IN with head.towers.0.out.weight stored as int32
+  make_bad_files.py int-config IN OUT    IN with the config attribute an integer, not a string
 """
 import sys
 
@@ -37,6 +39,17 @@ def main(argv):
         copy(src, dst)
         with h5py.File(dst, "a") as g:
             g.create_dataset("extra/w", data=np.zeros((2, 2), np.float32))
+    elif mode == "int-tensor":
+        copy(src, dst)
+        with h5py.File(dst, "a") as g:
+            name = "head.towers.0.out.weight"
+            data = g[name][()]
+            del g[name]
+            g.create_dataset(name, data=data.astype(np.int32))
+    elif mode == "int-config":
+        copy(src, dst)
+        with h5py.File(dst, "a") as g:
+            g.attrs[ATTR] = np.int64(1)
     else:
         raise SystemExit("unknown mode " + mode)
 

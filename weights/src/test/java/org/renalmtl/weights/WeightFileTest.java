@@ -169,6 +169,20 @@ class WeightFileTest {
     }
 
     @Test
+    void integerTensorIsRefusedByName() {
+        Path f = dir.resolve("int.h5");
+        TinyModel.python("int-tensor", valid().toString(), f.toString());
+        loadFails(f, "head.towers.0.out.weight is not floating point");
+    }
+
+    @Test
+    void configAttributeThatIsNotAString() {
+        Path f = dir.resolve("intconfig.h5");
+        TinyModel.python("int-config", valid().toString(), f.toString());
+        loadFails(f, "attribute 'renal_mtl_config' is not a string");
+    }
+
+    @Test
     void nanAndInfinityAreRefusedByName() {
         for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
             Path f = dir.resolve("nonfinite-" + Float.toString(bad).replace('-', 'm') + ".h5");
