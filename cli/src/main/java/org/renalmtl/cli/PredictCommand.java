@@ -66,7 +66,12 @@ final class PredictCommand implements Callable<Integer> {
         if (saveInput != null && !Files.isDirectory(saveInput)) {
             throw new InputException(saveInput + ": --save-input directory does not exist");
         }
-        MaskSelection selection = label == null ? MaskSelection.largestComponent() : MaskSelection.ofLabel(label);
+        MaskSelection selection;
+        try {
+            selection = label == null ? MaskSelection.largestComponent() : MaskSelection.ofLabel(label);
+        } catch (IllegalArgumentException e) {
+            throw new InputException("--label " + label + ": " + e.getMessage());
+        }
         try (Model m = Model.load(model, device.parse())) {
             CasePipeline pipeline = new CasePipeline(m, model, null);
             if (cohort != null) {

@@ -195,6 +195,19 @@ class BadInputTest {
     }
 
     @Test
+    void predictWithALabelThatIsNotThere() {
+        Cli.assertInputError(predict(model, arterial, venous, delayed, mask, "--label", 7), mask + ": ",
+                "mask is empty (no voxel with label 7)");
+        noOutput();
+    }
+
+    @Test
+    void predictWithANonPositiveLabel() {
+        Cli.assertInputError(predict(model, arterial, venous, delayed, mask, "--label", 0), "--label 0: ", "positive");
+        noOutput();
+    }
+
+    @Test
     void predictWithAPhaseThatDoesNotOverlap() {
         // The delayed phase moved 2 m along x: its own grid is fine, but it covers none of the tumour.
         Path far = dir.resolve("delayed-far.nii.gz");
