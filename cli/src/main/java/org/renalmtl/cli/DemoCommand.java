@@ -50,6 +50,9 @@ final class DemoCommand implements Callable<Integer> {
         if (saveModel != null) {
             AtomicFiles.checkWritable(saveModel);
         }
+        if (out != null && Files.exists(out) && !Files.isDirectory(out)) {
+            throw new InputException(out + ": --out must be a directory, and this is a file");
+        }
         Path dir = out != null ? Files.createDirectories(out) : Files.createTempDirectory("renal-mtl-demo");
         try {
             return run(dir);

@@ -1,7 +1,12 @@
 package org.renalmtl.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.renalmtl.evaluation.EvaluationInputException;
@@ -72,6 +77,16 @@ public final class Main implements Runnable {
         String msg = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
         if (ex instanceof NoSuchFileException nsf) {
             msg = nsf.getFile() + ": no such file";
+        } else if (ex instanceof FileSystemException fse && fse.getFile() != null) {
+            // Their message is often the bare path (FileAlreadyExistsException, AccessDeniedException): add the reason.
+            String reason = fse.getReason() != null ? fse.getReason() : switch (fse) {
+                case FileAlreadyExistsException _ -> "already exists";
+                case AccessDeniedException _ -> "permission denied";
+                case NotDirectoryException _ -> "not a directory";
+                case DirectoryNotEmptyException _ -> "directory not empty";
+                default -> fse.getClass().getSimpleName();
+            };
+            msg = fse.getFile() + ": " + reason;
         }
         err.println("renal-mtl: " + (input ? "error: " : "internal error: ") + msg.lines().findFirst().orElse(""));
         if (debug) {

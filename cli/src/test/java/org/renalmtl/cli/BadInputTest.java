@@ -256,6 +256,14 @@ class BadInputTest {
     }
 
     @Test
+    void demoIntoAFileInsteadOfADirectory() throws IOException {
+        Path file = Files.writeString(dir.resolve("not-a-dir"), "x");
+        Cli.Run r = Cli.run("demo", "--out", file, "--runs", 0, "--device", "cpu");
+        Cli.assertInputError(r, file + ": ", "must be a directory");
+        assertEquals("x", Files.readString(file));
+    }
+
+    @Test
     void unknownOptionIsAUsageError() {
         Cli.Run r = Cli.run("predict", "--model", model, "--out", out, "--bogus");
         assertEquals(2, r.code(), r::toString);
