@@ -256,6 +256,27 @@ class BadInputTest {
     }
 
     @Test
+    void cohortIntoTheResultsOfAnotherRun() throws IOException {
+        Path csv = Files.writeString(dir.resolve("one-case.csv"), "case_id,arterial,venous,delayed,mask\nc1," + arterial
+                + "," + venous + "," + delayed + "," + mask + "\n");
+        String old = "case_id,status,score\nc0,ok,0.5\n";
+        Path results = Files.writeString(dir.resolve("old-results.csv"), old);
+        Cli.Run r = Cli.run("predict", "--model", model, "--cohort", csv, "--out", results, "--device", "cpu");
+        Cli.assertInputError(r, results + ": ", "exists with other columns");
+        assertEquals(old, Files.readString(results), "another run's results are left untouched");
+    }
+
+    @Test
+    void cohortWithADuplicateCaseId() throws IOException {
+        String row = "," + arterial + "," + venous + "," + delayed + "," + mask + "\n";
+        Path csv = Files.writeString(dir.resolve("dup.csv"), "case_id,arterial,venous,delayed,mask\nc1" + row + "c1" + row);
+        Path results = dir.resolve("dup-results.csv");
+        Cli.Run r = Cli.run("predict", "--model", model, "--cohort", csv, "--out", results, "--device", "cpu");
+        Cli.assertInputError(r, csv + " line 3: ", "case_id 'c1' is a duplicate");
+        assertFalse(Files.exists(results));
+    }
+
+    @Test
     void demoIntoAFileInsteadOfADirectory() throws IOException {
         Path file = Files.writeString(dir.resolve("not-a-dir"), "x");
         Cli.Run r = Cli.run("demo", "--out", file, "--runs", 0, "--device", "cpu");

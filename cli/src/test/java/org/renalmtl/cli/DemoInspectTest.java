@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -17,6 +19,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.renalmtl.weights.WeightFile;
 
 /**
  * {@code demo} end to end, {@code inspect} of the model it saves against the PyTorch definition, and
@@ -40,7 +43,7 @@ class DemoInspectTest {
     @Test
     void demoPrintsThreeProbabilities() throws IOException {
         Matcher m = Pattern.compile("(?m)^\\s+(ccrcc|stage|renal)\\s+p = (\\d\\.\\d{4})\\s+-> ").matcher(demo.out());
-        List<String> tasks = new java.util.ArrayList<>();
+        List<String> tasks = new ArrayList<>();
         while (m.find()) {
             tasks.add(m.group(1));
             double p = Double.parseDouble(m.group(2));
@@ -76,6 +79,23 @@ class DemoInspectTest {
         assertEquals(79.5, gflop, 0.05);
         assertTrue(r.out().contains("phases: arterial, venous, delayed"), r::toString);
         assertTrue(r.out().contains("head: PLE, 2 level(s), 2 task + 2 shared experts [256, 128]"), r::toString);
+    }
+
+    @Test
+    void savedConfigIsTheExportersR18Config() throws IOException {
+        Cli.Run py = Cli.exec(dir, List.of("/usr/bin/python3", exportDir().resolve("export.py").toString(), "--print-config",
+                "r18_3p_96_mtdl"));
+        assertEquals(0, py.code(), py::toString);
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode want = (ObjectNode) json.readTree(py.out());
+        ObjectNode got;
+        try (WeightFile wf = WeightFile.load(model)) {
+            got = (ObjectNode) json.readTree(wf.config().json());
+        }
+        // Only the producer string differs (the exporter names its torch version).
+        want.remove("producer");
+        got.remove("producer");
+        assertEquals(want, got);
     }
 
     @Test
