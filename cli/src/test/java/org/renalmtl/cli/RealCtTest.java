@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -19,7 +20,7 @@ import org.renalmtl.engine.BuiltinModels;
 /**
  * {@code predict} on the real CT (ENGINEERING.md §4): the small TotalSegmentator scan as all three
  * phases and its left-kidney mask as the "tumour". The report's measurements are checked against
- * nibabel + numpy computed here from the same files, its model hash against {@code sha256sum}.
+ * numpy computed here from the same files, its model hash against {@code sha256sum}.
  */
 class RealCtTest {
     /** {@code shared/data/ct}: $RENAL_MTL_DATA/ct, or found by walking up from the working directory. */
@@ -51,22 +52,40 @@ class RealCtTest {
         BuiltinModels.write(BuiltinModels.Kind.MTDL, 2026, model);
     }
 
-    /** nibabel/numpy reference for a 0/1 mask on the CT's grid (the left kidney mask is one component). */
+    /**
+     * numpy reference for a 0/1 mask on the CT's grid (the left kidney mask is one component). It reads
+     * the NIfTI-1 files itself (gzip + the header fields it needs, sform affine) so that it depends only
+     * on numpy, which CI has; nibabel gives the same figures (loader/README.md, the loader's RealCtTest).
+     */
     private static final String REFERENCE = """
-            import json, sys
-            import nibabel as nib, numpy as np
-            ct = nib.load(sys.argv[1]); m = nib.load(sys.argv[2])
-            assert np.allclose(ct.affine, m.affine) and ct.shape == m.shape
-            hu = np.asarray(ct.dataobj, dtype=np.float64); sel = np.asarray(m.dataobj) != 0
-            ijk = np.argwhere(sel).astype(np.float64)
-            xyz = ijk @ m.affine[:3, :3].T + m.affine[:3, 3]
+            import gzip, json, struct, sys
+            import numpy as np
+            def load(path):
+                raw = gzip.open(path).read()
+                assert struct.unpack_from("<i", raw, 0)[0] == 348, "little-endian NIfTI-1 expected"
+                dim = struct.unpack_from("<8h", raw, 40)
+                dtype = {2: "<u1", 4: "<i2", 8: "<i4", 16: "<f4", 64: "<f8", 512: "<u2"}[struct.unpack_from("<h", raw, 70)[0]]
+                offset = int(struct.unpack_from("<f", raw, 108)[0])
+                slope, inter = struct.unpack_from("<2f", raw, 112)
+                assert struct.unpack_from("<h", raw, 254)[0] > 0, "sform expected"
+                aff = np.vstack([np.array(struct.unpack_from("<12f", raw, 280), np.float64).reshape(3, 4), [0, 0, 0, 1]])
+                n = dim[1] * dim[2] * dim[3]
+                data = np.frombuffer(raw, dtype, n, offset).astype(np.float64).reshape(dim[3], dim[2], dim[1])  # z, y, x
+                if slope not in (0.0,) and slope == slope:
+                    data = data * slope + inter
+                return data, aff
+            hu, a1 = load(sys.argv[1]); m, a2 = load(sys.argv[2])
+            assert np.allclose(a1, a2) and hu.shape == m.shape
+            sel = m != 0
+            kji = np.argwhere(sel).astype(np.float64)
+            xyz = kji[:, ::-1] @ a2[:3, :3].T + a2[:3, 3]
             best = 0.0
             for i in range(0, len(xyz), 512):
                 d = xyz[i:i + 512, None, :] - xyz[None, :, :]
                 best = max(best, float(np.sqrt((d * d).sum(-1)).max()))
             v = hu[sel]
             print(json.dumps({"voxels": int(sel.sum()),
-                              "volume_ml": float(sel.sum() * abs(np.linalg.det(m.affine[:3, :3])) / 1000),
+                              "volume_ml": float(sel.sum() * abs(np.linalg.det(a2[:3, :3])) / 1000),
                               "max_diameter_mm": best, "mean": float(v.mean()), "sd": float(v.std(ddof=1))}))
             """;
 
@@ -86,8 +105,13 @@ class RealCtTest {
         Cli.Run py = Cli.exec(dir, List.of("/usr/bin/python3", "-c", REFERENCE, ct.toString(), kidney.toString()));
         assertEquals(0, py.code(), py::toString);
         JsonNode ref = new ObjectMapper().readTree(py.out());
-        // loader/README.md and the loader's RealCtTest give the same figures: 3676 voxels of 27 mm³, 99.252 ml.
+        // nibabel's figures (loader's RealCtTest): 3676 voxels of 27 mm³ = 99.252 ml, max diameter 91.2907 mm,
+        // HU mean 15.2032, SD 29.5100; the numpy reader above must agree before it is used as the reference.
         assertEquals(3676, ref.get("voxels").asInt());
+        assertEquals(99.252, ref.get("volume_ml").asDouble(), 1e-9);
+        assertEquals(91.29074432821763, ref.get("max_diameter_mm").asDouble(), 1e-6);
+        assertEquals(15.203210010881392, ref.get("mean").asDouble(), 1e-9);
+        assertEquals(29.510026900228503, ref.get("sd").asDouble(), 1e-9);
 
         JsonNode t = j.get("tumour");
         assertEquals(ref.get("voxels").asInt(), t.get("voxels").asInt());
@@ -138,7 +162,7 @@ class RealCtTest {
     }
 
     private static List<String> iterableNames(JsonNode o) {
-        List<String> names = new java.util.ArrayList<>();
+        List<String> names = new ArrayList<>();
         o.fieldNames().forEachRemaining(names::add);
         return names;
     }
