@@ -6,6 +6,7 @@ import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
+import java.util.List;
 import java.nio.file.NotDirectoryException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -67,6 +68,12 @@ public final class Main implements Runnable {
     public static CommandLine commandLine() {
         Main main = new Main();
         CommandLine cl = new CommandLine(main);
+        // --device is accepted by every command; those that run no model say they use the CPU.
+        for (String name : List.of("phantom", "evaluate", "mrmc")) {
+            cl.getSubcommands().get(name).getCommandSpec().addOption(CommandLine.Model.OptionSpec.builder("--device")
+                    .paramLabel("DEVICE").type(String.class)
+                    .description("Accepted for uniformity; this command runs no model and uses the CPU.").build());
+        }
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> handle(ex, cmd.getErr(), main.debug));
         return cl;
     }

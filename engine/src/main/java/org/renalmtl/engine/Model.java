@@ -98,7 +98,9 @@ public final class Model implements AutoCloseable {
                 if (CudaRuntime.available()) {
                     yield Device.cuda(0);
                 }
-                System.err.println("renal-mtl: no CUDA device (" + CudaRuntime.reason() + "); using the CPU");
+                // One short line: the full diagnosis (which library, which variable) is what an explicit
+                // --device cuda reports.
+                System.err.println("renal-mtl: no usable CUDA device; using the CPU (--device cuda says why)");
                 yield Device.CPU;
             }
             case CUDA -> {

@@ -97,6 +97,16 @@ public final class EvaluateCommand implements Callable<Integer> {
             }
         }
         CsvTable table = CsvTable.read(input);
+        if (table.hasColumn("status") && table.hasColumn("case_id")) {
+            // predict --cohort records failed cases with status=error and no scores: they are not
+            // part of the evaluation, but the user must know they were left out.
+            CsvTable ok = table.rowsWhere("status", "ok");
+            if (ok.rowCount() < table.rowCount()) {
+                spec.commandLine().getErr().printf("renal-mtl: %s: leaving out %d case(s) whose status is not ok%n",
+                        input, table.rowCount() - ok.rowCount());
+            }
+            table = ok;
+        }
         if (labels != null) {
             table = table.join(CsvTable.read(labels), on, "--on");
         }

@@ -172,6 +172,23 @@ public final class CsvTable {
     }
 
     /**
+     * The rows whose {@code column} holds {@code value} (e.g. {@code status = ok} in the results of
+     * {@code predict --cohort}); line numbers in messages stay those of the file.
+     */
+    public CsvTable rowsWhere(String column, String value) {
+        int c = column(column, column);
+        List<String[]> kept = new ArrayList<>();
+        List<Integer> lines = new ArrayList<>();
+        for (int r = 0; r < rows.size(); r++) {
+            if (cell(r, c).equals(value)) {
+                kept.add(rows.get(r));
+                lines.add(lineOfRow[r]);
+            }
+        }
+        return new CsvTable(source, header, kept, lines.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    /**
      * Position of a column.
      *
      * @param option the CLI option that named the column, quoted in the error message
