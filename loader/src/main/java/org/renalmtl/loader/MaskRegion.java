@@ -158,6 +158,9 @@ public final class MaskRegion {
         float hi = label + 0.5f;
         long[][] perSlice = new long[mask.nz()][];
         AtomicLong found = new AtomicLong();
+        // Labels are never negative; a negative voxel means an image (a CT, with air at -1000 HU)
+        // was passed as the mask, which would otherwise make every non-zero voxel "tumour".
+        AtomicLong notLabel = new AtomicLong(-1);
         IntStream.range(0, mask.nz()).parallel().forEach(z -> {
             float[] buf = new float[plane]; // (ny, nx) one slice
             MemorySegment.copy(d, ValueLayout.JAVA_FLOAT, (long) z * plane * Float.BYTES, buf, 0, plane);
@@ -166,6 +169,9 @@ public final class MaskRegion {
             long[] hits = new long[16];
             for (int i = 0; i < plane; i++) {
                 float v = buf[i];
+                if (v < -0.5f) {
+                    notLabel.compareAndSet(-1, base + i);
+                }
                 boolean in = label == 0 ? (v < -0.5f || v >= 0.5f) : (v >= lo && v < hi);
                 if (in) {
                     if (count == hits.length) {
@@ -180,6 +186,12 @@ public final class MaskRegion {
                     + " mask voxels selected; is this an image rather than a mask?");
             }
         });
+        long bad = notLabel.get();
+        if (bad >= 0) {
+            float v = d.getAtIndex(ValueLayout.JAVA_FLOAT, bad);
+            throw new VolumeInputException(mask.source() + ": not a label mask: voxel (z, y, x) = (" + bad / plane + ", "
+                + (bad % plane) / nx + ", " + bad % nx + ") holds " + v + ", and labels are never negative (is this an image?)");
+        }
         int total = 0;
         for (long[] s : perSlice) {
             total += s.length;

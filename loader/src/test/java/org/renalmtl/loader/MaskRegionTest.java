@@ -47,6 +47,18 @@ class MaskRegionTest {
     }
 
     @Test
+    void anImageGivenAsMaskIsRefused() {
+        try (Volume m = grid()) {
+            m.set(1, 1, 1, 1);
+            m.set(2, 1, 0, -1000f); // air in a CT
+            VolumeInputException e = assertThrows(VolumeInputException.class,
+                    () -> MaskRegion.select(m, MaskSelection.largestComponent()));
+            assertTrue(e.getMessage().startsWith("mask.nii.gz: not a label mask: voxel (z, y, x) = (2, 1, 0)"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
     void emptyMaskAndMissingLabelAreRefusedNamingTheFile() {
         try (Volume m = grid()) {
             VolumeInputException e = assertThrows(VolumeInputException.class, () -> MaskRegion.select(m, MaskSelection.largestComponent()));
