@@ -48,27 +48,9 @@ final class CpuHead implements AutoCloseable {
         this.graph = graph;
         this.batch = batch;
         this.tasks = graph.towers().size();
-        int ew = 1;
-        int mw = graph.inputWidth();
-        int maxExperts = 1;
-        for (HeadGraph.Level l : graph.levels()) {
-            maxExperts = Math.max(maxExperts, l.experts().size());
-            for (HeadGraph.Mlp m : l.experts()) {
-                ew = m.outWidth();
-                mw = Math.max(mw, maxOut(m));
-            }
-            for (HeadGraph.Gate g : l.taskGates()) {
-                mw = Math.max(mw, maxOut(g.mlp()));
-            }
-            if (l.sharedGate() != null) {
-                mw = Math.max(mw, maxOut(l.sharedGate().mlp()));
-            }
-        }
-        for (HeadGraph.Mlp t : graph.towers()) {
-            mw = Math.max(mw, maxOut(t));
-        }
-        this.expertWidth = ew;
-        this.maxWidth = mw;
+        this.expertWidth = graph.expertWidth();
+        this.maxWidth = graph.maxWidth();
+        int maxExperts = graph.maxExperts();
         for (HeadGraph.Level l : graph.levels()) {
             List<BoundMlp> ex = new ArrayList<>();
             for (HeadGraph.Mlp m : l.experts()) {
@@ -83,18 +65,10 @@ final class CpuHead implements AutoCloseable {
         for (HeadGraph.Mlp t : graph.towers()) {
             towers.add(bind(t));
         }
-        long expertsBytes = (long) maxExperts * batch * ew * Float.BYTES;
-        long levelBytes = (long) (tasks + 1) * batch * ew * Float.BYTES;
-        long tmpBytes = (long) batch * mw * Float.BYTES;
+        long expertsBytes = (long) maxExperts * batch * expertWidth * Float.BYTES;
+        long levelBytes = (long) (tasks + 1) * batch * expertWidth * Float.BYTES;
+        long tmpBytes = (long) batch * maxWidth * Float.BYTES;
         this.bytes = ArenaPlanner.align(expertsBytes) + 2 * ArenaPlanner.align(levelBytes) + 3 * ArenaPlanner.align(tmpBytes);
-    }
-
-    private static int maxOut(HeadGraph.Mlp m) {
-        int w = 0;
-        for (HeadGraph.Linear l : m.layers()) {
-            w = Math.max(w, l.out());
-        }
-        return w;
     }
 
     private BoundMlp bind(HeadGraph.Mlp m) {
@@ -123,10 +97,7 @@ final class CpuHead implements AutoCloseable {
     /** Carves the scratch buffers from {@code region} (at least {@link #bytes} long). */
     void bind(MemorySegment region) {
         long off = 0;
-        int maxExperts = 1;
-        for (HeadGraph.Level l : graph.levels()) {
-            maxExperts = Math.max(maxExperts, l.experts().size());
-        }
+        int maxExperts = graph.maxExperts();
         long eb = (long) batch * expertWidth * Float.BYTES;
         experts = region.asSlice(off, maxExperts * eb);
         off += ArenaPlanner.align(maxExperts * eb);

@@ -64,28 +64,9 @@ final class CudaHead implements AutoCloseable {
         this.graph = graph;
         this.batch = batch;
         this.tasks = graph.towers().size();
-        int ew = 1;
-        int mw = graph.inputWidth();
-        int me = 1;
-        for (HeadGraph.Level l : graph.levels()) {
-            me = Math.max(me, l.experts().size());
-            for (HeadGraph.Mlp m : l.experts()) {
-                ew = m.outWidth();
-                mw = Math.max(mw, maxOut(m));
-            }
-            for (HeadGraph.Gate g : l.taskGates()) {
-                mw = Math.max(mw, maxOut(g.mlp()));
-            }
-            if (l.sharedGate() != null) {
-                mw = Math.max(mw, maxOut(l.sharedGate().mlp()));
-            }
-        }
-        for (HeadGraph.Mlp t : graph.towers()) {
-            mw = Math.max(mw, maxOut(t));
-        }
-        this.expertWidth = ew;
-        this.maxWidth = mw;
-        this.maxExperts = me;
+        this.expertWidth = graph.expertWidth();
+        this.maxWidth = graph.maxWidth();
+        this.maxExperts = graph.maxExperts();
         for (HeadGraph.Level l : graph.levels()) {
             List<Mlp> ex = new ArrayList<>();
             for (HeadGraph.Mlp m : l.experts()) {
@@ -103,17 +84,9 @@ final class CudaHead implements AutoCloseable {
             towers.add(register(m, weights));
             towerBias[t] = m.layers().get(m.layers().size() - 1).bias()[0];
         }
-        long eb = (long) batch * ew * Float.BYTES;
+        long eb = (long) batch * expertWidth * Float.BYTES;
         this.bytes = ArenaPlanner.align(maxExperts * eb) + 2 * ArenaPlanner.align((tasks + 1) * eb)
-                + 3 * ArenaPlanner.align((long) batch * mw * Float.BYTES);
-    }
-
-    private static int maxOut(HeadGraph.Mlp m) {
-        int w = 0;
-        for (HeadGraph.Linear l : m.layers()) {
-            w = Math.max(w, l.out());
-        }
-        return w;
+                + 3 * ArenaPlanner.align((long) batch * maxWidth * Float.BYTES);
     }
 
     private static Mlp register(HeadGraph.Mlp m, WeightBlock weights) {

@@ -74,6 +74,48 @@ public final class HeadGraph {
         return towers;
     }
 
+    /** @return width of every expert's output (1 for a head without PLE levels) */
+    public int expertWidth() {
+        return levels.isEmpty() ? 1 : levels.get(0).experts().get(0).outWidth();
+    }
+
+    /** @return the most experts in one level (1 for a head without PLE levels) */
+    public int maxExperts() {
+        int n = 1;
+        for (Level l : levels) {
+            n = Math.max(n, l.experts().size());
+        }
+        return n;
+    }
+
+    /** @return the widest activation any MLP of the head produces, or its input: sizes scratch rows */
+    public int maxWidth() {
+        int w = inputWidth;
+        for (Level l : levels) {
+            for (Mlp m : l.experts()) {
+                w = Math.max(w, maxOut(m));
+            }
+            for (Gate g : l.taskGates()) {
+                w = Math.max(w, maxOut(g.mlp()));
+            }
+            if (l.sharedGate() != null) {
+                w = Math.max(w, maxOut(l.sharedGate().mlp()));
+            }
+        }
+        for (Mlp t : towers) {
+            w = Math.max(w, maxOut(t));
+        }
+        return w;
+    }
+
+    private static int maxOut(Mlp m) {
+        int w = 0;
+        for (Linear l : m.layers()) {
+            w = Math.max(w, l.out());
+        }
+        return w;
+    }
+
     /** @return multiply-accumulates per case */
     public long macs() {
         long n = 0;
