@@ -3,10 +3,10 @@
 #
 #   benchmarks/run-cpu.sh [--no-build] [--regenerate] [--threads N] [--wait-idle MINUTES] [-- JMH options...]
 #
-# 1. builds weights, kernels, engine and benchmarks (mvn package, tests skipped) unless --no-build;
+# 1. builds this module and the modules it needs (mvn -am package, tests skipped) unless --no-build;
 # 2. writes the seeded model, its TorchScript/ONNX copies and a backbone-only TorchScript copy into
 #    benchmarks/target/model/ with /usr/bin/python3 and weights/export/ (if missing, or --regenerate);
-# 3. checks that the three backends give the same probabilities, then runs JMH (the benchmark's
+# 3. checks that the backends give the same probabilities and features, then runs JMH (the benchmark's
 #    defaults: 1 fork per backend, 3 warm-up + 5 measured iterations of 10 s; JMH options after --,
 #    e.g. -- -wi 5 -i 10 -r 20s, or a regexp 'CpuForwardBenchmark.(libtorch|onnxRuntime)') and writes
 #    benchmarks/results/cpu-<UTC time>.json (JMH's JSON) and cpu-<UTC time>.log beside it.
@@ -31,7 +31,7 @@ while [[ $# -gt 0 ]]; do
         --threads) threads="$2"; shift 2 ;;
         --wait-idle) wait_idle="$2"; shift 2 ;;
         --) shift; jmh_args=("$@"); break ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$here/$(basename "${BASH_SOURCE[0]}")"; exit 0 ;;
         *) echo "run-cpu.sh: error: unknown argument '$1' (JMH options go after --)" >&2; exit 2 ;;
     esac
 done
@@ -59,7 +59,7 @@ if ! "$python" -c 'import torch, h5py' 2>/dev/null; then
 fi
 
 if [[ $build -eq 1 ]]; then
-    echo "== building weights, kernels, engine, benchmarks (tests skipped)"
+    echo "== building benchmarks and the modules it needs (tests skipped)"
     mvn -B -q -pl benchmarks -am -DskipTests package
 fi
 jar="$here/target/benchmarks.jar"
