@@ -31,6 +31,7 @@ import picocli.CommandLine.Option;
         description = "Multi-task kidney-cancer CT model (Lv et al., Eur Radiol 2026): inference and evaluation.",
         subcommands = {
             DemoCommand.class,
+            BenchCommand.class,
             InspectCommand.class,
             PredictCommand.class,
             PhantomCommand.class,

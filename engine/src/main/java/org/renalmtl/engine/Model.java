@@ -40,6 +40,10 @@ public final class Model implements AutoCloseable {
     private final AutoCloseable weightOwner;
     private final Device device;
     private final Map<List<Integer>, ExecutionPlan> plans = new HashMap<>();
+    /** The auto fallback is said once per process, not once per model. */
+    private static final java.util.concurrent.atomic.AtomicBoolean FALLBACK_LOGGED =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
     private final ReentrantLock lock = new ReentrantLock();
     private ExecutionPlan lastPlan;
     private int lastCases;
@@ -100,7 +104,9 @@ public final class Model implements AutoCloseable {
                 }
                 // One short line: the full diagnosis (which library, which variable) is what an explicit
                 // --device cuda reports.
-                System.err.println("renal-mtl: no usable CUDA device; using the CPU (--device cuda says why)");
+                if (FALLBACK_LOGGED.compareAndSet(false, true)) {
+                    System.err.println("renal-mtl: no usable CUDA device; using the CPU (--device cuda says why)");
+                }
                 yield Device.CPU;
             }
             case CUDA -> {

@@ -68,14 +68,18 @@ class CudaFallbackTest {
         System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
         try {
             model = Model.of(config, tensors, arena, Device.AUTO);
+            // A second model in the same process falls back silently: the line is said once.
+            Model.of(config, tensors, null, Device.AUTO).close();
         } finally {
             System.setErr(err);
         }
         try (model) {
             assertEquals(Device.CPU, model.device());
             String line = captured.toString(StandardCharsets.UTF_8);
-            assertEquals("renal-mtl: no usable CUDA device; using the CPU (--device cuda says why)", line.strip());
-            assertEquals(1, line.strip().lines().count(), "one line: " + line);
+            // Zero lines if an earlier test in this JVM already fell back; never more than one.
+            assertTrue(line.strip().lines().count() <= 1, "at most one line: " + line);
+            line.strip().lines().forEach(l ->
+                    assertEquals("renal-mtl: no usable CUDA device; using the CPU (--device cuda says why)", l));
             int[] size = config.input().size();
             MemorySegment input = GpuFixtures.randomFloats(arena, (long) config.phases().size() * size[0] * size[1]
                     * size[2], 4);

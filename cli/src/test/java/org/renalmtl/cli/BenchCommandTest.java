@@ -1,0 +1,35 @@
+package org.renalmtl.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BenchCommandTest {
+    @Test
+    void comparesMultiTaskWithSingleTaskModels(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("bench.json");
+        Cli.Run r = Cli.run("bench", "--device", "cpu", "--runs", 1, "--warmup", 0, "--json", json);
+        assertEquals(0, r.code(), r::toString);
+        assertTrue(r.out().contains("MTDL vs three STDL"), r::toString);
+        JsonNode j = CasePipeline.JSON.readTree(json.toFile());
+        assertEquals(2, j.get("results").size());
+        JsonNode m = j.get("results").get(0);
+        JsonNode s = j.get("results").get(1);
+        assertEquals("mtdl", m.get("model").asText());
+        assertEquals("stdl", s.get("model").asText());
+        // Three backbones hold three times the backbone weights: 33.16 M parameters each (fp32).
+        assertTrue(s.get("weight_bytes").asLong() > 2.9 * m.get("weight_bytes").asLong() * 0.95, j::toString);
+        assertTrue(m.get("activation_bytes").asLong() >= m.get("activation_lower_bound_bytes").asLong());
+        assertTrue(m.get("p50_ms").asDouble() > 0 && m.get("p90_ms").asDouble() >= m.get("p50_ms").asDouble());
+    }
+
+    @Test
+    void badOptionsAreInputErrors() {
+        Cli.Run r = Cli.run("bench", "--runs", 0);
+        assertEquals(2, r.code(), r::toString);
+    }
+}
