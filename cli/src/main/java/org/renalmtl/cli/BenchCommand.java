@@ -2,13 +2,9 @@ package org.renalmtl.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.renalmtl.engine.BuiltinModels;
 import org.renalmtl.engine.Model;
@@ -103,35 +99,10 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** @return {p50, p90} in ms of warm forwards on a seeded random input */
+    /** @return {p50, p90} in ms of warm forwards */
     private double[] measure(Model model, int batch) {
-        int[] s = model.inputSize();
-        long n = (long) batch * model.config().phases().size() * s[0] * s[1] * s[2];
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment in = arena.allocate(n * Float.BYTES, 64);
-            SplittableRandom rnd = new SplittableRandom(42);
-            for (long i = 0; i < n; i++) {
-                in.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) rnd.nextGaussian());
-            }
-            MemorySegment probs = arena.allocate((long) batch * model.config().tasks().size() * Float.BYTES, 64);
-            for (int i = 0; i < warmup; i++) {
-                model.forward(in, batch, probs);
-            }
-            double[] t = new double[runs];
-            for (int i = 0; i < runs; i++) {
-                long a = System.nanoTime();
-                model.forward(in, batch, probs);
-                t[i] = (System.nanoTime() - a) / 1e6;
-            }
-            Arrays.sort(t);
-            return new double[] {percentile(t, 0.5), percentile(t, 0.9)};
-        }
-    }
-
-    /** Nearest-rank percentile of sorted values. */
-    static double percentile(double[] sorted, double q) {
-        int i = (int) Math.ceil(q * sorted.length) - 1;
-        return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
+        double[] t = ForwardTimer.time(model, batch, warmup, runs);
+        return new double[] {ForwardTimer.percentile(t, 0.5), ForwardTimer.percentile(t, 0.9)};
     }
 
     private static double mib(long bytes) {

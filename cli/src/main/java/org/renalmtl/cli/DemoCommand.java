@@ -102,22 +102,11 @@ final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Times warm forwards of the built-in model on the configured input size. */
+    /** Times warm forwards of the model on its configured input size (the plan is already built). */
     private void timeForward(Model model) {
-        int[] s = model.inputSize();
-        int tasks = model.config().tasks().size();
-        try (var arena = java.lang.foreign.Arena.ofConfined()) {
-            var in = arena.allocate((long) model.config().phases().size() * s[0] * s[1] * s[2] * Float.BYTES, 64);
-            var probs = arena.allocate((long) tasks * Float.BYTES, 64);
-            double best = Double.MAX_VALUE;
-            for (int i = 0; i < runs; i++) {
-                long a = System.nanoTime();
-                model.forward(in, 1, probs);
-                best = Math.min(best, (System.nanoTime() - a) / 1e6);
-            }
-            if (runs > 0) {
-                System.out.printf("forward (3 x 96^3, warm): best of %d = %.1f ms on %s%n", runs, best, model.device());
-            }
+        if (runs > 0) {
+            double best = ForwardTimer.time(model, 1, 0, runs)[0];
+            System.out.printf("forward (3 x 96^3, warm): best of %d = %.1f ms on %s%n", runs, best, model.device());
         }
     }
 
