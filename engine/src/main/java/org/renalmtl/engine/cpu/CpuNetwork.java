@@ -123,8 +123,7 @@ public final class CpuNetwork implements AutoCloseable {
     }
 
     /** Binds to planned memory: {@code offsets} in {@link #requests} order. */
-    void bind(MemorySegment arena, long[] offsets, MemorySegment scratch, MemorySegment exampleInput,
-            MemorySegment features) {
+    void bind(MemorySegment arena, long[] offsets, MemorySegment scratch, MemorySegment features) {
         int k = 0;
         int nb = backbones.size();
         long[][] per = new long[nb][];
@@ -142,7 +141,9 @@ public final class CpuNetwork implements AutoCloseable {
         for (int i = 0; i < nb; i++) {
             featureSlices[i] = features.asSlice(i * f);
             backbones.get(i).bind(arena, per[i], scratch,
-                    net.fusion() == ModelConfig.Fusion.SEPARATE ? staging : exampleInput, featureSlices[i]);
+                    // The user's input is re-aimed on every forward; until then any valid address
+                    // will do, so no input-sized buffer is held just to bind.
+                    net.fusion() == ModelConfig.Fusion.SEPARATE ? staging : arena, featureSlices[i]);
         }
         head.bind(headRegion);
     }

@@ -58,12 +58,9 @@ public final class CpuPlan implements ExecutionPlan {
             this.scratchBytes = scratch;
             MemorySegment activations = arena.allocate(Math.max(act, 64), ArenaPlanner.ALIGNMENT);
             MemorySegment scratchSeg = arena.allocate(Math.max(scratch, 64), ArenaPlanner.ALIGNMENT);
-            MemorySegment exampleInput = arena.allocate(
-                    (long) cases * config.phases().size() * size[0] * size[1] * size[2] * Float.BYTES, 64);
             for (int i = 0; i < networks.size(); i++) {
                 CpuNetwork n = networks.get(i);
-                n.bind(activations, plans.get(i).offsets(), scratchSeg, exampleInput,
-                        arena.allocate(n.featureBytes(), 64));
+                n.bind(activations, plans.get(i).offsets(), scratchSeg, arena.allocate(n.featureBytes(), 64));
             }
         } catch (RuntimeException e) {
             close();
