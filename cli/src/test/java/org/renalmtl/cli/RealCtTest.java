@@ -23,28 +23,13 @@ import org.renalmtl.engine.BuiltinModels;
  * numpy computed here from the same files, its model hash against {@code sha256sum}.
  */
 class RealCtTest {
-    /** {@code shared/data/ct}: $RENAL_MTL_DATA/ct, or found by walking up from the working directory. */
-    static final Path CT = findCt();
+    /** testdata/ct of the repository (or $RENAL_MTL_DATA/ct), as the build passes it. */
+    static final Path CT = Path.of(System.getProperty("renalmtl.testdata", "../testdata"), "ct");
 
     @TempDir
     static Path dir;
 
     static Path model;
-
-    private static Path findCt() {
-        String env = System.getenv("RENAL_MTL_DATA");
-        if (env != null && Files.isDirectory(Path.of(env, "ct"))) {
-            return Path.of(env, "ct");
-        }
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            Path c = p.resolve("shared/data/ct");
-            if (Files.isRegularFile(c.resolve("example_ct_sm.nii.gz"))) {
-                return c;
-            }
-        }
-        throw new AssertionError("shared/data/ct not found above " + Path.of("").toAbsolutePath()
-                + " (set RENAL_MTL_DATA to the data directory)");
-    }
 
     @BeforeAll
     static void writeModel() {

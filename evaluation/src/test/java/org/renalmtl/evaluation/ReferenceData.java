@@ -1,30 +1,19 @@
 package org.renalmtl.evaluation;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 import org.renalmtl.evaluation.io.CsvTable;
 import org.renalmtl.evaluation.roc.RocSample;
 
-/** Locates the shared reference data sets (data/stats of the project's shared folder) for the tests. */
+/** The statistics reference data sets (testdata/stats, provenance in testdata/README.md) for the tests. */
 public final class ReferenceData {
 
     private ReferenceData() {
     }
 
-    /**
-     * The shared stats directory, found by walking up from the working directory to a folder that
-     * has {@code shared/data/stats} (the module runs in /work/main/evaluation, the data is in
-     * /work/shared/data/stats).
-     */
+    /** testdata/stats of the repository (or $RENAL_MTL_DATA/stats), as the build passes it. */
     public static Path statsDir() {
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            Path candidate = p.resolve("shared/data/stats");
-            if (Files.isDirectory(candidate)) {
-                return candidate;
-            }
-        }
-        throw new IllegalStateException("shared/data/stats not found above " + Path.of("").toAbsolutePath());
+        return Path.of(System.getProperty("renalmtl.testdata", "../testdata"), "stats");
     }
 
     /** aSAH.csv (pROC's data set, 113 patients). */

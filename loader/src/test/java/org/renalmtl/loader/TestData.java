@@ -1,27 +1,15 @@
 package org.renalmtl.loader;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Locates the shared real-CT test files ({@code shared/data/ct}, beside the repository). */
+/** Locates the real-CT test files: testdata/ct of the repository (or $RENAL_MTL_DATA/ct), as the build passes it. */
 public final class TestData {
 
     private TestData() {
     }
 
-    /** @return the ct directory; fails the test when it cannot be found */
+    /** @return the ct directory (testdata/README.md gives each file's source and licence) */
     public static Path ct() {
-        String env = System.getenv("RENAL_MTL_DATA");
-        if (env != null && Files.isDirectory(Path.of(env, "ct"))) {
-            return Path.of(env, "ct");
-        }
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            Path c = p.resolve("shared/data/ct");
-            if (Files.isRegularFile(c.resolve("example_ct_sm.nii.gz"))) {
-                return c;
-            }
-        }
-        throw new AssertionError("shared/data/ct not found above " + Path.of("").toAbsolutePath()
-            + " (set RENAL_MTL_DATA to the data directory)");
+        return Path.of(System.getProperty("renalmtl.testdata", "../testdata"), "ct");
     }
 }

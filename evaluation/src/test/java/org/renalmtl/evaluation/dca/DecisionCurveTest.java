@@ -14,7 +14,7 @@ import org.renalmtl.evaluation.io.CsvTable;
 
 /**
  * Decision curves against the R results of dcurves stored with the Python port's tests
- * (MSKCC-Epi-Bio/dcurves tests/benchmark_data, copied to shared/data/stats/dcurves):
+ * (MSKCC-Epi-Bio/dcurves tests/benchmark_data, copied to testdata/stats/dcurves):
  * <ul>
  *   <li>r_case1_results.csv: {@code dca(cancer ~ famhistory, df_binary)} with net interventions avoided;</li>
  *   <li>r_dca_famhistory.csv: the same model, label "Family History";</li>
