@@ -1,5 +1,6 @@
 package org.renalmtl.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
@@ -9,6 +10,7 @@ import java.util.concurrent.Callable;
 import org.renalmtl.engine.BuiltinModels;
 import org.renalmtl.engine.Model;
 import org.renalmtl.engine.plan.ExecutionPlan;
+import org.renalmtl.pipeline.EngineVersion;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -23,6 +25,8 @@ import picocli.CommandLine.Option;
         description = {"Latency (p50/p90) and planned memory of the multi-task model vs the single-task models.",
             "For libtorch/ONNX Runtime comparisons see benchmarks/run-cpu.sh; on a GPU, benchmarks/gpu/run.sh."})
 final class BenchCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     @Option(names = "--mtdl", paramLabel = "M.h5", description = "Multi-task weight file (default: built-in R18-3P-96 MTDL).")
     Path mtdl;
 
@@ -53,8 +57,8 @@ final class BenchCommand implements Callable<Integer> {
         if (json != null) {
             AtomicFiles.checkWritable(json);
         }
-        ObjectNode out = CasePipeline.JSON.createObjectNode();
-        out.put("engine", "renal-mtl " + Main.VERSION);
+        ObjectNode out = JSON.createObjectNode();
+        out.put("engine", "renal-mtl " + EngineVersion.VERSION);
         out.put("cores", Runtime.getRuntime().availableProcessors());
         ArrayNode rows = out.putArray("results");
         System.out.printf("%-6s %5s %10s %10s %12s %12s %12s%n", "model", "batch", "p50 ms", "p90 ms", "weights MiB",
@@ -94,7 +98,7 @@ final class BenchCommand implements Callable<Integer> {
         out.put("mtdl_time_saving", faster);
         out.put("mtdl_memory_saving", lessMemory);
         if (json != null) {
-            AtomicFiles.writeString(json, CasePipeline.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
+            AtomicFiles.writeString(json, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
         }
         return 0;
     }

@@ -18,6 +18,8 @@ import org.renalmtl.engine.Prediction;
 import org.renalmtl.evaluation.io.CsvTable;
 import org.renalmtl.loader.MaskSelection;
 import org.renalmtl.loader.measure.PhaseStats;
+import org.renalmtl.pipeline.CasePipeline;
+import org.renalmtl.pipeline.CaseReport;
 import org.renalmtl.weights.ModelConfig;
 
 /**
@@ -101,7 +103,7 @@ final class CohortRunner {
                 long t0 = System.nanoTime();
                 List<String> row;
                 try {
-                    CasePipeline.Result res = pipeline.run(phases, mask, selection, null);
+                    CaseReport res = pipeline.run(phases, mask, selection, null);
                     row = okRow(id, res, (System.nanoTime() - t0) / 1e9);
                 } catch (RuntimeException e) {
                     if (!isCaseError(e)) {
@@ -195,7 +197,7 @@ final class CohortRunner {
         }
     }
 
-    private List<String> okRow(String id, CasePipeline.Result res, double seconds) {
+    private List<String> okRow(String id, CaseReport res, double seconds) {
         List<String> row = new ArrayList<>(List.of(csv(id), "ok", ""));
         for (Prediction.TaskResult t : res.prediction().tasks()) {
             row.add(String.format(Locale.ROOT, "%.6f", t.probability()));

@@ -7,15 +7,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.renalmtl.engine.BuiltinModels;
 import org.renalmtl.engine.Model;
 import org.renalmtl.engine.Prediction;
-import org.renalmtl.loader.MaskSelection;
 import org.renalmtl.loader.phantom.Phantom;
 import org.renalmtl.loader.phantom.PhantomCase;
 import org.renalmtl.loader.phantom.PhantomOptions;
+import org.renalmtl.pipeline.CasePipeline;
+import org.renalmtl.pipeline.CaseReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -79,10 +81,10 @@ final class DemoCommand implements Callable<Integer> {
                 BuiltinModels.write(BuiltinModels.Kind.MTDL, seed, saveModel);
                 System.out.println("model written: " + saveModel);
             }
-            CasePipeline pipeline = new CasePipeline(model, null, "builtin:R18-3P-96 MTDL seed " + seed);
-            CasePipeline.Result r = pipeline.run(files.subList(0, 3), files.get(3), MaskSelection.largestComponent(), null);
+            CasePipeline pipeline = CasePipeline.inMemory(model, "builtin:R18-3P-96 MTDL seed " + seed);
+            CaseReport r = pipeline.run(files.subList(0, 3), files.get(3));
             Path report = dir.resolve("report.json");
-            AtomicFiles.writeString(report, CasePipeline.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(r.report()));
+            AtomicFiles.writeString(report, r.toJson());
             for (Prediction.TaskResult t : r.prediction().tasks()) {
                 System.out.printf("  %-6s p = %.4f  -> %s%n", t.task(), t.probability(), t.label());
             }
@@ -90,10 +92,10 @@ final class DemoCommand implements Callable<Integer> {
                     + " delayed %.0f%n", r.tumour().volumeMl(), r.tumour().maxDiameterMm(), r.tumour().renalRPoints(),
                     r.tumour().phases().get(0).meanHu(), r.tumour().phases().get(1).meanHu(),
                     r.tumour().phases().get(2).meanHu());
-            var t = r.report().get("timings");
+            Map<String, Double> t = r.timings();
             System.out.printf("timings: load %.2f s, measure %.2f s, preprocess %.2f s, first inference %.2f s"
-                    + " (includes planning)%n", t.get("load_s").asDouble(), t.get("measure_s").asDouble(),
-                    t.get("preprocess_s").asDouble(), t.get("inference_s").asDouble());
+                    + " (includes planning)%n", t.get("load_s"), t.get("measure_s"), t.get("preprocess_s"),
+                    t.get("inference_s"));
             timeForward(model);
             if (out != null) {
                 System.out.println("report: " + report);

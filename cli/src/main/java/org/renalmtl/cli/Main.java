@@ -8,13 +8,12 @@ import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.util.List;
 import java.nio.file.NotDirectoryException;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import org.renalmtl.evaluation.EvaluationInputException;
 import org.renalmtl.evaluation.cli.EvaluateCommand;
 import org.renalmtl.evaluation.cli.MrmcCommand;
 import org.renalmtl.loader.VolumeInputException;
 import org.renalmtl.loader.phantom.PhantomCommand;
+import org.renalmtl.pipeline.EngineVersion;
 import org.renalmtl.weights.WeightFormatException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -40,15 +39,6 @@ import picocli.CommandLine.Option;
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
-    /** Engine version, reported by {@code --version} and in every result file. */
-    public static final String VERSION = "0.1.0";
-
-    /**
-     * Held so that the level set in {@link #main} stays: java.util.logging keeps loggers only weakly, and
-     * a collected logger would come back at the default level.
-     */
-    private static final Logger BYTEDECO = Logger.getLogger("org.bytedeco");
-
     @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces on errors.")
     boolean debug;
 
@@ -61,7 +51,7 @@ public final class Main implements Runnable {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {"renal-mtl " + VERSION};
+            return new String[] {"renal-mtl " + EngineVersion.VERSION};
         }
     }
 
@@ -122,9 +112,7 @@ public final class Main implements Runnable {
      * @param args command line
      */
     public static void main(String[] args) {
-        // JavaCPP's loader warns on stderr that the HDF5 presets (1.5.10, the last release) and the
-        // JavaCPP runtime (1.5.13) differ; they are compatible (the weights tests prove it).
-        BYTEDECO.setLevel(Level.SEVERE);
+        CliLogging.install();
         System.exit(commandLine().execute(args));
     }
 }

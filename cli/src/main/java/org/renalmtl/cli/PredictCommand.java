@@ -11,6 +11,8 @@ import java.util.concurrent.Callable;
 import org.renalmtl.engine.Model;
 import org.renalmtl.engine.Prediction;
 import org.renalmtl.loader.MaskSelection;
+import org.renalmtl.pipeline.CasePipeline;
+import org.renalmtl.pipeline.CaseReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -73,7 +75,7 @@ final class PredictCommand implements Callable<Integer> {
             throw new InputException("--label " + label + ": " + e.getMessage());
         }
         try (Model m = Model.load(model, device.parse())) {
-            CasePipeline pipeline = new CasePipeline(m, model, null);
+            CasePipeline pipeline = CasePipeline.of(m, model);
             if (cohort != null) {
                 return new CohortRunner(pipeline, m.config(), selection).run(cohort, out);
             }
@@ -82,8 +84,8 @@ final class PredictCommand implements Callable<Integer> {
                 throw new InputException("--mask is required (the tumour mask on the " + m.config().phases().get(0)
                         + " phase's grid)");
             }
-            CasePipeline.Result r = pipeline.run(files, mask, selection, saveInput);
-            AtomicFiles.writeString(out, CasePipeline.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(r.report()));
+            CaseReport r = pipeline.run(files, mask, selection, saveInput);
+            AtomicFiles.writeString(out, r.toJson());
             print(r);
             return 0;
         }
@@ -119,7 +121,7 @@ final class PredictCommand implements Callable<Integer> {
         return out;
     }
 
-    private void print(CasePipeline.Result r) {
+    private void print(CaseReport r) {
         for (Prediction.TaskResult t : r.prediction().tasks()) {
             System.out.printf("%-8s p = %.4f  -> %s%n", t.task(), t.probability(), t.label());
         }

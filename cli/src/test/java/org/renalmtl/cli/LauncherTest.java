@@ -12,6 +12,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.renalmtl.pipeline.EngineVersion;
 
 /**
  * The CLI in a JVM of its own, started with the launcher's JVM flags (read from {@code ./renal-mtl}
@@ -75,7 +76,7 @@ class LauncherTest {
     void versionAndUsage() throws IOException {
         Cli.Run v = launch("--version");
         assertEquals(0, v.code(), v::toString);
-        assertEquals("renal-mtl " + Main.VERSION + "\n", v.out());
+        assertEquals("renal-mtl " + EngineVersion.VERSION + "\n", v.out());
         Cli.Run u = launch("predict");
         assertEquals(2, u.code(), u::toString);
         assertTrue(u.err().contains("Missing required options"), u::toString);

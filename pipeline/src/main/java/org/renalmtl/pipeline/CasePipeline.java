@@ -1,0 +1,166 @@
+package org.renalmtl.pipeline;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.renalmtl.engine.Model;
+import org.renalmtl.engine.Prediction;
+import org.renalmtl.loader.MaskSelection;
+import org.renalmtl.loader.NiftiReader;
+import org.renalmtl.loader.Volume;
+import org.renalmtl.loader.measure.TumourMeasurements;
+import org.renalmtl.loader.measure.TumourMeasurer;
+import org.renalmtl.loader.preprocess.Normalisation;
+import org.renalmtl.loader.preprocess.PreprocessedInput;
+import org.renalmtl.loader.preprocess.PreprocessingSpec;
+import org.renalmtl.loader.preprocess.Preprocessor;
+import org.renalmtl.weights.ModelConfig;
+
+/**
+ * One case from NIfTI files to a {@link CaseReport}, in pipeline order: read the phases and the
+ * tumour mask, crop and normalise the tumour region as the model's config says (spacing, size,
+ * margin, HU window, normalisation), measure the tumour, run the model.
+ *
+ * <pre>{@code
+ * try (Model model = Model.load(file, Device.AUTO)) {
+ *     CasePipeline pipeline = CasePipeline.of(model, file);
+ *     CaseReport report = pipeline.run(List.of(arterial, venous, delayed), mask);
+ * }
+ * }</pre>
+ *
+ * <p>The pipeline does not own the model: close the model when done. It holds no per-case state, so
+ * one pipeline serves many cases; calls are serialised by the model. Bad input (unreadable or
+ * inconsistent NIfTI files, an empty mask, phases that do not overlap) is reported as
+ * {@link org.renalmtl.loader.VolumeInputException} with one line naming the file and the problem.
+ */
+public final class CasePipeline {
+    private final Model model;
+    private final String modelName;
+    private final String modelSha256; // null for in-memory weights
+    private final PreprocessingSpec spec;
+
+    private CasePipeline(Model model, String modelName, String modelSha256) {
+        this.model = Objects.requireNonNull(model, "model");
+        this.modelName = modelName;
+        this.modelSha256 = modelSha256;
+        this.spec = spec(model.config());
+    }
+
+    /**
+     * A pipeline for a model loaded from a file; the file's SHA-256 (computed once, here) goes into
+     * every report so that a result can be traced to the exact weights.
+     *
+     * @param model the loaded model (not owned)
+     * @param modelFile the weight file it was loaded from
+     * @return the pipeline
+     * @throws UncheckedIOException if the file cannot be read
+     */
+    public static CasePipeline of(Model model, Path modelFile) {
+        return new CasePipeline(model, modelFile.toString(), sha256(modelFile));
+    }
+
+    /**
+     * A pipeline for weights that exist only in memory (seeded demo weights); reports say they are not
+     * a trained model.
+     *
+     * @param model the model (not owned)
+     * @param description what the weights are, e.g. {@code builtin:R18-3P-96 MTDL seed 2026}
+     * @return the pipeline
+     */
+    public static CasePipeline inMemory(Model model, String description) {
+        return new CasePipeline(model, description, null);
+    }
+
+    /** Maps the model config's preprocessing onto the loader's spec. */
+    private static PreprocessingSpec spec(ModelConfig c) {
+        ModelConfig.Preprocessing p = c.preprocessing();
+        return new PreprocessingSpec(c.input().size(), c.input().spacingMm(), c.input().marginMm(), p.huLow(), p.huHigh(),
+                p.normalisation().equals("zscore") ? Normalisation.ZSCORE : Normalisation.WINDOW, p.mean(), p.std());
+    }
+
+    /**
+     * Runs one case with the largest connected component of the mask as the tumour.
+     *
+     * @param phaseFiles one NIfTI file per phase, in the order of {@code model.config().phases()}
+     * @param maskFile tumour mask on the first phase's grid
+     * @return the report
+     */
+    public CaseReport run(List<Path> phaseFiles, Path maskFile) {
+        return run(phaseFiles, maskFile, MaskSelection.largestComponent(), null);
+    }
+
+    /**
+     * Runs one case.
+     *
+     * @param phaseFiles one NIfTI file per phase, in the order of {@code model.config().phases()}
+     * @param maskFile tumour mask on the first phase's grid
+     * @param selection which mask component or label is the tumour
+     * @param saveInput directory to write what the network sees (one NIfTI per phase), or null
+     * @return the report
+     * @throws IllegalArgumentException if the number of phase files is not the model's
+     */
+    public CaseReport run(List<Path> phaseFiles, Path maskFile, MaskSelection selection, Path saveInput) {
+        List<String> phases = model.config().phases();
+        if (phaseFiles.size() != phases.size()) {
+            throw new IllegalArgumentException(phaseFiles.size() + " phase file(s) for a model of phases " + phases);
+        }
+        Map<String, Double> timings = new LinkedHashMap<>();
+        long t0 = System.nanoTime();
+        List<Volume> volumes = new ArrayList<>();
+        try (Volume mask = NiftiReader.read(maskFile)) {
+            try {
+                for (Path f : phaseFiles) {
+                    volumes.add(NiftiReader.read(f));
+                }
+                long t1 = System.nanoTime();
+                timings.put("load_s", (t1 - t0) / 1e9);
+                // Preprocessing first: it checks that the mask is on the reference phase's grid, so a mask
+                // from another scan is reported as such rather than as a phase that misses the mask.
+                try (PreprocessedInput input = Preprocessor.run(volumes, mask, selection, spec)) {
+                    long t2 = System.nanoTime();
+                    timings.put("preprocess_s", (t2 - t1) / 1e9);
+                    TumourMeasurements tumour = TumourMeasurer.measure(mask, selection, volumes);
+                    long t3 = System.nanoTime();
+                    timings.put("measure_s", (t3 - t2) / 1e9);
+                    if (saveInput != null) {
+                        input.save(saveInput, phases);
+                    }
+                    Prediction prediction = model.predict(input.data());
+                    long t4 = System.nanoTime();
+                    timings.put("inference_s", (t4 - t3) / 1e9);
+                    timings.put("total_s", (t4 - t0) / 1e9);
+                    var source = new CaseReport.Source(modelName, modelSha256, model.config().name(),
+                            model.device().toString(), phases, phaseFiles, maskFile, selection);
+                    return new CaseReport(source, prediction, tumour, CaseReport.NetworkInput.of(input), timings);
+                }
+            } finally {
+                for (Volume v : volumes) {
+                    v.close();
+                }
+            }
+        }
+    }
+
+    private static String sha256(Path file) {
+        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
+            in.transferTo(OutputStream.nullOutputStream());
+            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
