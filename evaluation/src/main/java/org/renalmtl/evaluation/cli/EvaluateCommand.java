@@ -58,6 +58,10 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--score", required = true, paramLabel = "COLUMN", description = "score column (repeatable); higher = more likely positive")
     private List<String> scores;
 
+    @Option(names = "--delimiter", paramLabel = "D", defaultValue = "comma",
+        description = "field delimiter of the input CSV files (--input and --labels): comma, semicolon or tab (default: ${DEFAULT-VALUE})")
+    private String delimiter;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory")
     private Path out;
 
@@ -96,7 +100,8 @@ public final class EvaluateCommand implements Callable<Integer> {
                 throw new EvaluationInputException("--harm names '" + h + "', which is not a --score column");
             }
         }
-        CsvTable table = CsvTable.read(input);
+        char sep = CsvTable.delimiter(delimiter);
+        CsvTable table = CsvTable.read(input, sep);
         if (table.hasColumn("status") && table.hasColumn("case_id")) {
             // predict --cohort records failed cases with status=error and no scores: they are not
             // part of the evaluation, but the user must know they were left out.
@@ -108,7 +113,7 @@ public final class EvaluateCommand implements Callable<Integer> {
             table = ok;
         }
         if (labels != null) {
-            table = table.join(CsvTable.read(labels), on, "--on");
+            table = table.join(CsvTable.read(labels, sep), on, "--on");
         }
         LabeledScoresCsv data = LabeledScoresCsv.read(table, label, positive, scores);
 

@@ -71,9 +71,10 @@ public final class ReaderStudyCsv {
             String test = table.cell(r, ct);
             String id = table.cell(r, cc);
             String y = table.cell(r, cy);
-            if (reader.isEmpty() || test.isEmpty() || id.isEmpty() || y.isEmpty()) {
+            if (CsvTable.isMissing(reader) || CsvTable.isMissing(test) || CsvTable.isMissing(id)
+                || CsvTable.isMissing(y)) {
                 throw new EvaluationInputException(table.source() + ": line " + table.lineOf(r)
-                    + ": empty reader, test, case or truth");
+                    + ": missing (empty or NA) reader, test, case or truth");
             }
             if (!classes.contains(y)) {
                 classes.add(y);
