@@ -12,10 +12,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 import de.siegmar.fastcsv.reader.CsvParseException;
 import de.siegmar.fastcsv.reader.CsvReader;
@@ -35,7 +35,18 @@ import org.renalmtl.evaluation.EvaluationInputException;
  */
 public final class CsvTable {
 
+    /**
+     * Most data rows a file may have. The table is held in memory (about 60 bytes per cell), and every
+     * statistic is O(N log N) or O(N) per bootstrap replicate, so two million rows keep a run within a
+     * couple of GB and minutes; beyond that a file is refused rather than risking an OutOfMemoryError.
+     */
+    public static final int MAX_ROWS = 2_000_000;
+
     private static final char BOM = '\uFEFF';
+    // Plain decimal as R and spreadsheets write it: optional sign, digits with an optional fraction,
+    // optional decimal exponent. Java's Double.parseDouble alone would also accept 0x1p-3, 0.13f, 1d.
+    private static final Pattern INFINITE = Pattern.compile("[+-]?(?i:inf|infinity)");
+    private static final Pattern DECIMAL = Pattern.compile("[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?");
 
     private final String source;              // file name used in messages
     private final List<String> header;        // column names in file order
@@ -64,6 +75,7 @@ public final class CsvTable {
      *
      * @param delimiter field delimiter, e.g. from {@link #delimiter(String)}
      * @throws EvaluationInputException if the file is missing, unreadable, not UTF-8, empty, badly quoted,
+     *                                  has two columns of the same name or more than {@link #MAX_ROWS} rows,
      *                                  or a row has the wrong number of fields
      */
     public static CsvTable read(Path file, char delimiter) {
@@ -108,13 +120,23 @@ public final class CsvTable {
                 }
                 header = new ArrayList<>();
                 for (String h : cells) {
-                    header.add(h.strip());
+                    String name = h.strip();
+                    if (header.contains(name)) {
+                        // Which of two equal names a --score or --label means is undecidable: refuse.
+                        throw new EvaluationInputException(source + ": duplicate column name '" + name
+                            + "' (columns " + (header.indexOf(name) + 1) + " and " + (header.size() + 1) + ")");
+                    }
+                    header.add(name);
                 }
                 continue;
             }
             if (cells.length != header.size()) {
                 throw new EvaluationInputException(source + ": line " + line + ": " + cells.length
                     + " fields, but the header has " + header.size());
+            }
+            if (rows.size() == MAX_ROWS) {
+                throw new EvaluationInputException(source + ": more than " + MAX_ROWS
+                    + " data rows (the limit of this toolkit)");
             }
             for (int c = 0; c < cells.length; c++) {
                 cells[c] = cells[c].strip();
@@ -212,10 +234,10 @@ public final class CsvTable {
     }
 
     /**
-     * Cell as a finite double.
+     * Cell as a finite double, written as a plain decimal number ({@code 0.13}, {@code -2}, {@code 1e-05}).
      *
      * @throws EvaluationInputException naming file, line and column when the cell is empty, NA, NaN,
-     *                                  infinite or not a number
+     *                                  infinite, or not a plain decimal number (e.g. {@code 0x1p-3}, {@code 0.13f})
      */
     public double number(int row, int column) {
         String s = cell(row, column);
@@ -223,17 +245,18 @@ public final class CsvTable {
         if (isMissing(s)) {
             throw new EvaluationInputException(what + "missing value");
         }
-        double v;
-        try {
-            v = Double.parseDouble(s);
-        } catch (NumberFormatException e) {
-            throw new EvaluationInputException(what + "not a number: '" + s + "'");
-        }
-        if (Double.isNaN(v)) {
+        if (s.equalsIgnoreCase("NaN")) {
             throw new EvaluationInputException(what + "NaN score");
         }
-        if (Double.isInfinite(v)) {
+        if (INFINITE.matcher(s).matches()) {
             throw new EvaluationInputException(what + "infinite value");
+        }
+        if (!DECIMAL.matcher(s).matches()) {
+            throw new EvaluationInputException(what + "not a number: '" + s + "' (plain decimal expected, such as 0.13 or 1e-05)");
+        }
+        double v = Double.parseDouble(s);
+        if (Double.isInfinite(v)) {
+            throw new EvaluationInputException(what + "infinite value (out of double range): '" + s + "'");
         }
         return v;
     }
@@ -242,19 +265,14 @@ public final class CsvTable {
      * Inner join of this table with {@code other} on a key column: the result has this table's columns,
      * then the other's columns except the key (a column name that already exists gets the suffix
      * {@code .2}). Rows of this table without a match are an error, so that no case silently drops
-     * out of an evaluation; rows of {@code other} without a match are ignored.
+     * out of an evaluation; rows of {@code other} without a match are ignored. A missing or repeated key
+     * in either table is an error naming the key and the lines.
      */
     public CsvTable join(CsvTable other, String key, String option) {
         int k1 = column(key, option);
         int k2 = other.column(key, option);
-        Map<String, Integer> otherRows = new LinkedHashMap<>();
-        for (int r = 0; r < other.rowCount(); r++) {
-            String id = other.cell(r, k2);
-            if (otherRows.putIfAbsent(id, r) != null) {
-                throw new EvaluationInputException(other.source + ": line " + other.lineOf(r) + ": duplicate "
-                    + key + " '" + id + "'");
-            }
-        }
+        rowsByKey(k1, key); // each input row must be one case: a repeated id would count it twice
+        Map<String, Integer> otherRows = other.rowsByKey(k2, key);
         List<String> joinedHeader = new ArrayList<>(header);
         List<Integer> otherCols = new ArrayList<>();
         for (int c = 0; c < other.header.size(); c++) {
@@ -281,6 +299,23 @@ public final class CsvTable {
             joined.add(out);
         }
         return new CsvTable(source + " joined with " + other.source, joinedHeader, joined, lineOfRow.clone());
+    }
+
+    // Row of each key value; a missing or repeated key is an error naming the key and both lines.
+    private Map<String, Integer> rowsByKey(int k, String key) {
+        Map<String, Integer> byKey = new HashMap<>();
+        for (int r = 0; r < rows.size(); r++) {
+            String id = cell(r, k);
+            if (isMissing(id)) {
+                throw new EvaluationInputException(source + ": line " + lineOf(r) + ": missing " + key);
+            }
+            Integer first = byKey.putIfAbsent(id, r);
+            if (first != null) {
+                throw new EvaluationInputException(source + ": line " + lineOf(r) + ": duplicate " + key + " '" + id
+                    + "' (first on line " + lineOf(first) + ")");
+            }
+        }
+        return byKey;
     }
 
     @Override
