@@ -52,6 +52,12 @@ public final class EvaluationOutputs {
     public record InputSummary(String source, String label, String positive, String negative, int n, int nPositive) {
     }
 
+    /**
+     * Most ROC points listed per score in metrics.json; a longer curve is thinned as the plot is
+     * ({@link RocCurve#thinned}), to within 0.001 in sensitivity and specificity.
+     */
+    public static final int ROC_POINTS = 2_000;
+
     private EvaluationOutputs() {
     }
 
@@ -206,8 +212,12 @@ public final class EvaluationOutputs {
                     bn.put("n", bin.count());
                 }
             }
+            // A curve has up to N + 1 points; listing them all for a million cases made a 113 MB file.
+            List<RocCurve.OperatingPoint> listed = s.curve().thinned(ROC_POINTS);
+            o.put("roc_points_total", s.curve().points().size());
+            o.put("roc_points_listed", listed.size());
             ArrayNode roc = o.putArray("roc");
-            for (RocCurve.OperatingPoint p : s.curve().points()) {
+            for (RocCurve.OperatingPoint p : listed) {
                 ObjectNode r = roc.addObject();
                 Json.put(r, "threshold", p.threshold());
                 Json.put(r, "sensitivity", p.sensitivity());
