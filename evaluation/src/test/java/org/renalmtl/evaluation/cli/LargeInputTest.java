@@ -18,15 +18,16 @@ import org.renalmtl.evaluation.report.EvaluationOutputs;
 
 /**
  * Outputs of a large input stay small (issue 9 item 6: a million rows made a 113 MB metrics.json and a
- * 243 MB roc.svg). 200 000 rows keep this test to seconds; the bounds do not depend on N.
+ * 243 MB roc.svg). 100 000 rows keep this test to seconds; unthinned, its roc.svg alone would be about
+ * 24 MB, and the bounds checked do not depend on N.
  */
 class LargeInputTest {
 
     @Test
-    void outputsOf200000RowsAreBounded(@TempDir Path tmp) throws Exception {
+    void outputsOf100000RowsAreBounded(@TempDir Path tmp) throws Exception {
         Path input = tmp.resolve("big.csv");
         SplittableRandom rng = new SplittableRandom(5);
-        int n = 200_000;
+        int n = 100_000;
         try (BufferedWriter w = Files.newBufferedWriter(input)) {
             w.write("case_id,y,p\n");
             for (int i = 0; i < n; i++) {
@@ -41,7 +42,7 @@ class LargeInputTest {
         assertEquals(0, r.code(), r.err());
         JsonNode m = new ObjectMapper().readTree(out.resolve("metrics.json").toFile());
         assertEquals(n, m.at("/input/n").asInt());
-        assertTrue(m.at("/scores/p/roc_points_total").asInt() > 100_000, "six-decimal scores: many distinct");
+        assertTrue(m.at("/scores/p/roc_points_total").asInt() > 50_000, "six-decimal scores: many distinct");
         int listed = m.at("/scores/p/roc").size();
         assertEquals(m.at("/scores/p/roc_points_listed").asInt(), listed);
         assertTrue(listed <= EvaluationOutputs.ROC_POINTS, "listed " + listed);
