@@ -37,6 +37,16 @@ import picocli.CommandLine.Model.CommandSpec;
         "operating points, decision curves, calibration; writes metrics.json, dca.csv, plots and report.html."})
 public final class EvaluateCommand implements Callable<Integer> {
 
+    /**
+     * Most bootstrap replicates: the replicate AUCs and the sensitivity band's (51 × B) grid stay below
+     * 50 MB, and far more replicates than anyone reports (2 000 is the convention) cannot end in an
+     * OutOfMemoryError.
+     */
+    public static final int MAX_BOOTSTRAP = 100_000;
+
+    /** Most calibration bins: more than this is no longer a curve that can be read. */
+    public static final int MAX_BINS = 100;
+
     @Spec
     private CommandSpec spec;
 
@@ -58,13 +68,17 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--score", required = true, paramLabel = "COLUMN", description = "score column (repeatable); higher = more likely positive")
     private List<String> scores;
 
+    @Option(names = "--delimiter", paramLabel = "D", defaultValue = "comma",
+        description = "field delimiter of the input CSV files (--input and --labels): comma, semicolon or tab (default: ${DEFAULT-VALUE})")
+    private String delimiter;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory")
     private Path out;
 
-    @Option(names = "--threshold", paramLabel = "T", description = "also report sensitivity/specificity/PPV/NPV at score >= T (repeatable)")
+    @Option(names = "--threshold", paramLabel = "T", description = "also report sensitivity/specificity/PPV/NPV at score >= T, T in [0, 1] (repeatable)")
     private List<Double> thresholds = new ArrayList<>();
 
-    @Option(names = "--bootstrap", paramLabel = "N", defaultValue = "2000", description = "bootstrap replicates (default: ${DEFAULT-VALUE})")
+    @Option(names = "--bootstrap", paramLabel = "N", defaultValue = "2000", description = "bootstrap replicates, 100 to 100000 (default: ${DEFAULT-VALUE})")
     private int replicates;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "20260101", description = "bootstrap seed (default: ${DEFAULT-VALUE})")
@@ -76,7 +90,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--harm", paramLabel = "SCORE=H", description = "harm of testing for a score in the decision curve (repeatable)")
     private Map<String, Double> harms = Map.of();
 
-    @Option(names = "--bins", paramLabel = "K", defaultValue = "10", description = "calibration bins (default: ${DEFAULT-VALUE})")
+    @Option(names = "--bins", paramLabel = "K", defaultValue = "10", description = "calibration bins, 1 to 100 (default: ${DEFAULT-VALUE})")
     private int bins;
 
     @Override
@@ -85,18 +99,28 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (!(level > 0 && level < 1)) {
             throw new EvaluationInputException("--level must be in (0, 1), got " + level);
         }
-        if (replicates < 100) {
-            throw new EvaluationInputException("--bootstrap must be at least 100, got " + replicates);
+        if (replicates < 100 || replicates > MAX_BOOTSTRAP) {
+            throw new EvaluationInputException("--bootstrap must be between 100 and " + MAX_BOOTSTRAP + ", got "
+                + replicates);
         }
-        if (bins < 1) {
-            throw new EvaluationInputException("--bins must be at least 1, got " + bins);
+        if (bins < 1 || bins > MAX_BINS) {
+            throw new EvaluationInputException("--bins must be between 1 and " + MAX_BINS + ", got " + bins);
         }
-        for (String h : harms.keySet()) {
-            if (!scores.contains(h)) {
-                throw new EvaluationInputException("--harm names '" + h + "', which is not a --score column");
+        for (double t : thresholds) {
+            if (!(t >= 0 && t <= 1)) {
+                throw new EvaluationInputException("--threshold must be a number in [0, 1], got " + t);
             }
         }
-        CsvTable table = CsvTable.read(input);
+        for (Map.Entry<String, Double> h : harms.entrySet()) {
+            if (!scores.contains(h.getKey())) {
+                throw new EvaluationInputException("--harm names '" + h.getKey() + "', which is not a --score column");
+            }
+            if (!Double.isFinite(h.getValue())) {
+                throw new EvaluationInputException("--harm " + h.getKey() + " must be finite, got " + h.getValue());
+            }
+        }
+        char sep = CsvTable.delimiter(delimiter);
+        CsvTable table = CsvTable.read(input, sep);
         if (table.hasColumn("status") && table.hasColumn("case_id")) {
             // predict --cohort records failed cases with status=error and no scores: they are not
             // part of the evaluation, but the user must know they were left out.
@@ -108,7 +132,7 @@ public final class EvaluateCommand implements Callable<Integer> {
             table = ok;
         }
         if (labels != null) {
-            table = table.join(CsvTable.read(labels), on, "--on");
+            table = table.join(CsvTable.read(labels, sep), on, "--on");
         }
         LabeledScoresCsv data = LabeledScoresCsv.read(table, label, positive, scores);
 

@@ -51,6 +51,10 @@ public final class MrmcCommand implements Callable<Integer> {
     @Option(names = "--positive", paramLabel = "VALUE", defaultValue = "1", description = "truth value of a positive case (default: ${DEFAULT-VALUE})")
     private String positive;
 
+    @Option(names = "--delimiter", paramLabel = "D", defaultValue = "comma",
+        description = "field delimiter of the input CSV: comma, semicolon or tab (default: ${DEFAULT-VALUE})")
+    private String delimiter;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory")
     private Path out;
 
@@ -74,7 +78,7 @@ public final class MrmcCommand implements Callable<Integer> {
             case "delong" -> ObuchowskiRockette.CovarianceMethod.DELONG;
             default -> throw new EvaluationInputException("--cov must be jackknife or delong, got '" + cov + "'");
         };
-        CsvTable table = CsvTable.read(input);
+        CsvTable table = CsvTable.read(input, CsvTable.delimiter(delimiter));
         ReaderStudyCsv.Loaded loaded = ReaderStudyCsv.read(table,
             new ReaderStudyCsv.Columns(reader, test, caseId, truth, rating, positive), modelReader);
         if (modelReader != null && loaded.modelScores() == null) {

@@ -51,7 +51,7 @@ public record LabeledScoresCsv(boolean[] positive, Map<String, double[]> scores,
         boolean[] positive = new boolean[n];
         for (int r = 0; r < n; r++) {
             String v = table.cell(r, lc);
-            if (v.isEmpty() || v.equalsIgnoreCase("NA")) {
+            if (CsvTable.isMissing(v)) {
                 throw new EvaluationInputException(table.source() + ": line " + table.lineOf(r) + ", column '"
                     + labelColumn + "': missing label");
             }

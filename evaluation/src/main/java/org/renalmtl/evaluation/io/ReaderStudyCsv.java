@@ -71,9 +71,10 @@ public final class ReaderStudyCsv {
             String test = table.cell(r, ct);
             String id = table.cell(r, cc);
             String y = table.cell(r, cy);
-            if (reader.isEmpty() || test.isEmpty() || id.isEmpty() || y.isEmpty()) {
+            if (CsvTable.isMissing(reader) || CsvTable.isMissing(test) || CsvTable.isMissing(id)
+                || CsvTable.isMissing(y)) {
                 throw new EvaluationInputException(table.source() + ": line " + table.lineOf(r)
-                    + ": empty reader, test, case or truth");
+                    + ": missing (empty or NA) reader, test, case or truth");
             }
             if (!classes.contains(y)) {
                 classes.add(y);
@@ -106,6 +107,19 @@ public final class ReaderStudyCsv {
         int nt = tests.size();
         int nr = readers.size();
         int nc = cases.size();
+        if (nr < 2) {
+            throw new EvaluationInputException(table.source() + ": column '" + cols.reader()
+                + "' has " + nr + " reader(s); an MRMC analysis needs at least 2");
+        }
+        // The arrays below hold every test × reader × case. A fully crossed file has exactly that many
+        // rows; one whose labels would need far more (say, a unique reader per row) cannot be crossed,
+        // and allocating for it could exhaust memory, so it is refused by counting alone.
+        long cells = (long) nt * nr * nc;
+        if (cells > 4L * table.rowCount()) {
+            throw new EvaluationInputException(table.source() + ": not a fully crossed design: " + nt + " test(s) × "
+                + nr + " readers × " + nc + " cases need " + cells + " ratings, but the file has " + table.rowCount()
+                + " rows");
+        }
         double[][][] ratings = new double[nt][nr][nc];
         boolean[][][] seen = new boolean[nt][nr][nc];
         double[][] model = modelName == null ? null : new double[nt][nc];
@@ -133,10 +147,6 @@ public final class ReaderStudyCsv {
         List<String> testNames = List.copyOf(tests.keySet());
         List<String> readerNames = List.copyOf(readers.keySet());
         List<String> caseNames = List.copyOf(cases.keySet());
-        if (nr < 2) {
-            throw new EvaluationInputException(table.source() + ": column '" + cols.reader()
-                + "' has " + nr + " reader(s); an MRMC analysis needs at least 2");
-        }
         for (int t = 0; t < nt; t++) {
             for (int rd = 0; rd < nr; rd++) {
                 int count = 0;

@@ -1,5 +1,8 @@
 package org.renalmtl.evaluation.report;
 
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -8,6 +11,9 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import de.siegmar.fastcsv.writer.CsvWriter;
+import de.siegmar.fastcsv.writer.LineDelimiter;
 
 import org.renalmtl.evaluation.calibration.Calibration;
 import org.renalmtl.evaluation.dca.DecisionCurve;
@@ -45,6 +51,12 @@ public final class EvaluationOutputs {
      */
     public record InputSummary(String source, String label, String positive, String negative, int n, int nPositive) {
     }
+
+    /**
+     * Most ROC points listed per score in metrics.json; a longer curve is thinned as the plot is
+     * ({@link RocCurve#thinned}), to within 0.001 in sensitivity and specificity.
+     */
+    public static final int ROC_POINTS = 2_000;
 
     private EvaluationOutputs() {
     }
@@ -200,8 +212,12 @@ public final class EvaluationOutputs {
                     bn.put("n", bin.count());
                 }
             }
+            // A curve has up to N + 1 points; listing them all for a million cases made a 113 MB file.
+            List<RocCurve.OperatingPoint> listed = s.curve().thinned(ROC_POINTS);
+            o.put("roc_points_total", s.curve().points().size());
+            o.put("roc_points_listed", listed.size());
             ArrayNode roc = o.putArray("roc");
-            for (RocCurve.OperatingPoint p : s.curve().points()) {
+            for (RocCurve.OperatingPoint p : listed) {
                 ObjectNode r = roc.addObject();
                 Json.put(r, "threshold", p.threshold());
                 Json.put(r, "sensitivity", p.sensitivity());
@@ -244,25 +260,21 @@ public final class EvaluationOutputs {
         return o;
     }
 
-    /** dca.csv in dcurves' column layout (as_tibble of a dca object plus test_pos_rate). */
+    /** dca.csv in dcurves' column layout (as_tibble of a dca object plus test_pos_rate), LF line ends as R writes. */
     static byte[] dcaCsv(List<DecisionCurve.Row> rows) {
-        StringBuilder b = new StringBuilder(
-            "variable,n,threshold,pos_rate,test_pos_rate,tp_rate,fp_rate,harm,net_benefit,net_intervention_avoided\n");
-        for (DecisionCurve.Row r : rows) {
-            b.append(csvField(r.variable())).append(',').append(r.n()).append(',')
-                .append(Json.csvNumber(r.threshold())).append(',')
-                .append(Json.csvNumber(r.posRate())).append(',')
-                .append(Json.csvNumber(r.testPosRate())).append(',')
-                .append(Json.csvNumber(r.tpRate())).append(',')
-                .append(Json.csvNumber(r.fpRate())).append(',')
-                .append(Json.csvNumber(r.harm())).append(',')
-                .append(Json.csvNumber(r.netBenefit())).append(',')
-                .append(Json.csvNumber(r.netInterventionAvoided())).append('\n');
+        StringWriter text = new StringWriter();
+        try (CsvWriter csv = CsvWriter.builder().lineDelimiter(LineDelimiter.LF).build(text)) {
+            csv.writeRecord("variable", "n", "threshold", "pos_rate", "test_pos_rate", "tp_rate", "fp_rate", "harm",
+                "net_benefit", "net_intervention_avoided");
+            for (DecisionCurve.Row r : rows) {
+                csv.writeRecord(r.variable(), Integer.toString(r.n()), Json.csvNumber(r.threshold()),
+                    Json.csvNumber(r.posRate()), Json.csvNumber(r.testPosRate()), Json.csvNumber(r.tpRate()),
+                    Json.csvNumber(r.fpRate()), Json.csvNumber(r.harm()), Json.csvNumber(r.netBenefit()),
+                    Json.csvNumber(r.netInterventionAvoided()));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing to memory failed", e); // a StringWriter does not fail
         }
-        return b.toString().getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static String csvField(String s) {
-        return s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+        return text.toString().getBytes(StandardCharsets.UTF_8);
     }
 }

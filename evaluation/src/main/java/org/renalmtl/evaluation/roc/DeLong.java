@@ -169,8 +169,9 @@ public final class DeLong {
         for (int j = 0; j < n; j++) {
             v01[j] = 1.0 - (tzy[j] - ty[j]) / m;
         }
-        // AUC from the rank sum of the cases (Mann–Whitney U / mn), exact in the midranks.
-        double auc = (sumTzx - m * (m + 1) / 2.0) / ((double) m * n);
+        // AUC from the rank sum of the cases (Mann–Whitney U / mn), exact in the midranks. m(m + 1)
+        // in double: as an int product it overflows from 46 341 cases on.
+        double auc = (sumTzx - m * (m + 1.0) / 2.0) / ((double) m * n);
         return new Placements(auc, v10, v01);
     }
 

@@ -77,6 +77,39 @@ public final class RocCurve {
         return points;
     }
 
+    /**
+     * At most {@code maxPoints} of the curve's points, for drawing or listing a curve of a large sample
+     * (which has up to N + 1 points): all of them when there are that few; otherwise the first and the
+     * last, and in between a point whenever sensitivity or 1 − specificity has moved by at least
+     * δ = 2 / (maxPoints − 2) since the last point kept. Both coordinates are monotone along the curve,
+     * so they move by at most 2 in all, which bounds the count; every point left out lies within δ, in
+     * both coordinates, of a point kept, so a plot of the kept points is the curve to within δ.
+     *
+     * @param maxPoints at least 3
+     */
+    public List<OperatingPoint> thinned(int maxPoints) {
+        if (maxPoints < 3) {
+            throw new IllegalArgumentException("maxPoints must be at least 3, got " + maxPoints);
+        }
+        if (points.size() <= maxPoints) {
+            return points;
+        }
+        double delta = 2.0 / (maxPoints - 2);
+        List<OperatingPoint> kept = new ArrayList<>();
+        OperatingPoint last = points.getFirst();
+        kept.add(last);
+        for (int i = 1; i < points.size() - 1; i++) {
+            OperatingPoint p = points.get(i);
+            if (Math.abs(p.sensitivity() - last.sensitivity()) >= delta
+                || Math.abs(p.specificity() - last.specificity()) >= delta) {
+                kept.add(p);
+                last = p;
+            }
+        }
+        kept.add(points.getLast());
+        return List.copyOf(kept);
+    }
+
     /** Metrics when scores ≥ {@code threshold} are called positive. */
     public OperatingPoint at(double threshold) {
         int m = sortedCases.length;

@@ -138,6 +138,23 @@ class EvaluateCommandTest {
     }
 
     @Test
+    void tabDelimitedInputGivesTheSameAucAsCommas(@TempDir Path tmp) throws Exception {
+        // aSAH rewritten with tabs (its cells hold no commas or quotes) must give pROC's AUC for wfns.
+        List<String> tsv = Files.readAllLines(Path.of(stats("aSAH.csv"))).stream().map(l -> l.replace(',', '\t')).toList();
+        Path input = tmp.resolve("aSAH.tsv");
+        Files.write(input, tsv);
+        Path out = tmp.resolve("o");
+        Run r = run(new EvaluateCommand(), "--input", input.toString(), "--delimiter", "tab", "--label", "outcome",
+            "--positive", "Poor", "--score", "wfns", "--out", out.toString(), "--bootstrap", "200");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(0.823678861788618, JSON.readTree(out.resolve("metrics.json").toFile()).at("/scores/wfns/auc").asDouble(),
+            1e-9);
+        assertError(run(new EvaluateCommand(), "--input", input.toString(), "--delimiter", "pipe", "--label", "outcome",
+            "--positive", "Poor", "--score", "wfns", "--out", tmp.resolve("never").toString()),
+            "--delimiter must be comma, semicolon or tab, got 'pipe'", tmp.resolve("never"));
+    }
+
+    @Test
     void badInputIsOneLineExitTwoAndNothingWritten(@TempDir Path tmp) throws Exception {
         Path csv = tmp.resolve("in.csv");
         Path out = tmp.resolve("never");
