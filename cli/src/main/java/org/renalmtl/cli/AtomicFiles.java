@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFileAttributeView;
@@ -13,17 +14,25 @@ import java.nio.file.attribute.PosixFilePermissions;
 final class AtomicFiles {
     private AtomicFiles() {}
 
-    /** Fails early, before any work, if {@code out} cannot be created. */
+    /**
+     * Fails early, before any work, if {@code out} cannot be created. An output is a regular file or
+     * absent: a symbolic link, a device, a pipe or a directory is never replaced or written through
+     * (as root, {@code --out /dev/null} would otherwise replace {@code /dev/null}).
+     */
     static void checkWritable(Path out) {
+        if (Files.isSymbolicLink(out)) {
+            throw new InputException(out + ": cannot write: it is a symbolic link (outputs are never written through links)");
+        }
+        if (Files.exists(out, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(out, LinkOption.NOFOLLOW_LINKS)) {
+            throw new InputException(out + ": cannot write: " + (Files.isDirectory(out) ? "it is a directory"
+                    : "not a regular file (a device, pipe or socket)"));
+        }
         Path dir = out.toAbsolutePath().getParent();
         if (dir == null || !Files.isDirectory(dir)) {
             throw new InputException(out + ": cannot write: directory " + dir + " does not exist");
         }
         if (!Files.isWritable(dir)) {
             throw new InputException(out + ": cannot write: directory " + dir + " is not writable");
-        }
-        if (Files.isDirectory(out)) {
-            throw new InputException(out + ": cannot write: it is a directory");
         }
     }
 

@@ -1,14 +1,9 @@
 package org.renalmtl.cli;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -58,37 +53,36 @@ final class CohortRunner {
     }
 
     int run(Path casesCsv, Path out) {
+        AtomicFiles.checkWritable(out);
+        if (Files.exists(out) && sameFile(out, casesCsv)) {
+            throw new InputException(out + ": --out is the cohort list itself; choose another file");
+        }
         CsvTable cases = CsvTable.read(casesCsv);
         int idCol = cases.column("case_id", "--cohort");
         int[] phaseCols = config.phases().stream().mapToInt(p -> cases.column(p, "--cohort")).toArray();
         int maskCol = cases.column("mask", "--cohort");
         Path base = casesCsv.toAbsolutePath().getParent();
-        List<String> header = header();
-        Set<String> done = alreadyDone(out, header);
-        int todo = 0;
         Set<String> ids = new HashSet<>();
         for (int r = 0; r < cases.rowCount(); r++) {
             String id = cases.cell(r, idCol);
-            if (id.isEmpty() || !ids.add(id)) {
-                throw new InputException(casesCsv + " line " + cases.lineOf(r) + ": case_id '" + id
-                        + "' is " + (id.isEmpty() ? "empty" : "a duplicate"));
-            }
-            if (!done.contains(id)) {
-                todo++;
+            String problem = id.isEmpty() ? "is empty" : id.chars().anyMatch(Character::isISOControl)
+                    ? "holds a control character (line break, tab, ...)" : !ids.add(id) ? "is a duplicate" : null;
+            if (problem != null) {
+                throw new InputException(casesCsv + " line " + cases.lineOf(r) + ": case_id '"
+                        + id.replaceAll("\\p{Cntrl}", "?") + "' " + problem);
             }
         }
-        Progress progress = new Progress(todo, System.console() != null);
         int failed = 0;
-        try (BufferedWriter w = Files.newBufferedWriter(out, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND)) {
-            if (done.isEmpty() && Files.size(out) == 0) {
-                w.write(String.join(",", header));
-                w.newLine();
-                w.flush();
+        int todo;
+        int skipped;
+        try (ResultsFile results = ResultsFile.open(out, header())) {
+            Set<String> done = results.done();
+            skipped = done.size();
+            todo = (int) ids.stream().filter(id -> !done.contains(id)).count();
+            if (skipped > 0) {
+                System.err.printf("renal-mtl: %s already holds %d case(s); skipping them%n", out, skipped);
             }
-            if (done.size() > 0) {
-                System.err.printf("renal-mtl: %s already holds %d case(s); skipping them%n", out, done.size());
-            }
+            Progress progress = new Progress(todo, System.console() != null);
             for (int r = 0; r < cases.rowCount(); r++) {
                 String id = cases.cell(r, idCol);
                 if (done.contains(id)) {
@@ -110,91 +104,29 @@ final class CohortRunner {
                         throw e;
                     }
                     failed++;
-                    row = errorRow(id, e.getMessage(), header.size());
+                    row = errorRow(id, e.getMessage(), header().size());
                 }
-                w.write(String.join(",", row));
-                w.newLine();
-                w.flush();
+                results.append(row);
                 progress.done(row.get(1).equals("ok"));
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(out + ": cannot write: " + e.getMessage(), e);
+            progress.finish();
         }
-        progress.finish();
-        System.out.printf("%d case(s) run, %d failed, %d skipped (already in %s)%n", todo, failed, done.size(), out);
+        System.out.printf("%d case(s) run, %d failed, %d skipped (already in %s)%n", todo, failed, skipped, out);
         return 0;
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return false; // b unreadable: reading it reports that
+        }
     }
 
     /** Per-case input problems are recorded; anything else is a bug and stops the run. */
     private static boolean isCaseError(RuntimeException e) {
         return e instanceof org.renalmtl.loader.VolumeInputException || e instanceof InputException
                 || e instanceof UncheckedIOException || e instanceof IllegalArgumentException;
-    }
-
-    private Set<String> alreadyDone(Path out, List<String> header) {
-        Set<String> done = new HashSet<>();
-        if (!Files.exists(out) || sizeOf(out) == 0) {
-            return done;
-        }
-        dropUnfinishedRow(out);
-        if (sizeOf(out) == 0) {
-            return done;
-        }
-        CsvTable prev = CsvTable.read(out);
-        if (!prev.header().equals(header)) {
-            throw new InputException(out + ": exists with other columns (" + String.join(",", prev.header())
-                    + "); choose another --out or remove it");
-        }
-        int id = prev.column("case_id", "--out");
-        for (int r = 0; r < prev.rowCount(); r++) {
-            done.add(prev.cell(r, id));
-        }
-        return done;
-    }
-
-    /**
-     * Every row is written with its newline, so a file that does not end in one was cut while a row
-     * was being written (the run was killed): that case did not finish. Its partial row is removed so
-     * that it is run again and the next row starts on a line of its own.
-     */
-    private static void dropUnfinishedRow(Path out) {
-        try (FileChannel ch = FileChannel.open(out, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            long size = ch.size();
-            long keep = 0; // bytes up to and including the last newline
-            ByteBuffer buf = ByteBuffer.allocate(8192);
-            for (long end = size; end > 0 && keep == 0; end = Math.max(0, end - buf.capacity())) {
-                long start = Math.max(0, end - buf.capacity());
-                int n = (int) (end - start);
-                buf.clear().limit(n);
-                while (buf.position() < n) {
-                    if (ch.read(buf, start + buf.position()) < 0) {
-                        throw new IOException("file shrank while being read");
-                    }
-                }
-                for (int i = n - 1; i >= 0; i--) {
-                    if (buf.get(i) == '\n') {
-                        keep = start + i + 1;
-                        break;
-                    }
-                }
-                if (end == size && keep == size) {
-                    return; // ends with a newline: complete
-                }
-            }
-            ch.truncate(keep);
-            System.err.printf("renal-mtl: %s: removed an unfinished last row (%d bytes) left by an interrupted run%n", out,
-                    size - keep);
-        } catch (IOException e) {
-            throw new UncheckedIOException(out + ": cannot repair: " + e.getMessage(), e);
-        }
-    }
-
-    private static long sizeOf(Path p) {
-        try {
-            return Files.size(p);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     private List<String> okRow(String id, CaseReport res, double seconds) {
@@ -226,8 +158,8 @@ final class CohortRunner {
 
     /** RFC 4180 quoting where needed. */
     static String csv(String s) {
-        if (s.contains(",") || s.contains("\"") || s.contains("\n")) {
-            return "\"" + s.replace("\"", "\"\"").replace("\n", " ") + "\"";
+        if (s.contains(",") || s.contains("\"") || s.contains("\n") || s.contains("\r")) {
+            return "\"" + s.replace("\"", "\"\"").replace("\r", " ").replace("\n", " ") + "\"";
         }
         return s;
     }

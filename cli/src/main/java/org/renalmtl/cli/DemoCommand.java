@@ -4,7 +4,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -47,20 +49,33 @@ final class DemoCommand implements Callable<Integer> {
     @Mixin
     DeviceOption device;
 
+    /** Files this run wrote (or was writing), removed again if it fails. */
+    private final List<Path> written = new ArrayList<>();
+
     @Override
     public Integer call() throws IOException {
         if (saveModel != null) {
             AtomicFiles.checkWritable(saveModel);
         }
-        if (out != null && Files.exists(out) && !Files.isDirectory(out)) {
-            throw new InputException(out + ": --out must be a directory, and this is a file");
+        if (out != null && Files.exists(out) && !Files.isDirectory(out, LinkOption.NOFOLLOW_LINKS)) {
+            throw new InputException(out + ": --out must be a directory, and this is "
+                    + (Files.isSymbolicLink(out) ? "a symbolic link" : "a file"));
         }
+        boolean created = out == null || !Files.exists(out);
         Path dir = out != null ? Files.createDirectories(out) : Files.createTempDirectory("renal-mtl-demo");
+        boolean ok = false;
         try {
-            return run(dir);
+            int rc = run(dir);
+            ok = true;
+            return rc;
         } finally {
-            if (out == null) {
+            // Nothing partial stays behind: a directory this run made goes, else the files it wrote.
+            if (out == null || !ok && created) {
                 deleteTree(dir);
+            } else if (!ok) {
+                for (Path f : written) {
+                    Files.deleteIfExists(f);
+                }
             }
         }
     }
@@ -69,6 +84,7 @@ final class DemoCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         List<Path> files;
         try (PhantomCase phantom = Phantom.generate(seed, PhantomOptions.defaults())) {
+            written.addAll(PhantomCase.FILE_NAMES.stream().map(dir::resolve).toList());
             files = phantom.writeTo(dir);
             System.out.printf("phantom: 3 phases + tumour mask (%.1f ml, true max diameter %.1f mm) -> %s (%.2f s)%n",
                     phantom.truth().volumeMl(), phantom.truth().maxDiameterMm(), dir, (System.nanoTime() - t0) / 1e9);
@@ -78,12 +94,14 @@ final class DemoCommand implements Callable<Integer> {
             System.out.printf("model: %s, seeded weights (%s), %s (%.2f s)%n", model.config().name(), seed,
                     model.device(), (System.nanoTime() - t1) / 1e9);
             if (saveModel != null) {
+                written.add(saveModel);
                 BuiltinModels.write(BuiltinModels.Kind.MTDL, seed, saveModel);
                 System.out.println("model written: " + saveModel);
             }
             CasePipeline pipeline = CasePipeline.inMemory(model, "builtin:R18-3P-96 MTDL seed " + seed);
             CaseReport r = pipeline.run(files.subList(0, 3), files.get(3));
             Path report = dir.resolve("report.json");
+            written.add(report);
             AtomicFiles.writeString(report, r.toJson());
             for (Prediction.TaskResult t : r.prediction().tasks()) {
                 System.out.printf("  %-6s p = %.4f  -> %s%n", t.task(), t.probability(), t.label());

@@ -113,6 +113,8 @@ public final class Main implements Runnable {
      */
     public static void main(String[] args) {
         CliLogging.install();
-        System.exit(commandLine().execute(args));
+        int code = commandLine().execute(args);
+        CliLogging.release(code == 0);
+        System.exit(code);
     }
 }

@@ -262,7 +262,7 @@ class BadInputTest {
         String old = "case_id,status,score\nc0,ok,0.5\n";
         Path results = Files.writeString(dir.resolve("old-results.csv"), old);
         Cli.Run r = Cli.run("predict", "--model", model, "--cohort", csv, "--out", results, "--device", "cpu");
-        Cli.assertInputError(r, results + ": ", "exists with other columns");
+        Cli.assertInputError(r, results + ": ", "not a results file of this model");
         assertEquals(old, Files.readString(results), "another run's results are left untouched");
     }
 

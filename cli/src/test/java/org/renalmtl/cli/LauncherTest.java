@@ -44,12 +44,17 @@ class LauncherTest {
         return flags;
     }
 
-    private Cli.Run launch(String... args) throws IOException {
+    /** Runs the CLI in its own JVM with the launcher's flags, in this test's directory. */
+    static Cli.Run launch(Path workDir, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(launcherFlags());
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
-        return Cli.exec(dir, cmd);
+        return Cli.exec(workDir, cmd);
+    }
+
+    private Cli.Run launch(String... args) throws IOException {
+        return launch(dir, args);
     }
 
     @Test

@@ -24,6 +24,10 @@ public record PhantomCase(Volume arterial, Volume venous, Volume delayed, Volume
     /** Phase names in the order of {@link #phases()}, also the file names written by {@link #writeTo}. */
     public static final List<String> PHASE_NAMES = List.of("arterial", "venous", "delayed");
 
+    /** The files {@link #writeTo} writes, in its order: the three phases, the tumour mask, the kidney mask. */
+    public static final List<String> FILE_NAMES = List.of("arterial.nii.gz", "venous.nii.gz", "delayed.nii.gz",
+            "mask.nii.gz", "kidney.nii.gz");
+
     /** @return arterial, venous, delayed */
     public List<Volume> phases() {
         return List.of(arterial, venous, delayed);
@@ -39,11 +43,11 @@ public record PhantomCase(Volume arterial, Volume venous, Volume delayed, Volume
      */
     public List<Path> writeTo(Path dir) {
         String d = "renal-mtl phantom seed " + seed;
-        Path a = dir.resolve("arterial.nii.gz");
-        Path v = dir.resolve("venous.nii.gz");
-        Path l = dir.resolve("delayed.nii.gz");
-        Path m = dir.resolve("mask.nii.gz");
-        Path k = dir.resolve("kidney.nii.gz");
+        Path a = dir.resolve(FILE_NAMES.get(0));
+        Path v = dir.resolve(FILE_NAMES.get(1));
+        Path l = dir.resolve(FILE_NAMES.get(2));
+        Path m = dir.resolve(FILE_NAMES.get(3));
+        Path k = dir.resolve(FILE_NAMES.get(4));
         NiftiWriter.write(arterial, a, NiftiDataType.INT16, d);
         NiftiWriter.write(venous, v, NiftiDataType.INT16, d);
         NiftiWriter.write(delayed, l, NiftiDataType.INT16, d);
