@@ -21,6 +21,12 @@ import org.bytedeco.javacpp.PointerPointer;
  * the HDF5 C library (bytedeco presets). This is all the weight format and the test fixtures need;
  * nested paths such as {@code features/mtdl} are accepted as dataset names.
  *
+ * <p>Reading is strict because a file is untrusted: the structure is walked through hard links only
+ * ({@link #structure()}), a string attribute must be one bounded string, and a dataset is read only
+ * after its metadata shows its bytes lie in this file, unfiltered and fully written
+ * ({@link DatasetInfo#storageProblem()}), so no native call writes past a buffer, follows a link out
+ * of the file, or reads another file.
+ *
  * <p>Every call holds one process-wide lock because the HDF5 build is not thread-safe. Errors are
  * never printed by HDF5 itself; they surface as {@link Hdf5Exception} naming the file.
  */
