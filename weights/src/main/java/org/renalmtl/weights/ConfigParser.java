@@ -1,28 +1,39 @@
 package org.renalmtl.weights;
 
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
- * Parses and checks the JSON config of a weight file. Every problem is collected, so a user sees all
- * of them at once in one {@link WeightFormatException}.
+ * Parses and checks the JSON config of a weight file strictly: the text is exactly one JSON object
+ * without duplicate keys, every field has its JSON type (no string where a number belongs, no
+ * fraction where an integer belongs), and every size and count is within {@link ConfigLimits}. Every
+ * problem is collected, so a user sees all of them at once in one {@link WeightFormatException}.
  */
 public final class ConfigParser {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Duplicate keys and trailing text are errors: either would make the file mean two things. */
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
 
-    private final Path file;
+    /** A network prefix: "" or identifier segments each followed by a dot (as the exporter checks). */
+    private static final Pattern PREFIX = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*\\.)*");
+
     private final List<String> problems = new ArrayList<>();
+    private final JsonFields f = new JsonFields(problems);
 
-    private ConfigParser(Path file) {
-        this.file = file;
-    }
+    private ConfigParser() {}
 
     /**
      * @param json the config text
@@ -31,7 +42,9 @@ public final class ConfigParser {
      * @throws WeightFormatException listing every problem
      */
     public static ModelConfig parse(String json, Path file) {
-        ConfigParser p = new ConfigParser(file);
+        if (json.length() > ConfigLimits.CONFIG_BYTES) {
+            throw new WeightFormatException(file, "config is longer than " + ConfigLimits.CONFIG_BYTES + " characters");
+        }
         JsonNode root;
         try {
             root = JSON.readTree(json);
@@ -41,292 +54,273 @@ public final class ConfigParser {
         if (root == null || !root.isObject()) {
             throw new WeightFormatException(file, "config is not a JSON object");
         }
+        ConfigParser p = new ConfigParser();
+        p.header(root, file);
         ModelConfig config = p.model(root, json);
+        if (p.problems.isEmpty()) {
+            // Only now is the layout small enough to enumerate (every count above is bounded).
+            long params = TensorLayout.parameterCount(config);
+            if (params > ConfigLimits.PARAMETERS) {
+                p.problems.add("the model has " + params + " parameters (at most " + ConfigLimits.PARAMETERS + ")");
+            }
+        }
         if (!p.problems.isEmpty()) {
             throw new WeightFormatException(file, p.problems);
         }
         return config;
     }
 
-    private ModelConfig model(JsonNode root, String json) {
-        String format = root.path("format").asText("");
-        if (!"renal-mtl-weights".equals(format)) {
-            throw new WeightFormatException(file, "config 'format' is '" + format + "', expected 'renal-mtl-weights'");
+    /** Format name and version decide how to read the rest, so they fail fast and alone. */
+    private void header(JsonNode root, Path file) {
+        JsonNode format = root.get("format");
+        String name = format != null && format.isTextual() ? format.asText() : format == null ? "" : JsonFields.show(format);
+        if (!"renal-mtl-weights".equals(name)) {
+            throw new WeightFormatException(file, "config 'format' is '" + name + "', expected 'renal-mtl-weights'");
         }
         JsonNode v = root.get("format_version");
-        if (v == null || !v.canConvertToInt()) {
+        if (v == null) {
             throw new WeightFormatException(file, "config has no integer 'format_version'");
         }
-        if (v.asInt() != ModelConfig.FORMAT_VERSION) {
-            throw new WeightFormatException(file, "unsupported format_version " + v.asText()
+        if (!v.isNumber()) {
+            throw new WeightFormatException(file, "config 'format_version' must be the integer "
+                    + ModelConfig.FORMAT_VERSION + ", got " + JsonFields.show(v));
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() != ModelConfig.FORMAT_VERSION) {
+            throw new WeightFormatException(file, "unsupported format_version " + JsonFields.show(v)
                     + " (this engine reads version " + ModelConfig.FORMAT_VERSION + ")");
         }
-        List<String> phases = strings(root, "phases");
+    }
+
+    private ModelConfig model(JsonNode root, String json) {
+        List<String> phases = new ArrayList<>();
+        for (JsonNode p : f.array(root, "phases", "config", ConfigLimits.PHASES)) {
+            phases.add(f.name(p, "config 'phases' entry"));
+        }
         if (phases.isEmpty()) {
-            problem("config 'phases' must list at least one phase");
+            f.problem("config 'phases' must list at least one phase");
         }
         if (new HashSet<>(phases).size() != phases.size()) {
-            problem("config 'phases' has duplicates");
+            f.problem("config 'phases' has duplicates");
         }
-        List<ModelConfig.Task> tasks = new ArrayList<>();
-        for (JsonNode t : array(root, "tasks")) {
-            double th = t.path("threshold").asDouble(0.5);
-            if (!(th >= 0 && th <= 1)) {
-                problem("task '" + t.path("name").asText() + "' threshold " + th + " outside [0, 1]");
-            }
-            tasks.add(new ModelConfig.Task(text(t, "name", "tasks[]"), t.path("positive").asText(""),
-                    t.path("negative").asText(""), th));
-        }
-        if (tasks.isEmpty()) {
-            problem("config 'tasks' must list at least one task");
-        }
-        JsonNode in = object(root, "input");
-        ModelConfig.Input input = new ModelConfig.Input(positiveInts(in, "size", 3, "input"),
-                positiveDoubles(in, "spacing_mm", 3, "input"), in.path("margin_mm").asDouble(0));
-        JsonNode pp = object(root, "preprocessing");
-        double[] window = doubles(pp, "hu_window", 2, "preprocessing");
-        String norm = pp.path("normalisation").asText("");
-        if (!norm.equals("zscore") && !norm.equals("window")) {
-            problem("preprocessing 'normalisation' must be 'zscore' or 'window', got '" + norm + "'");
-        }
-        double std = pp.path("std").asDouble(1);
-        if (norm.equals("zscore") && !(std > 0)) {
-            problem("preprocessing 'std' must be > 0");
-        }
-        if (window.length == 2 && !(window[0] < window[1])) {
-            problem("preprocessing 'hu_window' must be increasing");
-        }
-        ModelConfig.Preprocessing prep = new ModelConfig.Preprocessing(window.length == 2 ? window[0] : 0,
-                window.length == 2 ? window[1] : 1, norm, pp.path("mean").asDouble(0), std);
+        List<ModelConfig.Task> tasks = tasks(root);
+        JsonNode in = f.object(root, "input", "config");
+        ModelConfig.Input input = new ModelConfig.Input(
+                f.ints(in, "size", 3, 3, "input", 1, ConfigLimits.INPUT_SIZE, false),
+                f.numbers(in, "spacing_mm", 3, "input", ConfigLimits.MIN_SPACING_MM, ConfigLimits.MAX_SPACING_MM, 1),
+                f.number(in, "margin_mm", "input", 0, ConfigLimits.MAX_MARGIN_MM, 0.0));
+        ModelConfig.Preprocessing prep = preprocessing(f.object(root, "preprocessing", "config"));
 
         List<ModelConfig.Network> networks = new ArrayList<>();
         Set<String> predicted = new HashSet<>();
-        for (JsonNode n : array(root, "networks")) {
-            ModelConfig.Network net = network(n, phases.size());
+        Set<String> names = new HashSet<>();
+        Set<String> prefixes = new HashSet<>();
+        for (JsonNode n : f.array(root, "networks", "config", ConfigLimits.NETWORKS)) {
+            ModelConfig.Network net = network(n, phases.size(), input.size());
             if (net == null) {
                 continue;
             }
+            if (!names.add(net.name())) {
+                f.problem("network name '" + net.name() + "' is used twice");
+            }
+            if (!prefixes.add(net.prefix())) {
+                f.problem("network prefix '" + net.prefix() + "' is used twice");
+            }
             for (String t : net.tasks()) {
                 if (tasks.stream().noneMatch(x -> x.name().equals(t))) {
-                    problem("network '" + net.name() + "' predicts unknown task '" + t + "'");
+                    f.problem("network '" + net.name() + "' predicts unknown task '" + t + "'");
                 }
                 if (!predicted.add(t)) {
-                    problem("task '" + t + "' is predicted by more than one network");
+                    f.problem("task '" + t + "' is predicted by more than one network");
                 }
             }
             networks.add(net);
         }
         if (networks.isEmpty()) {
-            problem("config 'networks' must list at least one network");
+            f.problem("config 'networks' must list at least one network");
         }
         for (ModelConfig.Task t : tasks) {
             if (!predicted.contains(t.name()) && !networks.isEmpty()) {
-                problem("task '" + t.name() + "' is predicted by no network");
+                f.problem("task '" + t.name() + "' is predicted by no network");
             }
         }
-        return new ModelConfig(ModelConfig.FORMAT_VERSION, root.path("producer").asText(""),
-                root.path("name").asText(""), phases, tasks, input, prep, networks, json);
+        return new ModelConfig(ModelConfig.FORMAT_VERSION, f.string(root, "producer", "config", ""),
+                f.string(root, "name", "config", ""), phases, tasks, input, prep, networks, json);
     }
 
-    private ModelConfig.Network network(JsonNode n, int phases) {
-        String name = text(n, "name", "networks[]");
-        String where = "network '" + name + "'";
-        String prefix = n.path("prefix").asText("");
-        List<String> tasks = strings(n, "tasks");
+    private List<ModelConfig.Task> tasks(JsonNode root) {
+        List<ModelConfig.Task> tasks = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        List<JsonNode> list = f.array(root, "tasks", "config", ConfigLimits.TASKS);
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode t = list.get(i);
+            if (!t.isObject()) {
+                f.problem("config 'tasks'[" + i + "] must be an object");
+                continue;
+            }
+            String name = f.name(t.get("name"), "tasks[" + i + "] 'name'");
+            if (!seen.add(name)) {
+                f.problem("task name '" + name + "' is used twice");
+            }
+            String where = "task '" + name + "'";
+            tasks.add(new ModelConfig.Task(name, f.string(t, "positive", where, ""), f.string(t, "negative", where, ""),
+                    f.number(t, "threshold", where, 0, 1, 0.5)));
+        }
         if (tasks.isEmpty()) {
-            problem(where + " predicts no task");
+            f.problem("config 'tasks' must list at least one task");
+        }
+        return tasks;
+    }
+
+    private ModelConfig.Preprocessing preprocessing(JsonNode pp) {
+        String where = "preprocessing";
+        double[] window = f.numbers(pp, "hu_window", 2, where, -1e5, 1e5, 0);
+        String norm = f.string(pp, "normalisation", where, null);
+        if (!norm.equals("zscore") && !norm.equals("window")) {
+            f.problem("preprocessing 'normalisation' must be 'zscore' or 'window', got '" + norm + "'");
+        }
+        double mean = f.number(pp, "mean", where, -1e5, 1e5, 0.0);
+        double std = f.number(pp, "std", where, -1e5, 1e5, 1.0);
+        if (norm.equals("zscore") && !(std > 0)) {
+            f.problem("preprocessing 'std' must be > 0");
+        }
+        if (!(window[0] < window[1])) {
+            f.problem("preprocessing 'hu_window' must be increasing");
+        }
+        return new ModelConfig.Preprocessing(window[0], window[1], norm, mean, std);
+    }
+
+    private ModelConfig.Network network(JsonNode n, int phases, int[] size) {
+        if (!n.isObject()) {
+            f.problem("config 'networks' has an entry that is not an object");
+            return null;
+        }
+        String name = f.name(n.get("name"), "networks[] 'name'");
+        String where = "network '" + name + "'";
+        String prefix = f.string(n, "prefix", where, "");
+        if (!PREFIX.matcher(prefix).matches() || List.of(prefix.split("\\.")).stream()
+                .anyMatch(s -> s.equals("backbone") || s.equals("backbones") || s.equals("head"))) {
+            f.problem(where + " 'prefix' must be \"\" or identifiers each followed by '.' (not backbone, backbones,"
+                    + " head), got '" + prefix + "'");
+        }
+        List<String> tasks = new ArrayList<>();
+        for (JsonNode t : f.array(n, "tasks", where, ConfigLimits.TASKS)) {
+            tasks.add(f.name(t, where + " task"));
+        }
+        if (tasks.isEmpty()) {
+            f.problem(where + " predicts no task");
         }
         ModelConfig.Fusion fusion;
         try {
-            fusion = ModelConfig.Fusion.valueOf(n.path("fusion").asText("").toUpperCase(Locale.ROOT));
+            fusion = ModelConfig.Fusion.valueOf(f.string(n, "fusion", where, "").toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            problem(where + " 'fusion' must be batch, channels or separate");
+            f.problem(where + " 'fusion' must be batch, channels or separate");
             return null;
         }
-        ModelConfig.Backbone backbone = backbone(object(n, "backbone"), where);
+        ModelConfig.Backbone backbone = backbone(f.object(n, "backbone", where), where, size);
         if (backbone == null) {
             return null;
         }
         int expectIn = fusion == ModelConfig.Fusion.CHANNELS ? phases : 1;
         if (backbone.inChannels() != expectIn) {
-            problem(where + " backbone in_channels is " + backbone.inChannels() + " but fusion '"
+            f.problem(where + " backbone in_channels is " + backbone.inChannels() + " but fusion '"
                     + fusion.name().toLowerCase(Locale.ROOT) + "' with " + phases + " phases needs " + expectIn);
         }
-        JsonNode h = object(n, "head");
-        ModelConfig.Head head;
-        switch (h.path("type").asText("")) {
+        ModelConfig.Head head = head(f.object(n, "head", where), where, tasks.size());
+        return head == null ? null : new ModelConfig.Network(name, prefix, tasks, fusion, backbone, head);
+    }
+
+    private ModelConfig.Head head(JsonNode h, String where, int tasks) {
+        String type = f.string(h, "type", where + " head", "");
+        switch (type) {
             case "ple" -> {
-                int levels = h.path("levels").asInt(0);
-                int te = h.path("task_experts").asInt(0);
-                int se = h.path("shared_experts").asInt(-1);
-                if (levels < 1) {
-                    problem(where + " PLE 'levels' must be ≥ 1");
-                }
-                if (te < 1) {
-                    problem(where + " PLE 'task_experts' must be ≥ 1");
-                }
-                if (se < 0) {
-                    problem(where + " PLE 'shared_experts' must be ≥ 0");
-                }
-                int[] eh = positiveInts(h, "expert_hidden", -1, where + " head");
+                String w = where + " PLE";
+                int levels = f.integer(h, "levels", w, 1, ConfigLimits.LEVELS, null);
+                int te = f.integer(h, "task_experts", w, 1, ConfigLimits.EXPERTS, null);
+                int se = f.integer(h, "shared_experts", w, 0, ConfigLimits.EXPERTS, null);
+                int[] eh = f.ints(h, "expert_hidden", -1, ConfigLimits.HIDDEN_LAYERS, w, 1, ConfigLimits.WIDTH, false);
                 if (eh.length == 0) {
-                    problem(where + " PLE 'expert_hidden' must list at least one width");
+                    f.problem(where + " PLE 'expert_hidden' must list at least one width");
+                    eh = new int[] {1};
                 }
-                JsonNode g = object(h, "gate");
-                ModelConfig.Gate gate = new ModelConfig.Gate(positiveIntsOptional(g, "hidden", where + " gate"),
-                        g.path("bias").asBoolean(true), g.path("bn").asBoolean(false));
-                head = new ModelConfig.Ple(levels, te, se, eh, h.path("expert_bn").asBoolean(false), gate,
-                        mlp(object(h, "tower"), where + " tower"));
+                JsonNode g = f.object(h, "gate", w);
+                ModelConfig.Gate gate = new ModelConfig.Gate(hidden(g, where + " gate"), f.bool(g, "bias", w + " gate", true),
+                        f.bool(g, "bn", w + " gate", false));
+                return new ModelConfig.Ple(levels, te, se, eh, f.bool(h, "expert_bn", w, false), gate,
+                        mlp(f.object(h, "tower", w), where + " tower"));
             }
             case "mlp" -> {
-                if (tasks.size() != 1) {
-                    problem(where + " has an 'mlp' head, which predicts exactly one task, but lists " + tasks.size());
+                if (tasks != 1) {
+                    f.problem(where + " has an 'mlp' head, which predicts exactly one task, but lists " + tasks);
                 }
-                head = new ModelConfig.MlpHead(mlp(h, where + " head"));
+                return new ModelConfig.MlpHead(mlp(h, where + " head"));
             }
             default -> {
-                problem(where + " head 'type' must be 'ple' or 'mlp', got '" + h.path("type").asText("") + "'");
+                f.problem(where + " head 'type' must be 'ple' or 'mlp', got '" + type + "'");
                 return null;
             }
         }
-        return new ModelConfig.Network(name, prefix, tasks, fusion, backbone, head);
+    }
+
+    private int[] hidden(JsonNode n, String where) {
+        return f.ints(n, "hidden", -1, ConfigLimits.HIDDEN_LAYERS, where, 1, ConfigLimits.WIDTH, true);
     }
 
     private ModelConfig.Mlp mlp(JsonNode m, String where) {
-        return new ModelConfig.Mlp(positiveIntsOptional(m, "hidden", where), m.path("bn").asBoolean(false),
-                m.path("bias").asBoolean(true));
+        return new ModelConfig.Mlp(hidden(m, where), f.bool(m, "bn", where, false), f.bool(m, "bias", where, true));
     }
 
-    private ModelConfig.Backbone backbone(JsonNode b, String where) {
+    private ModelConfig.Backbone backbone(JsonNode b, String where, int[] size) {
         where = where + " backbone";
-        String type = b.path("type").asText("resnet3d");
+        String type = f.string(b, "type", where, "resnet3d");
         if (!type.equals("resnet3d")) {
-            problem(where + " type '" + type + "' is not supported (resnet3d only)");
+            f.problem(where + " type '" + type + "' is not supported (resnet3d only)");
             return null;
         }
-        int depth = b.path("depth").asInt(0);
+        JsonNode d = b.get("depth");
+        int depth = d != null && d.isIntegralNumber() && d.canConvertToInt() ? d.asInt() : 0;
         if (depth != 10 && depth != 18 && depth != 34 && depth != 50) {
-            problem(where + " depth " + depth + " is not one of 10, 18, 34, 50");
+            f.problem(where + " depth " + (d == null ? "(missing)" : JsonFields.show(d)) + " is not one of 10, 18, 34, 50");
             return null;
         }
-        int[] widths = b.has("widths") ? positiveInts(b, "widths", 4, where) : new int[] {64, 128, 256, 512};
-        JsonNode s = object(b, "stem");
-        ModelConfig.Stem stem = new ModelConfig.Stem(positiveInts(s, "kernel", 3, where + " stem"),
-                positiveInts(s, "stride", 3, where + " stem"), nonNegativeInts(s, "padding", 3, where + " stem"),
-                s.path("max_pool").asBoolean(true));
-        int[] strides = b.has("strides") ? positiveInts(b, "strides", 4, where) : new int[] {1, 2, 2, 2};
-        int[] dilations = b.has("dilations") ? positiveInts(b, "dilations", 4, where) : new int[] {1, 1, 1, 1};
+        int[] widths = b.has("widths") ? f.ints(b, "widths", 4, 4, where, 1, ConfigLimits.WIDTH, false)
+                : new int[] {64, 128, 256, 512};
+        ModelConfig.Stem stem = stem(f.object(b, "stem", where), where + " stem", size);
+        int[] strides = b.has("strides") ? f.ints(b, "strides", 4, 4, where, 1, ConfigLimits.STAGE_STRIDE, false)
+                : new int[] {1, 2, 2, 2};
+        int[] dilations = b.has("dilations") ? f.ints(b, "dilations", 4, 4, where, 1, ConfigLimits.DILATION, false)
+                : new int[] {1, 1, 1, 1};
         ModelConfig.Shortcut shortcut;
         try {
-            shortcut = ModelConfig.Shortcut.valueOf(b.path("shortcut").asText("B").toUpperCase(Locale.ROOT));
+            shortcut = ModelConfig.Shortcut.valueOf(f.string(b, "shortcut", where, "B").toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            problem(where + " 'shortcut' must be A or B");
+            f.problem(where + " 'shortcut' must be A or B");
             shortcut = ModelConfig.Shortcut.B;
         }
-        int inCh = b.path("in_channels").asInt(1);
-        if (inCh < 1) {
-            problem(where + " 'in_channels' must be ≥ 1");
-        }
-        return new ModelConfig.Backbone(depth, b.path("flavour").asText(""), inCh, widths, stem, strides, dilations,
-                shortcut, b.path("downsample_bias").asBoolean(false));
+        int inCh = f.integer(b, "in_channels", where, 1, ConfigLimits.PHASES, 1);
+        return new ModelConfig.Backbone(depth, f.string(b, "flavour", where, ""), inCh, widths, stem, strides, dilations,
+                shortcut, f.bool(b, "downsample_bias", where, false));
     }
 
-    private void problem(String p) {
-        problems.add(p);
-    }
-
-    private JsonNode object(JsonNode n, String key) {
-        JsonNode v = n.get(key);
-        if (v == null || !v.isObject()) {
-            problem("config has no object '" + key + "'");
-            return JSON.createObjectNode();
-        }
-        return v;
-    }
-
-    private List<JsonNode> array(JsonNode n, String key) {
-        JsonNode v = n.get(key);
-        List<JsonNode> out = new ArrayList<>();
-        if (v == null || !v.isArray()) {
-            problem("config has no array '" + key + "'");
-            return out;
-        }
-        v.forEach(out::add);
-        return out;
-    }
-
-    private String text(JsonNode n, String key, String where) {
-        String s = n.path(key).asText("");
-        if (s.isEmpty()) {
-            problem(where + " has no '" + key + "'");
-        }
-        return s;
-    }
-
-    private List<String> strings(JsonNode n, String key) {
-        List<String> out = new ArrayList<>();
-        for (JsonNode e : array(n, key)) {
-            out.add(e.asText());
-        }
-        return out;
-    }
-
-    private int[] ints(JsonNode n, String key, int len, String where, int min, boolean optional) {
-        JsonNode v = n.get(key);
-        if (v == null && optional) {
-            return new int[0];
-        }
-        if (v == null || !v.isArray() || (len >= 0 && v.size() != len)) {
-            problem(where + " '" + key + "' must be an array of " + (len >= 0 ? len + " " : "") + "integers");
-            return new int[Math.max(len, 0)];
-        }
-        int[] out = new int[v.size()];
-        for (int i = 0; i < out.length; i++) {
-            JsonNode e = v.get(i);
-            if (!e.canConvertToInt() || e.asInt() < min) {
-                problem(where + " '" + key + "' has an invalid entry " + e);
+    /**
+     * The stem must fit the input: a stride no longer than the kernel (else input voxels are skipped)
+     * nor the input, padding at most half the kernel (every ResNet stem pads kernel / 2; more only adds
+     * zero borders), and a padded input at least one kernel long, so the stem's output is never empty.
+     */
+    private ModelConfig.Stem stem(JsonNode s, String where, int[] size) {
+        int[] kernel = f.ints(s, "kernel", 3, 3, where, 1, ConfigLimits.STEM_KERNEL, false);
+        int[] stride = f.ints(s, "stride", 3, 3, where, 1, ConfigLimits.STEM_KERNEL, false);
+        int[] padding = f.ints(s, "padding", 3, 3, where, 0, ConfigLimits.STEM_KERNEL, false);
+        for (int i = 0; i < 3; i++) {
+            if (stride[i] > kernel[i] || stride[i] > size[i]) {
+                f.problem(where + " stride " + stride[i] + " on axis " + i + " exceeds the kernel or the input size");
             }
-            out[i] = e.asInt();
-        }
-        return out;
-    }
-
-    private int[] positiveInts(JsonNode n, String key, int len, String where) {
-        return ints(n, key, len, where, 1, false);
-    }
-
-    private int[] positiveIntsOptional(JsonNode n, String key, String where) {
-        return ints(n, key, -1, where, 1, true);
-    }
-
-    private int[] nonNegativeInts(JsonNode n, String key, int len, String where) {
-        return ints(n, key, len, where, 0, false);
-    }
-
-    private double[] doubles(JsonNode n, String key, int len, String where) {
-        JsonNode v = n.get(key);
-        if (v == null || !v.isArray() || v.size() != len) {
-            problem(where + " '" + key + "' must be an array of " + len + " numbers");
-            return new double[0];
-        }
-        double[] out = new double[len];
-        for (int i = 0; i < len; i++) {
-            if (!v.get(i).isNumber()) {
-                problem(where + " '" + key + "' has a non-numeric entry");
+            if (2 * padding[i] > kernel[i]) {
+                f.problem(where + " padding " + padding[i] + " on axis " + i + " exceeds half the kernel");
             }
-            out[i] = v.get(i).asDouble();
-        }
-        return out;
-    }
-
-    private double[] positiveDoubles(JsonNode n, String key, int len, String where) {
-        double[] d = doubles(n, key, len, where);
-        for (double x : d) {
-            if (!(x > 0)) {
-                problem(where + " '" + key + "' must be positive");
-                break;
+            if (size[i] + 2 * padding[i] < kernel[i]) {
+                f.problem(where + " kernel " + kernel[i] + " on axis " + i + " is larger than the padded input");
             }
         }
-        return d.length == len ? d : new double[] {1, 1, 1};
+        return new ModelConfig.Stem(kernel, stride, padding, f.bool(s, "max_pool", where, true));
     }
 }

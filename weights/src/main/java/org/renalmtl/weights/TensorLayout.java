@@ -163,4 +163,25 @@ public final class TensorLayout {
         }
         return n;
     }
+
+    /**
+     * The off-heap bytes {@link WeightFile#load} allocates for this config's tensors: each tensor as
+     * float32, 64-byte aligned. For memory planning before a load.
+     */
+    public static long loadedBytes(ModelConfig config) {
+        long bytes = 0;
+        for (long[] shape : expected(config).values()) {
+            long e = 1;
+            for (long d : shape) {
+                e *= d;
+            }
+            bytes += align(e * Float.BYTES);
+        }
+        return bytes;
+    }
+
+    /** @return {@code bytes} rounded up to a multiple of 64 (the alignment of every loaded tensor) */
+    static long align(long bytes) {
+        return (bytes + 63) & ~63L;
+    }
 }

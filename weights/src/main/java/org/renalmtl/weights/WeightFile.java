@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.renalmtl.weights.hdf5.DatasetInfo;
 import org.renalmtl.weights.hdf5.Hdf5Exception;
 import org.renalmtl.weights.hdf5.Hdf5File;
 
@@ -43,10 +44,23 @@ public final class WeightFile implements AutoCloseable {
      */
     public static WeightFile load(Path path) {
         try (Hdf5File h5 = Hdf5File.open(path)) {
+            // Structure first: it follows hard links only, so every name looked up below is a plain dataset.
+            Hdf5File.Structure structure = h5.structure();
+            if (!structure.problems().isEmpty()) {
+                throw new WeightFormatException(path, structure.problems());
+            }
             ModelConfig config = readConfig(h5);
             Map<String, long[]> expected = TensorLayout.expected(config);
+            long fileSize = h5.fileSize();
+            // Checked before any allocation: the config alone must not make the reader allocate more than
+            // the file could hold (every stored element takes at least the 2 bytes of a float16).
+            long minStored = 2 * TensorLayout.parameterCount(config);
+            if (minStored > fileSize) {
+                throw new WeightFormatException(path, "the config implies " + TensorLayout.parameterCount(config)
+                        + " parameters (at least " + minStored + " bytes) but the file has only " + fileSize + " bytes");
+            }
             List<String> problems = new ArrayList<>();
-            Set<String> present = new TreeSet<>(h5.datasetNames());
+            Set<String> present = new TreeSet<>(structure.datasets());
             List<String> missing = new ArrayList<>();
             for (String name : expected.keySet()) {
                 if (!present.contains(name)) {
@@ -66,53 +80,85 @@ public final class WeightFile implements AutoCloseable {
                 problems.add(unexpected.size() + " unexpected tensor(s): " + abbreviate(unexpected));
             }
             List<String> misshaped = new ArrayList<>();
-            long bytes = 0;
+            List<String> unreadable = new ArrayList<>();
+            List<long[]> ranges = new ArrayList<>();
             for (Map.Entry<String, long[]> e : expected.entrySet()) {
                 if (!present.contains(e.getKey())) {
                     continue;
                 }
-                Hdf5File.DatasetInfo info = h5.info(e.getKey());
+                DatasetInfo info = h5.info(e.getKey());
                 if (!info.isFloat()) {
                     misshaped.add(e.getKey() + " is not floating point");
+                } else if (!info.ieee() || (info.bytesPerElement() != 4 && info.bytesPerElement() != 2)) {
+                    misshaped.add(e.getKey() + " is a " + 8 * info.bytesPerElement()
+                            + "-bit float, expected IEEE float32 or float16");
                 } else if (!Arrays.equals(info.shape(), e.getValue())) {
                     misshaped.add(e.getKey() + " has shape " + Arrays.toString(info.shape()) + ", expected "
                             + Arrays.toString(e.getValue()));
+                } else if (info.storageProblem() != null) {
+                    unreadable.add(e.getKey() + " " + info.storageProblem());
                 } else {
-                    bytes += align(info.elements() * Float.BYTES);
+                    ranges.addAll(info.storageRanges());
                 }
             }
             if (!misshaped.isEmpty()) {
                 problems.add("misshaped: " + abbreviate(misshaped));
             }
+            if (!unreadable.isEmpty()) {
+                problems.add("unreadable: " + abbreviate(unreadable));
+            }
+            String overlap = overlap(ranges);
+            if (overlap != null) {
+                problems.add(overlap);
+            }
             if (!problems.isEmpty()) {
                 throw new WeightFormatException(path, problems);
             }
-            Arena arena = Arena.ofShared();
-            try {
-                MemorySegment block = arena.allocate(Math.max(bytes, 64), 64);
-                Map<String, Tensor> tensors = new LinkedHashMap<>();
-                List<String> nonFinite = new ArrayList<>();
-                long offset = 0;
-                for (Map.Entry<String, long[]> e : expected.entrySet()) {
-                    long n = elements(e.getValue());
-                    MemorySegment seg = block.asSlice(offset, n * Float.BYTES);
-                    offset += align(n * Float.BYTES);
-                    h5.readFloats(e.getKey(), seg);
-                    if (!allFinite(seg, n)) {
-                        nonFinite.add(e.getKey());
-                    }
-                    tensors.put(e.getKey(), new Tensor(e.getKey(), e.getValue(), seg));
-                }
-                if (!nonFinite.isEmpty()) {
-                    throw new WeightFormatException(path, "non-finite values (NaN or Inf) in " + abbreviate(nonFinite));
-                }
-                return new WeightFile(path, config, arena, Collections.unmodifiableMap(tensors));
-            } catch (RuntimeException e) {
-                arena.close();
-                throw e;
-            }
+            return read(path, h5, config, expected);
         } catch (Hdf5Exception e) {
             throw new WeightFormatException(path, e.getMessage().substring(path.toString().length() + 2));
+        }
+    }
+
+    /**
+     * Two tensors whose bytes overlap would let a small file describe more data than it holds (and
+     * would make the total read unbounded by the file size): every byte range must be its own.
+     */
+    private static String overlap(List<long[]> ranges) {
+        ranges.sort((a, b) -> Long.compare(a[0], b[0]));
+        for (int i = 1; i < ranges.size(); i++) {
+            long[] prev = ranges.get(i - 1);
+            if (ranges.get(i)[0] < prev[0] + prev[1]) {
+                return "tensors share storage (data at byte " + ranges.get(i)[0] + " belongs to two tensors)";
+            }
+        }
+        return null;
+    }
+
+    private static WeightFile read(Path path, Hdf5File h5, ModelConfig config, Map<String, long[]> expected) {
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment block = arena.allocate(Math.max(TensorLayout.loadedBytes(config), 64), 64);
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            List<String> nonFinite = new ArrayList<>();
+            long offset = 0;
+            for (Map.Entry<String, long[]> e : expected.entrySet()) {
+                long n = elements(e.getValue());
+                MemorySegment seg = block.asSlice(offset, n * Float.BYTES);
+                offset += TensorLayout.align(n * Float.BYTES);
+                h5.readFloats(e.getKey(), seg);
+                if (!allFinite(seg, n)) {
+                    nonFinite.add(e.getKey());
+                }
+                tensors.put(e.getKey(), new Tensor(e.getKey(), e.getValue(), seg));
+            }
+            if (!nonFinite.isEmpty()) {
+                throw new WeightFormatException(path, "non-finite values (NaN or Inf) in " + abbreviate(nonFinite));
+            }
+            return new WeightFile(path, config, arena, Collections.unmodifiableMap(tensors));
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
         }
     }
 
@@ -134,7 +180,7 @@ public final class WeightFile implements AutoCloseable {
             throw new WeightFormatException(h5.path(),
                     "no '" + CONFIG_ATTRIBUTE + "' attribute: not a renal-mtl weight file (export it with weights/export/export.py)");
         }
-        return ConfigParser.parse(h5.readStringAttribute(CONFIG_ATTRIBUTE), h5.path());
+        return ConfigParser.parse(h5.readStringAttribute(CONFIG_ATTRIBUTE, ConfigLimits.CONFIG_BYTES), h5.path());
     }
 
     private static String abbreviate(List<String> names) {
@@ -158,10 +204,6 @@ public final class WeightFile implements AutoCloseable {
             n *= d;
         }
         return n;
-    }
-
-    private static long align(long bytes) {
-        return (bytes + 63) & ~63L;
     }
 
     /** @return the file this was read from */

@@ -18,8 +18,8 @@ public final class WeightFormatException extends RuntimeException {
      * @param problems every problem found, each a short phrase
      */
     public WeightFormatException(Path file, List<String> problems) {
-        super(file + ": " + String.join("; ", problems));
-        this.problems = List.copyOf(problems);
+        super(oneLine(file + ": " + String.join("; ", problems)));
+        this.problems = problems.stream().map(WeightFormatException::oneLine).toList();
     }
 
     /**
@@ -28,6 +28,22 @@ public final class WeightFormatException extends RuntimeException {
      */
     public WeightFormatException(Path file, String problem) {
         this(file, List.of(problem));
+    }
+
+    /**
+     * Names from a file (tensor names, config strings, JSON parser messages) can hold line breaks and
+     * other control characters; escaped, the message stays one line that cannot forge another.
+     */
+    private static String oneLine(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        s.codePoints().forEach(c -> {
+            if (Character.isISOControl(c)) {
+                b.append(String.format("\\u%04x", c));
+            } else {
+                b.appendCodePoint(c);
+            }
+        });
+        return b.toString();
     }
 
     /** @return every problem found, in the order they were detected */

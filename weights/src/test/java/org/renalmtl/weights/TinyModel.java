@@ -6,7 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -96,19 +96,37 @@ final class TinyModel {
      * the build runs, see run-tests) and fails the test with its output if it fails.
      */
     static void python(String... args) {
+        script("/make_bad_files.py", args);
+    }
+
+    /**
+     * Runs a Python script of the test resources with /usr/bin/python3 and returns its standard output;
+     * fails the test with its output if it fails or runs past two minutes.
+     */
+    static String script(String resource, String... args) {
         Path script;
         try {
-            script = Path.of(TinyModel.class.getResource("/make_bad_files.py").toURI());
+            script = Path.of(TinyModel.class.getResource(resource).toURI());
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
         List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", script.toString()));
         cmd.addAll(List.of(args));
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                throw new AssertionError("make_bad_files.py " + String.join(" ", args) + " failed:\n" + out);
+            Path out = Files.createTempFile("script", ".out");
+            try {
+                Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+                boolean done = p.waitFor(120, TimeUnit.SECONDS);
+                if (!done) {
+                    p.destroyForcibly();
+                }
+                String text = Files.readString(out);
+                if (!done || p.exitValue() != 0) {
+                    throw new AssertionError(resource + " " + String.join(" ", args) + " failed:\n" + text);
+                }
+                return text;
+            } finally {
+                Files.deleteIfExists(out);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -21,6 +21,12 @@ import org.bytedeco.javacpp.PointerPointer;
  * the HDF5 C library (bytedeco presets). This is all the weight format and the test fixtures need;
  * nested paths such as {@code features/mtdl} are accepted as dataset names.
  *
+ * <p>Reading is strict because a file is untrusted: the structure is walked through hard links only
+ * ({@link #structure()}), a string attribute must be one bounded string, and a dataset is read only
+ * after its metadata shows its bytes lie in this file, unfiltered and fully written
+ * ({@link DatasetInfo#storageProblem()}), so no native call writes past a buffer, follows a link out
+ * of the file, or reads another file.
+ *
  * <p>Every call holds one process-wide lock because the HDF5 build is not thread-safe. Errors are
  * never printed by HDF5 itself; they surface as {@link Hdf5Exception} naming the file.
  */
@@ -39,17 +45,14 @@ public final class Hdf5File implements AutoCloseable {
         }
     }
 
-    /** Shape and element type of one dataset. */
-    public record DatasetInfo(String name, long[] shape, int bytesPerElement, boolean isFloat) {
-        /** @return the number of elements */
-        public long elements() {
-            long n = 1;
-            for (long d : shape) {
-                n *= d;
-            }
-            return n;
-        }
-    }
+    /**
+     * The datasets of a file, found through hard links only, and every structural problem met.
+     *
+     * @param datasets dataset paths ({@code group/name} for nested ones), sorted
+     * @param problems soft, external and user-defined links, link cycles, aliases, too deep nesting;
+     *     empty for a plain file
+     */
+    public record Structure(List<String> datasets, List<String> problems) {}
 
     private final Path path;
     private final long fileId;
@@ -116,83 +119,60 @@ public final class Hdf5File implements AutoCloseable {
         return path;
     }
 
-    /** @return names of all datasets, recursively ({@code group/name} for nested ones), sorted */
-    public List<String> datasetNames() {
+    /** @return every dataset and structural problem, from a walk that follows hard links only */
+    public Structure structure() {
         LOCK.lock();
         try {
             checkOpen();
-            List<String> out = new ArrayList<>();
-            collect(fileId, "", out);
-            out.sort(null);
-            return out;
+            return StructureWalker.walk(fileId);
         } finally {
             LOCK.unlock();
         }
     }
 
-    private void collect(long groupId, String prefix, List<String> out) {
-        H5G_info_t info = new H5G_info_t();
-        if (H5Gget_info(groupId, info) < 0) {
-            throw new Hdf5Exception(path, "cannot list group '" + prefix + "'");
+    /**
+     * @return names of all datasets, recursively ({@code group/name} for nested ones), sorted
+     * @throws Hdf5Exception if the file has soft or external links, link cycles or aliases
+     */
+    public List<String> datasetNames() {
+        Structure s = structure();
+        if (!s.problems().isEmpty()) {
+            throw new Hdf5Exception(path, String.join("; ", s.problems()));
         }
-        long n = info.nlinks();
-        for (long i = 0; i < n; i++) {
-            long len = H5Lget_name_by_idx(groupId, ".", H5_INDEX_NAME, H5_ITER_INC, i, (byte[]) null, 0, H5P_DEFAULT());
-            if (len < 0) {
-                throw new Hdf5Exception(path, "cannot read link " + i + " of group '" + prefix + "'");
+        return s.datasets();
+    }
+
+    /** @return the size of the file in bytes, as HDF5 sees it */
+    public long fileSize() {
+        LOCK.lock();
+        try {
+            checkOpen();
+            long[] size = new long[1];
+            if (H5Fget_filesize(fileId, size) < 0) {
+                throw new Hdf5Exception(path, "cannot get the file size");
             }
-            byte[] buf = new byte[(int) len + 1];
-            H5Lget_name_by_idx(groupId, ".", H5_INDEX_NAME, H5_ITER_INC, i, buf, buf.length, H5P_DEFAULT());
-            String name = new String(buf, 0, (int) len, StandardCharsets.UTF_8);
-            long obj = H5Oopen(groupId, name, H5P_DEFAULT());
-            if (obj < 0) {
-                throw new Hdf5Exception(path, "cannot open object '" + prefix + name + "'");
-            }
-            try {
-                int type = H5Iget_type(obj);
-                if (type == H5I_GROUP) {
-                    collect(obj, prefix + name + "/", out);
-                } else if (type == H5I_DATASET) {
-                    out.add(prefix + name);
-                }
-            } finally {
-                H5Oclose(obj);
-            }
+            return size[0];
+        } finally {
+            LOCK.unlock();
         }
     }
 
-    /** @return shape and type of a dataset */
+    /**
+     * @return shape, type and storage of a dataset, from its metadata (nothing is read)
+     * @throws Hdf5Exception if there is no such dataset
+     */
     public DatasetInfo info(String name) {
         LOCK.lock();
         try {
             checkOpen();
             long ds = openDataset(name);
             try {
-                return infoOf(ds, name);
+                return DatasetInspector.inspect(ds, name, fileSize());
             } finally {
                 H5Dclose(ds);
             }
         } finally {
             LOCK.unlock();
-        }
-    }
-
-    private DatasetInfo infoOf(long ds, String name) {
-        long space = H5Dget_space(ds);
-        long type = H5Dget_type(ds);
-        try {
-            int rank = H5Sget_simple_extent_ndims(space);
-            if (rank < 0) {
-                throw new Hdf5Exception(path, "dataset '" + name + "' has an unreadable shape");
-            }
-            long[] dims = new long[rank];
-            if (rank > 0) {
-                H5Sget_simple_extent_dims(space, dims, (long[]) null);
-            }
-            return new DatasetInfo(name, dims, (int) H5Tget_size(type), H5Tget_class(type) == H5T_FLOAT);
-        } finally {
-            H5Tclose(type);
-            H5Sclose(space);
         }
     }
 
@@ -205,9 +185,12 @@ public final class Hdf5File implements AutoCloseable {
     }
 
     /**
-     * Reads a float dataset (any float width; HDF5 converts) into {@code dst} as native float32.
+     * Reads an IEEE float dataset (16, 32 or 64 bits; HDF5 converts) into {@code dst} as native
+     * float32, after checking from its metadata that the data is stored in this file, unfiltered and
+     * fully written (see {@link DatasetInfo#storageProblem()}).
      *
      * @param dst off-heap destination of at least {@code elements * 4} bytes
+     * @throws Hdf5Exception if the dataset is not such a float dataset or cannot be read
      */
     public void readFloats(String name, MemorySegment dst) {
         LOCK.lock();
@@ -215,9 +198,12 @@ public final class Hdf5File implements AutoCloseable {
             checkOpen();
             long ds = openDataset(name);
             try {
-                DatasetInfo info = infoOf(ds, name);
-                if (!info.isFloat()) {
-                    throw new Hdf5Exception(path, "dataset '" + name + "' is not floating point");
+                DatasetInfo info = DatasetInspector.inspect(ds, name, fileSize());
+                if (info.storageProblem() != null) {
+                    throw new Hdf5Exception(path, "dataset '" + name + "' " + info.storageProblem());
+                }
+                if (!info.isFloat() || !info.ieee()) {
+                    throw new Hdf5Exception(path, "dataset '" + name + "' is not IEEE floating point");
                 }
                 if (dst.byteSize() < info.elements() * Float.BYTES) {
                     throw new IllegalArgumentException("destination too small for " + name);
@@ -236,6 +222,9 @@ public final class Hdf5File implements AutoCloseable {
     /** Reads a float dataset into a new heap array (for small tensors and tests). */
     public float[] readFloats(String name) {
         DatasetInfo info = info(name);
+        if (info.elements() > Integer.MAX_VALUE) {
+            throw new Hdf5Exception(path, "dataset '" + name + "' is too large for a Java array");
+        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate(Math.max(4, info.elements() * Float.BYTES), 64);
             readFloats(name, seg);
@@ -254,8 +243,15 @@ public final class Hdf5File implements AutoCloseable {
         }
     }
 
-    /** Reads a string attribute of the root group (variable- or fixed-length). */
-    public String readStringAttribute(String name) {
+    /**
+     * Reads a string attribute of the root group: one string (scalar dataspace), variable- or
+     * fixed-length. Its dataspace, type and length are checked before anything is read, so HDF5 never
+     * writes more than the buffer given to it holds.
+     *
+     * @param maxBytes the longest string accepted, in bytes
+     * @throws Hdf5Exception if the attribute is missing, not one string, or longer than {@code maxBytes}
+     */
+    public String readStringAttribute(String name, int maxBytes) {
         LOCK.lock();
         try {
             checkOpen();
@@ -263,43 +259,9 @@ public final class Hdf5File implements AutoCloseable {
             if (attr < 0) {
                 throw new Hdf5Exception(path, "no attribute '" + name + "'");
             }
-            long type = H5Aget_type(attr);
             try {
-                if (H5Tget_class(type) != H5T_STRING) {
-                    throw new Hdf5Exception(path, "attribute '" + name + "' is not a string");
-                }
-                if (H5Tis_variable_str(type) > 0) {
-                    long mem = H5Tcopy(H5T_C_S1_g());
-                    H5Tset_size(mem, H5T_VARIABLE);
-                    H5Tset_cset(mem, H5T_CSET_UTF8);
-                    try (PointerPointer<BytePointer> holder = new PointerPointer<>(1)) {
-                        if (H5Aread(attr, mem, holder) < 0) {
-                            throw new Hdf5Exception(path, "cannot read attribute '" + name + "'");
-                        }
-                        BytePointer str = holder.get(BytePointer.class, 0);
-                        String s = str.getString(StandardCharsets.UTF_8);
-                        long space = H5Aget_space(attr);
-                        H5Treclaim(mem, space, H5P_DEFAULT(), holder);
-                        H5Sclose(space);
-                        return s;
-                    } finally {
-                        H5Tclose(mem);
-                    }
-                }
-                long size = H5Tget_size(type);
-                try (BytePointer buf = new BytePointer(size + 1)) {
-                    buf.fill(0);
-                    if (H5Aread(attr, type, buf) < 0) {
-                        throw new Hdf5Exception(path, "cannot read attribute '" + name + "'");
-                    }
-                    // getString() returns the whole buffer (size + 1 bytes): cut at the first NUL, which
-                    // ends the text of a NULLTERM or NULLPAD string.
-                    String s = buf.getString(StandardCharsets.UTF_8);
-                    int nul = s.indexOf('\0');
-                    return nul >= 0 ? s.substring(0, nul) : s;
-                }
+                return StringAttribute.read(attr, "attribute '" + name + "'", maxBytes, path);
             } finally {
-                H5Tclose(type);
                 H5Aclose(attr);
             }
         } finally {
