@@ -2,7 +2,7 @@
 # Packs what the GPU host needs to run the Java side without Maven (the device machine reaches no
 # registry): benchmarks/gpu/target/bundle (git-ignored; name it in the device tool's `carry`).
 #
-#   benchmarks/gpu/make-bundle.sh [--modules engine,cli] [--keep-all] [--out DIR]
+#   benchmarks/gpu/make-bundle.sh [--modules engine,engine-cuda,cli] [--keep-all] [--out DIR]
 #
 #   lib/   the modules' jars and every runtime dependency (reactor siblings included)
 #   test/  the modules' test jars (<module>-<version>-tests.jar), their test-only dependencies, and
@@ -18,7 +18,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-modules="engine,cli"
+modules="engine,engine-cuda,cli"   # engine-cuda: the GPU tests and GpuBench
 out="$here/target/bundle"
 keep_all=0
 console_version="1.13.4"   # junit-platform 1.13.x goes with the root pom's junit-jupiter 5.13.x
@@ -41,7 +41,10 @@ cd "$repo"
 # Runtime and test dependency sets are copied separately so test-only jars stay out of lib/.
 mvn -B -q -pl "$modules" -am -DskipTests package jar:test-jar \
     dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp/deps-runtime"
-mvn -B -q -pl "$modules" -am -DskipTests dependency:copy-dependencies -DincludeScope=test \
+# `package` again (up to date, quick): without a packaging phase in the invocation, Maven 3.8 resolves
+# reactor siblings from ~/.m2 instead of target/, which fails for a module never installed there
+# (engine-cuda) and would read stale jars for the others.
+mvn -B -q -pl "$modules" -am -DskipTests package dependency:copy-dependencies -DincludeScope=test \
     -DoutputDirectory="$tmp/deps-test"
 mvn -B -q dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$console_version" \
     -DoutputDirectory="$tmp/test"

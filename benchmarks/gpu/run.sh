@@ -9,7 +9,7 @@
 #                (weights/export/export.py --named ... --condition), shared by the Java and PyTorch runs
 #   kernels      kernels/src/test/cuda/kernel_check.cpp: the committed fatbin through the driver API,
 #                every kernel against CPU references, then timed; plus cuobjdump's resource usage
-#   java-tests   the engine's GPU tests (package org.renalmtl.engine.cuda: kernels vs CPU twins, CudaPlan
+#   java-tests   engine-cuda's GPU tests (package org.renalmtl.engine.cuda: kernels vs CPU twins, CudaPlan
 #                vs PyTorch float64 on fixtures made here by make_fixtures.py, zero cudaMalloc, graph
 #                replay = eager) from the bundle made by make-bundle.sh
 #   java-bench   org.renalmtl.engine.cuda.GpuBench on the same weights: batch 1 and 8 at 96^3, p50/p90
@@ -24,7 +24,7 @@
 # junit-reports.tar.gz, resource-usage.txt.
 #
 # Environment overrides: BUNDLE (default benchmarks/gpu/target/bundle), JAVA (a java binary),
-# TEST_JARS (glob under BUNDLE/test, default engine-*-tests.jar), TEST_SELECT (JUnit console selector,
+# TEST_JARS (glob under BUNDLE/test, default engine-cuda-*-tests.jar), TEST_SELECT (JUnit console selector,
 # default --select-package=org.renalmtl.engine.cuda; the CPU tests need oneDNN natives the bundle leaves out),
 # BENCH_MAIN (default org.renalmtl.engine.cuda.GpuBench), BENCH_ARGS (default below), PYTHON (default python3).
 set -uo pipefail
@@ -183,17 +183,18 @@ if skipped java-tests; then record java-tests skipped 0 "--skip"; else
     begin java-tests
     console=( "$BUNDLE"/test/junit-platform-console-standalone-*.jar )
     shopt -s nullglob
-    test_jars=( "$BUNDLE"/test/${TEST_JARS:-engine-*-tests.jar} )
+    test_jars=( "$BUNDLE"/test/${TEST_JARS:-engine-cuda-*-tests.jar} )
     shopt -u nullglob
     if [[ -z "$JAVA_BIN" ]]; then
         record java-tests skipped "$(since)" "no Java 25"
     elif [[ ! -f "${console[0]}" || ${#test_jars[@]} == 0 ]]; then
-        record java-tests skipped "$(since)" "no bundle at $BUNDLE (need test/junit-platform-console-standalone-*.jar and test/engine-*-tests.jar; run benchmarks/gpu/make-bundle.sh and carry it)"
+        record java-tests skipped "$(since)" "no bundle at $BUNDLE (need test/junit-platform-console-standalone-*.jar and test/engine-cuda-*-tests.jar; run benchmarks/gpu/make-bundle.sh and carry it)"
     else
         cp="$(jars "$BUNDLE"/lib/*.jar "$BUNDLE"/test/*.jar)"
         # Surefire runs a module's tests in the module directory (relative paths to fixtures and
-        # sources); do the same for the module of the first test jar (engine-0.1.0-tests.jar -> engine).
-        module="$(basename "${test_jars[0]}")"; module="${module%%-*}"
+        # sources); do the same for the module of the first test jar (engine-cuda-0.1.0-tests.jar ->
+        # engine-cuda: strip the shortest "-VERSION-tests.jar", since module names contain dashes).
+        module="$(basename "${test_jars[0]}")"; module="${module%-*-tests.jar}"
         # The PyTorch oracle of CudaPlanTest.matchesPyTorch: seeded models, inputs and float64
         # outputs, as Maven makes them for the CPU oracle test (seconds; torch on the CPU is enough).
         fixtures="$work/fixtures"
@@ -216,11 +217,11 @@ fi
 
 if skipped java-bench; then record java-bench skipped 0 "--skip"; else
     begin java-bench
-    engine_jars=( "$BUNDLE"/lib/engine-*.jar )
+    engine_jars=( "$BUNDLE"/lib/engine-cuda-*.jar )  # GpuBench's module
     if [[ -z "$JAVA_BIN" ]]; then
         record java-bench skipped "$(since)" "no Java 25"
     elif [[ ! -f "${engine_jars[0]}" ]]; then
-        record java-bench skipped "$(since)" "no $BUNDLE/lib/engine-*.jar (run benchmarks/gpu/make-bundle.sh and carry it)"
+        record java-bench skipped "$(since)" "no $BUNDLE/lib/engine-cuda-*.jar (run benchmarks/gpu/make-bundle.sh and carry it)"
     elif [[ "$have_weights" != 1 ]]; then
         record java-bench skipped "$(since)" "no weights (step weights failed or skipped)"
     else

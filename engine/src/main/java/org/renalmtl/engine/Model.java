@@ -10,15 +10,16 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import org.renalmtl.engine.cpu.CpuPlan;
-import org.renalmtl.engine.cuda.CudaPlan;
-import org.renalmtl.engine.cuda.CudaRuntime;
-import org.renalmtl.engine.cuda.Precision;
 import org.renalmtl.engine.plan.ExecutionPlan;
+import org.renalmtl.engine.spi.BackendProvider;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.Tensor;
 import org.renalmtl.weights.WeightFile;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A loaded renal-mtl model, ready to predict.
@@ -33,6 +34,10 @@ import org.renalmtl.weights.WeightFile;
  * first forward of each (cases, D, H, W) and reused; after that {@link #forward} allocates
  * nothing. Thread-safe: concurrent callers are serialised, since one forward already uses every
  * core. Close it to free native memory; the GC is never relied on.
+ *
+ * <p>The CPU backend is built in. CUDA needs {@code org.renalmtl:engine-cuda} on the class path
+ * (found with {@link java.util.ServiceLoader}, {@link BackendProvider}); without it {@code auto}
+ * runs on the CPU and {@code cuda} is refused.
  */
 public final class Model implements AutoCloseable {
     private final ModelConfig config;
@@ -40,9 +45,9 @@ public final class Model implements AutoCloseable {
     private final AutoCloseable weightOwner;
     private final Device device;
     private final Map<List<Integer>, ExecutionPlan> plans = new HashMap<>();
+    private static final Logger LOG = LoggerFactory.getLogger(Model.class);
     /** The auto fallback is said once per process, not once per model. */
-    private static final java.util.concurrent.atomic.AtomicBoolean FALLBACK_LOGGED =
-            new java.util.concurrent.atomic.AtomicBoolean();
+    private static final AtomicBoolean FALLBACK_LOGGED = new AtomicBoolean();
 
     private final ReentrantLock lock = new ReentrantLock();
     private ExecutionPlan lastPlan;
@@ -99,21 +104,38 @@ public final class Model implements AutoCloseable {
         return switch (device.kind()) {
             case CPU -> Device.CPU;
             case AUTO -> {
-                if (CudaRuntime.available()) {
+                BackendProvider cuda = Backends.find(Device.Kind.CUDA);
+                if (cuda != null && cuda.available()) {
                     yield Device.cuda(0);
                 }
                 // One short line: the full diagnosis (which library, which variable) is what an explicit
                 // --device cuda reports.
                 if (FALLBACK_LOGGED.compareAndSet(false, true)) {
-                    System.err.println("renal-mtl: no usable CUDA device; using the CPU (--device cuda says why)");
+                    LOG.info(cuda == null
+                            ? "the CUDA backend is not on the class path; using the CPU"
+                            : "no usable CUDA device; using the CPU (--device cuda says why)");
                 }
                 yield Device.CPU;
             }
             case CUDA -> {
-                CudaRuntime.require(device.index()); // UnsupportedOperationException naming what is missing
+                cudaBackend(device.index()).require(device.index()); // UnsupportedOperationException naming what is missing
                 yield device;
             }
         };
+    }
+
+    /**
+     * @param index the CUDA ordinal asked for, named in the message
+     * @return the CUDA provider
+     * @throws UnsupportedOperationException if engine-cuda is not on the class path
+     */
+    private static BackendProvider cudaBackend(int index) {
+        BackendProvider cuda = Backends.find(Device.Kind.CUDA);
+        if (cuda == null) {
+            throw new UnsupportedOperationException("device cuda:" + index + ": the CUDA backend is not on the class "
+                    + "path (add the artifact org.renalmtl:engine-cuda)");
+        }
+        return cuda;
     }
 
     /** @return the model config */
@@ -191,7 +213,7 @@ public final class Model implements AutoCloseable {
             ExecutionPlan plan = plans.get(key);
             if (plan == null) {
                 plan = device.kind() == Device.Kind.CUDA
-                        ? new CudaPlan(config, tensors, cases, size, device.index(), precision)
+                        ? cudaBackend(device.index()).plan(config, tensors, cases, size, device.index(), precision)
                         : new CpuPlan(config, tensors, cases, size);
                 plans.put(key, plan);
             }

@@ -1,9 +1,10 @@
 package org.renalmtl.engine.cuda;
 
-import java.lang.System.Logger.Level;
 import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.cuda.global.cudnn;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Whether this process can use the GPU: probed once, the answer remembered.
@@ -16,7 +17,7 @@ import org.bytedeco.cuda.global.cudnn;
  * under {@code site-packages/nvidia/*}/lib).
  */
 public final class CudaRuntime {
-    private static final System.Logger LOG = System.getLogger(CudaRuntime.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(CudaRuntime.class);
     private static final String LIBS = "put the directories of libcudart.so.13, libcublas.so.13 and libcudnn.so.9 on "
             + "LD_LIBRARY_PATH before starting Java";
 
@@ -87,7 +88,7 @@ public final class CudaRuntime {
         if (probe == null) {
             probe = run();
             if (probe.available()) {
-                LOG.log(Level.INFO, "renal-mtl: " + describe());
+                LOG.info(describe());
             }
         }
         return probe;

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.renalmtl.engine.Precision;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.WeightFile;
 

@@ -1,9 +1,10 @@
-package org.renalmtl.engine.cuda;
+package org.renalmtl.engine;
 
 import java.util.Locale;
 
 /**
- * Arithmetic of the GPU convolutions and GEMMs. Activations and weights are stored as float32 in
+ * Arithmetic of the GPU convolutions and GEMMs, a load option ({@link Model#load(java.nio.file.Path, Device,
+ * Precision)}; ignored on the CPU). Activations and weights are stored as float32 in
  * every mode (our kernels are float32, kernels/KERNELS.md); the modes differ in what the tensor
  * cores may do with them.
  */

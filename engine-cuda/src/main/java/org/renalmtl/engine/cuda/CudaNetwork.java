@@ -7,6 +7,7 @@ import java.util.Map;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.cudnn.cudnnContext;
+import org.renalmtl.engine.Precision;
 import org.renalmtl.engine.graph.BackboneGraph;
 import org.renalmtl.engine.graph.HeadGraph;
 import org.renalmtl.engine.plan.ArenaPlanner;

@@ -24,6 +24,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.renalmtl.engine.Device;
 import org.renalmtl.engine.Model;
+import org.renalmtl.engine.Precision;
 import org.renalmtl.engine.cpu.CpuPlan;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.SeededWeights;

@@ -6,17 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.renalmtl.engine.Device;
 import org.renalmtl.engine.Model;
+import org.renalmtl.engine.Precision;
 import org.renalmtl.engine.graph.Op;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.SeededWeights;
@@ -24,7 +25,7 @@ import org.renalmtl.weights.Tensor;
 
 /**
  * What runs on any machine: without a GPU, asking for CUDA fails with a clear reason instead of
- * crashing the JVM, {@code auto} falls back to the CPU with one line on stderr, and the probe's
+ * crashing the JVM, {@code auto} falls back to the CPU with one logged line, and the probe's
  * answer is stable (the second touch of an unloadable JNI class throws a different error, which
  * the remembered answer must hide). Also the host-side weight reordering of the CUDA backend.
  */
@@ -62,24 +63,17 @@ class CudaFallbackTest {
         ModelConfig config = GpuFixtures.config(GpuFixtures.CHANNELS);
         Arena arena = Arena.ofShared();
         Map<String, Tensor> tensors = SeededWeights.generate(config, 3, arena);
-        PrintStream err = System.err;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        Model model;
-        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        try {
-            model = Model.of(config, tensors, arena, Device.AUTO);
+        try (LogCapture log = new LogCapture(Model.class); Model model = Model.of(config, tensors, arena, Device.AUTO)) {
             // A second model in the same process falls back silently: the line is said once.
             Model.of(config, tensors, null, Device.AUTO).close();
-        } finally {
-            System.setErr(err);
-        }
-        try (model) {
+            List<LogRecord> said = log.records();
             assertEquals(Device.CPU, model.device());
-            String line = captured.toString(StandardCharsets.UTF_8);
-            // Zero lines if an earlier test in this JVM already fell back; never more than one.
-            assertTrue(line.strip().lines().count() <= 1, "at most one line: " + line);
-            line.strip().lines().forEach(l ->
-                    assertEquals("renal-mtl: no usable CUDA device; using the CPU (--device cuda says why)", l));
+            // Zero records if an earlier test in this JVM already fell back; never more than one.
+            assertTrue(said.size() <= 1, () -> "at most one record: " + said.stream().map(LogRecord::getMessage).toList());
+            for (LogRecord r : said) {
+                assertEquals(Level.INFO, r.getLevel());
+                assertEquals("no usable CUDA device; using the CPU (--device cuda says why)", r.getMessage());
+            }
             int[] size = config.input().size();
             MemorySegment input = GpuFixtures.randomFloats(arena, (long) config.phases().size() * size[0] * size[1]
                     * size[2], 4);
@@ -100,14 +94,6 @@ class CudaFallbackTest {
         try (Model model = Model.of(config, SeededWeights.generate(config, 3, arena), arena, Device.AUTO)) {
             assertEquals(Device.Kind.CUDA, model.device().kind());
         }
-    }
-
-    @Test
-    void precisionNames() {
-        assertEquals(Precision.TF32, Precision.parse(" tf32 "));
-        assertEquals("bf16", Precision.BF16.label());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Precision.parse("fp8"));
-        assertTrue(e.getMessage().contains("fp8"));
     }
 
     @Test

@@ -24,6 +24,7 @@ import org.bytedeco.cuda.cudart.CUgraph_st;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.cudnn.cudnnContext;
 import org.bytedeco.javacpp.SizeTPointer;
+import org.renalmtl.engine.Precision;
 import org.renalmtl.engine.plan.ArenaPlanner;
 import org.renalmtl.engine.plan.ExecutionPlan;
 import org.renalmtl.weights.ModelConfig;

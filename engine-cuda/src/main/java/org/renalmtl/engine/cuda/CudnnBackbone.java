@@ -16,6 +16,7 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.SizeTPointer;
+import org.renalmtl.engine.Precision;
 import org.renalmtl.engine.graph.BackboneGraph;
 import org.renalmtl.engine.graph.Op;
 import org.renalmtl.engine.graph.Value;

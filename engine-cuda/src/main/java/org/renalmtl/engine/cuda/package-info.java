@@ -8,11 +8,12 @@
  *   <li>{@link org.renalmtl.engine.cuda.CudaRuntime} probes once whether a driver, a device,
  *       cuBLAS and cuDNN 9 load (catching {@code UnsatisfiedLinkError}/{@code NoClassDefFoundError},
  *       ENGINEERING.md §5), remembers the answer and the reason (naming the missing library and
- *       {@code LD_LIBRARY_PATH}), and logs the versions once. Nothing else here touches a CUDA
- *       class before it said yes. {@code Model} uses it for {@code cuda} (refuse with the reason)
- *       and {@code auto} (fall back to the CPU with one stderr line).</li>
+ *       {@code LD_LIBRARY_PATH}), and logs the versions once (SLF4J). Nothing else here touches a
+ *       CUDA class before it said yes. {@link org.renalmtl.engine.cuda.CudaBackendProvider}, found by
+ *       {@code Model} with {@code ServiceLoader}, uses it for {@code cuda} (refuse with the reason)
+ *       and {@code auto} (fall back to the CPU with one logged line).</li>
  *   <li>{@link org.renalmtl.engine.cuda.CudaPlan} implements {@code ExecutionPlan} for one
- *       (config, cases, D, H, W, device, {@link org.renalmtl.engine.cuda.Precision}).
+ *       (config, cases, D, H, W, device, {@link org.renalmtl.engine.Precision}).
  *       Activations are NDHWC float32; the input's channels are zero-padded to 8 by
  *       {@code ncdhw_to_ndhwc} (and the stem weights likewise) so tensor cores apply.
  *       Convolutions are {@code cudnnConvolutionBiasActivationForward} with BatchNorm folded by the
