@@ -1,5 +1,9 @@
 package org.renalmtl.cli;
 
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.logging.Formatter;
@@ -11,8 +15,9 @@ import java.util.logging.Logger;
 /**
  * The CLI's logging backend. The library modules log through SLF4J only; the CLI binds SLF4J to
  * java.util.logging (slf4j-jdk14) and shows each record as one short line, {@code renal-mtl: MESSAGE},
- * on stderr. The lines are held until the command ends and shown only if it succeeded, so that a
- * failed command's stderr is its one error line (a device fallback said before the error is noise).
+ * on stderr. The lines are held until the command prints its first result, or ends, and are dropped if
+ * it failed before printing anything, so that a failed command's stderr is its one error line (a device
+ * fallback said before the error is noise).
  */
 final class CliLogging {
     /**
@@ -39,21 +44,52 @@ final class CliLogging {
     }
 
     /**
-     * Ends a command: prints the held lines to stderr if it succeeded, else drops them.
+     * Shows the held lines on stderr (and from then on every line as it comes), or drops them.
      *
-     * @param show whether the command succeeded
+     * @param show false when the command failed before printing any result
      */
     static void release(boolean show) {
-        for (String line : HELD.take()) {
-            if (show) {
-                System.err.println(line);
-            }
+        for (String line : HELD.take(show)) {
+            System.err.println(line);
         }
+    }
+
+    /**
+     * Wraps stdout so that held lines are shown before the command's first output: once a command is
+     * producing results, what the libraries said (the device it fell back to) belongs before them.
+     *
+     * @param out the real stdout
+     * @return the stream to use as {@code System.out}
+     */
+    static PrintStream releasingOnFirstWrite(PrintStream out) {
+        return new PrintStream(new FilterOutputStream(out) {
+            private boolean released;
+
+            @Override
+            public void write(int b) throws IOException {
+                release();
+                out.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                release();
+                out.write(b, off, len);
+            }
+
+            private void release() throws IOException {
+                if (!released) {
+                    released = true;
+                    CliLogging.release(true);
+                }
+            }
+        }, true, StandardCharsets.UTF_8);
     }
 
     /** Collects formatted records; thread-safe, as loggers may be called from any thread. */
     private static final class Held extends Handler {
         private final List<String> lines = new ArrayList<>();
+        private boolean passThrough;
         private final Formatter format = new Formatter() {
             @Override
             public String format(LogRecord r) {
@@ -64,13 +100,20 @@ final class CliLogging {
         @Override
         public synchronized void publish(LogRecord r) {
             if (isLoggable(r)) {
-                lines.add(format.format(r));
+                String line = format.format(r);
+                if (passThrough) {
+                    System.err.println(line);
+                } else {
+                    lines.add(line);
+                }
             }
         }
 
-        synchronized List<String> take() {
-            List<String> out = List.copyOf(lines);
+        /** @return the held lines to print (none if {@code show} is false); later lines pass straight through */
+        synchronized List<String> take(boolean show) {
+            List<String> out = show ? List.copyOf(lines) : List.of();
             lines.clear();
+            passThrough = show;
             return out;
         }
 

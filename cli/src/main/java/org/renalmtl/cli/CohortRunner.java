@@ -9,6 +9,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import org.renalmtl.engine.ModelRunException;
 import org.renalmtl.engine.Prediction;
 import org.renalmtl.evaluation.io.CsvTable;
 import org.renalmtl.loader.MaskSelection;
@@ -126,6 +127,7 @@ final class CohortRunner {
     /** Per-case input problems are recorded; anything else is a bug and stops the run. */
     private static boolean isCaseError(RuntimeException e) {
         return e instanceof org.renalmtl.loader.VolumeInputException || e instanceof InputException
+                || e instanceof ModelRunException
                 || e instanceof UncheckedIOException || e instanceof IllegalArgumentException;
     }
 

@@ -8,6 +8,7 @@ import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.util.List;
 import java.nio.file.NotDirectoryException;
+import org.renalmtl.engine.ModelRunException;
 import org.renalmtl.evaluation.EvaluationInputException;
 import org.renalmtl.evaluation.cli.EvaluateCommand;
 import org.renalmtl.evaluation.cli.MrmcCommand;
@@ -98,6 +99,7 @@ public final class Main implements Runnable {
 
     private static boolean isInputError(Throwable ex) {
         return ex instanceof WeightFormatException
+                || ex instanceof ModelRunException
                 || ex instanceof VolumeInputException
                 || ex instanceof EvaluationInputException
                 || ex instanceof InputException
@@ -113,6 +115,7 @@ public final class Main implements Runnable {
      */
     public static void main(String[] args) {
         CliLogging.install();
+        System.setOut(CliLogging.releasingOnFirstWrite(System.out));
         int code = commandLine().execute(args);
         CliLogging.release(code == 0);
         System.exit(code);

@@ -12,6 +12,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.renalmtl.engine.BuiltinModels;
 import org.renalmtl.pipeline.EngineVersion;
 
 /**
@@ -64,6 +65,18 @@ class LauncherTest {
         assertEquals(2, r.code(), r::toString);
         // Exactly one line: no JavaCPP version warning, no HDF5 error stack, no stack trace.
         assertEquals("renal-mtl: error: " + text + ": not an HDF5 file (no HDF5 signature at offset 0)\n", r.err(),
+                r::toString);
+        assertEquals("", r.out(), r::toString);
+    }
+
+    @Test
+    void anErrorAfterTheDeviceFallbackIsStillTheOnlyLine() throws IOException {
+        Path model = dir.resolve("M.h5");
+        BuiltinModels.write(BuiltinModels.Kind.MTDL, 1, model);
+        // auto falls back to the CPU (a log line) before the missing phases are noticed: only the error is shown.
+        Cli.Run r = launch("predict", "--model", model.toString(), "--out", dir.resolve("r.json").toString());
+        assertEquals(2, r.code(), r::toString);
+        assertEquals("renal-mtl: error: missing phase(s) for this model: --arterial, --venous, --delayed\n", r.err(),
                 r::toString);
         assertEquals("", r.out(), r::toString);
     }

@@ -40,6 +40,7 @@ import org.slf4j.LoggerFactory;
  * runs on the CPU and {@code cuda} is refused.
  */
 public final class Model implements AutoCloseable {
+    private final String source; // the weight file, or the config's name for weights in memory: named in errors
     private final ModelConfig config;
     private final Map<String, Tensor> tensors;
     private final AutoCloseable weightOwner;
@@ -56,7 +57,9 @@ public final class Model implements AutoCloseable {
     private boolean closed;
     private Precision precision = Precision.TF32; // CUDA arithmetic, set by load(Path, Device, Precision)
 
-    private Model(ModelConfig config, Map<String, Tensor> tensors, AutoCloseable weightOwner, Device device) {
+    private Model(String source, ModelConfig config, Map<String, Tensor> tensors, AutoCloseable weightOwner,
+            Device device) {
+        this.source = source;
         this.config = config;
         this.tensors = tensors;
         this.weightOwner = weightOwner;
@@ -74,7 +77,7 @@ public final class Model implements AutoCloseable {
     public static Model load(Path path, Device device) {
         Device d = resolve(device);
         WeightFile wf = WeightFile.load(path);
-        return new Model(wf.config(), wf.tensors(), wf, d);
+        return new Model(path.toString(), wf.config(), wf.tensors(), wf, d);
     }
 
     /**
@@ -97,7 +100,7 @@ public final class Model implements AutoCloseable {
      * @param owner closed with the model (e.g. the arena holding the tensors), or null
      */
     public static Model of(ModelConfig config, Map<String, Tensor> tensors, AutoCloseable owner, Device device) {
-        return new Model(config, tensors, owner, resolve(device));
+        return new Model("model " + config.name(), config, tensors, owner, resolve(device));
     }
 
     private static Device resolve(Device device) {
@@ -171,15 +174,16 @@ public final class Model implements AutoCloseable {
      * @param size (D, H, W)
      */
     public void forward(MemorySegment input, int cases, int[] size, MemorySegment probabilities) {
-        long need = (long) cases * config.phases().size() * size[0] * size[1] * size[2] * Float.BYTES;
-        if (input.byteSize() < need) {
-            throw new IllegalArgumentException("input has " + input.byteSize() + " bytes, the shape needs " + need);
-        }
-        if (probabilities.byteSize() < (long) cases * config.tasks().size() * Float.BYTES) {
-            throw new IllegalArgumentException("probabilities buffer too small");
-        }
         lock.lock();
         try {
+            checkOpen(); // first: a closed model says so whatever the arguments
+            long need = (long) cases * config.phases().size() * size[0] * size[1] * size[2] * Float.BYTES;
+            if (input.byteSize() < need) {
+                throw new IllegalArgumentException("input has " + input.byteSize() + " bytes, the shape needs " + need);
+            }
+            if (probabilities.byteSize() < (long) cases * config.tasks().size() * Float.BYTES) {
+                throw new IllegalArgumentException("probabilities buffer too small");
+            }
             // The last shape is checked without building a map key, so warm calls allocate nothing.
             ExecutionPlan plan = lastPlan != null && lastCases == cases && Arrays.equals(lastSize, size)
                     ? lastPlan
@@ -190,8 +194,47 @@ public final class Model implements AutoCloseable {
                 lastCases = cases;
                 lastSize = size.clone();
             }
+            requireFinite(plan, cases, probabilities);
         } finally {
             lock.unlock();
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("model closed: " + source);
+        }
+    }
+
+    /**
+     * A non-finite value is never handed out as a probability: overflowing weights (a flipped exponent
+     * bit, 3e38 values) or an input far outside the training range make the network produce NaN or
+     * ±Inf, which a report would otherwise print as a result or, after a sigmoid, as a plausible
+     * probability. The features are checked too (on the CPU, where they are already in host memory):
+     * an infinity there is flattened to 0 or 1 by the head. Costs (cases × (tasks + features)) reads.
+     */
+    private void requireFinite(ExecutionPlan plan, int cases, MemorySegment probabilities) {
+        int tasks = config.tasks().size();
+        for (long i = 0; i < (long) cases * tasks; i++) {
+            float p = probabilities.getAtIndex(JAVA_FLOAT, i);
+            if (!Float.isFinite(p)) {
+                throw new ModelRunException(source + ": the network's output for task '"
+                        + config.tasks().get((int) (i % tasks)).name() + "' is " + p + " (case " + i / tasks
+                        + "): the weights or the input overflow float32");
+            }
+        }
+        if (device.kind() == Device.Kind.CPU) {
+            for (int n = 0; n < config.networks().size(); n++) {
+                MemorySegment f = plan.features(n);
+                for (long i = 0; i < f.byteSize() / Float.BYTES; i++) {
+                    float v = f.getAtIndex(JAVA_FLOAT, i);
+                    if (!Float.isFinite(v)) {
+                        throw new ModelRunException(source + ": the backbone features of network '"
+                                + config.networks().get(n).name() + "' hold " + v
+                                + ": the weights or the input overflow float32");
+                    }
+                }
+            }
         }
     }
 
@@ -203,9 +246,7 @@ public final class Model implements AutoCloseable {
     public ExecutionPlan plan(int cases, int[] size) {
         lock.lock();
         try {
-            if (closed) {
-                throw new IllegalStateException("model closed");
-            }
+            checkOpen();
             if (cases < 1) {
                 throw new IllegalArgumentException("cases must be ≥ 1");
             }
@@ -268,6 +309,7 @@ public final class Model implements AutoCloseable {
     public float[] lastFeatures(int network) {
         lock.lock();
         try {
+            checkOpen();
             if (lastPlan == null) {
                 throw new IllegalStateException("no forward yet");
             }

@@ -180,8 +180,9 @@ public final class ConfigParser {
         }
         double mean = f.number(pp, "mean", where, -1e5, 1e5, 0.0);
         double std = f.number(pp, "std", where, -1e5, 1e5, 1.0);
-        if (norm.equals("zscore") && !(std > 0)) {
-            f.problem("preprocessing 'std' must be > 0");
+        if (norm.equals("zscore") && !(std >= 1e-3)) {
+            // Dividing HU by a vanishing std sends the input to ~1e38 and the network past float32 (issue 9).
+            f.problem("preprocessing 'std' must be ≥ 0.001, got " + std);
         }
         if (!(window[0] < window[1])) {
             f.problem("preprocessing 'hu_window' must be increasing");

@@ -25,6 +25,14 @@ public final class WeightFile implements AutoCloseable {
     /** Root attribute holding the JSON config. */
     public static final String CONFIG_ATTRIBUTE = "renal_mtl_config";
 
+    /**
+     * The largest magnitude a stored value may have. Trained networks hold weights and BatchNorm
+     * statistics far below it (a running variance of raw HU is about 1e6); a value above it is a
+     * corrupted exponent bit, and it would overflow float32 inside the network, where ReLU and pooling
+     * can flatten the infinities into a plausible probability.
+     */
+    static final float MAX_MAGNITUDE = 1e10f;
+
     private final Path path;
     private final ModelConfig config;
     private final Arena arena;
@@ -141,6 +149,8 @@ public final class WeightFile implements AutoCloseable {
             MemorySegment block = arena.allocate(Math.max(TensorLayout.loadedBytes(config), 64), 64);
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             List<String> nonFinite = new ArrayList<>();
+            List<String> negativeVariance = new ArrayList<>();
+            List<String> huge = new ArrayList<>();
             long offset = 0;
             for (Map.Entry<String, long[]> e : expected.entrySet()) {
                 long n = elements(e.getValue());
@@ -149,11 +159,23 @@ public final class WeightFile implements AutoCloseable {
                 h5.readFloats(e.getKey(), seg);
                 if (!allFinite(seg, n)) {
                     nonFinite.add(e.getKey());
+                } else if (e.getKey().endsWith(".running_var") && !allNonNegative(seg, n)) {
+                    negativeVariance.add(e.getKey());
+                } else if (!allBelow(seg, n, MAX_MAGNITUDE)) {
+                    huge.add(e.getKey());
                 }
                 tensors.put(e.getKey(), new Tensor(e.getKey(), e.getValue(), seg));
             }
             if (!nonFinite.isEmpty()) {
                 throw new WeightFormatException(path, "non-finite values (NaN or Inf) in " + abbreviate(nonFinite));
+            }
+            if (!negativeVariance.isEmpty()) {
+                // BatchNorm divides by sqrt(var + eps): a negative variance turns the whole layer into NaN.
+                throw new WeightFormatException(path, "negative BatchNorm variance in " + abbreviate(negativeVariance));
+            }
+            if (!huge.isEmpty()) {
+                throw new WeightFormatException(path, "values of magnitude above 1e10 in " + abbreviate(huge)
+                        + " (a corrupted exponent bit? they overflow float32 inside the network)");
             }
             return new WeightFile(path, config, arena, Collections.unmodifiableMap(tensors));
         } catch (RuntimeException e) {
@@ -192,6 +214,24 @@ public final class WeightFile implements AutoCloseable {
     private static boolean allFinite(MemorySegment seg, long n) {
         for (long i = 0; i < n; i++) {
             if (!Float.isFinite(seg.getAtIndex(ValueLayout.JAVA_FLOAT, i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean allBelow(MemorySegment seg, long n, float limit) {
+        for (long i = 0; i < n; i++) {
+            if (Math.abs(seg.getAtIndex(ValueLayout.JAVA_FLOAT, i)) > limit) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean allNonNegative(MemorySegment seg, long n) {
+        for (long i = 0; i < n; i++) {
+            if (seg.getAtIndex(ValueLayout.JAVA_FLOAT, i) < 0) {
                 return false;
             }
         }

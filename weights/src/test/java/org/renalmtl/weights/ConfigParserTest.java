@@ -141,6 +141,7 @@ class ConfigParserTest {
                 "\"kernel\": [3, 3, 3]", "\"kernel\": [3, 3, 15]", "\"size\": [16, 16, 16]", "\"size\": [16, 16, 8]");
         refusedWith("network 'mtdl' backbone 'strides'[3] must be ≤ 4, got 5", "\"strides\": [1, 2, 2, 2]",
                 "\"strides\": [1, 2, 2, 5]");
+        refusedWith("preprocessing 'std' must be ≥ 0.001, got 1.0E-9", "\"std\": 80.0", "\"std\": 1e-9");
     }
 
     @Test

@@ -197,6 +197,34 @@ class WeightFileTest {
     }
 
     @Test
+    void negativeBatchNormVarianceIsRefusedByName() {
+        Path f = dir.resolve("negative-var.h5");
+        String name = "backbone.layer1.0.bn1.running_var";
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, Tensor> t = new LinkedHashMap<>(TinyModel.tensors(arena, 4));
+            t.put(name, TinyModel.withValue(arena, t.get(name), 1, -0.25f));
+            TinyModel.writeRaw(f, TinyModel.config(), t.values());
+        }
+        loadFails(f, "negative BatchNorm variance in " + name);
+    }
+
+    @Test
+    void aFlippedExponentBitIsRefusedByName() {
+        Path f = dir.resolve("flipped-exponent.h5");
+        String name = "backbone.layer1.0.conv1.weight";
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, Tensor> t = new LinkedHashMap<>(TinyModel.tensors(arena, 4));
+            float w = t.get(name).get(3);
+            // Setting the top exponent bit turns a weight of ~0.05 into ~1.7e37: finite, and ruinous.
+            float flipped = Float.intBitsToFloat(Float.floatToRawIntBits(w) | 0x40000000);
+            assertTrue(Float.isFinite(flipped) && Math.abs(flipped) > 1e30, "flipped " + flipped);
+            t.put(name, TinyModel.withValue(arena, t.get(name), 3, flipped));
+            TinyModel.writeRaw(f, TinyModel.config(), t.values());
+        }
+        loadFails(f, "values of magnitude above 1e10 in " + name);
+    }
+
+    @Test
     void roundTripKeepsEveryTensorAndTheConfig() throws IOException {
         Path f = dir.resolve("rt.h5");
         TinyModel.writeValid(f, 11);

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.renalmtl.engine.plan.ArenaPlanner;
 import org.renalmtl.engine.plan.ExecutionPlan;
+import org.renalmtl.engine.plan.MemoryBudget;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.Tensor;
 
@@ -56,6 +57,8 @@ public final class CpuPlan implements ExecutionPlan {
             this.activationBytes = act;
             this.lowerBound = lower;
             this.scratchBytes = scratch;
+            MemoryBudget.check("activations and scratch for " + cases + " case(s) of " + size[0] + "×" + size[1] + "×"
+                    + size[2], act + scratch, MemoryBudget.machineBytes(), "this machine");
             MemorySegment activations = arena.allocate(Math.max(act, 64), ArenaPlanner.ALIGNMENT);
             MemorySegment scratchSeg = arena.allocate(Math.max(scratch, 64), ArenaPlanner.ALIGNMENT);
             for (int i = 0; i < networks.size(); i++) {

@@ -3,6 +3,7 @@ package org.renalmtl.engine.graph;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.renalmtl.engine.ModelRunException;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.Tensor;
 import org.renalmtl.weights.TensorLayout;
@@ -70,7 +71,7 @@ public final class BackboneGraph {
      * @param d input depth
      * @param h input height
      * @param w input width
-     * @throws IllegalArgumentException if the input is too small for the network's strides
+     * @throws ModelRunException if the input is too small for the network's strides
      */
     public static BackboneGraph build(
             ModelConfig.Backbone b, String prefix, Map<String, Tensor> tensors, int d, int h, int w) {
@@ -137,7 +138,8 @@ public final class BackboneGraph {
 
     private int value(Value v) {
         if (v.d() < 1 || v.h() < 1 || v.w() < 1) {
-            throw new IllegalArgumentException("input too small: an activation would have shape " + v);
+            throw new ModelRunException("input too small for the network's strides: an activation would have shape "
+                    + v);
         }
         values.add(v);
         return values.size() - 1;
