@@ -62,7 +62,26 @@ public final class NiftiReader {
     public static Volume read(Path path, long maxVoxels) {
         String src = path.toString();
         long fileSize = checkReadable(path);
-        try (InputStream raw = new BufferedInputStream(Files.newInputStream(path), STREAM_BUFFER)) {
+        try (InputStream file = Files.newInputStream(path)) {
+            return read(file, fileSize, src, maxVoxels);
+        } catch (IOException e) {
+            throw new VolumeInputException(src + ": cannot read (" + oneLine(e) + ")", e);
+        }
+    }
+
+    /**
+     * Reads a volume from a stream holding a whole file; {@link #read(Path, long)} after the file checks, and the
+     * fuzz tests' way in without a temporary file.
+     *
+     * @param file      the file's bytes from the start (not closed here)
+     * @param fileSize  the file's size in bytes, which bounds what the header may claim
+     * @param src       the file name for messages
+     * @param maxVoxels headers claiming more voxels than this are refused before allocation
+     * @return the volume (close it when done)
+     */
+    static Volume read(InputStream file, long fileSize, String src, long maxVoxels) {
+        try {
+            InputStream raw = new BufferedInputStream(file, STREAM_BUFFER);
             boolean gzip = isGzip(raw);
             try (InputStream in = gzip ? new GZIPInputStream(raw, STREAM_BUFFER) : raw) {
                 NiftiHeader h = readHeader(in, src);
