@@ -28,9 +28,12 @@ class NiftiReaderFuzzTest {
     @FuzzTest(maxDuration = "5m")
     void readEndsInAVolumeOrABadInputError(byte[] file) {
         try (Volume v = NiftiReader.read(new ByteArrayInputStream(file), file.length, SRC, NiftiReader.DEFAULT_MAX_VOXELS)) {
-            // A volume was read: its voxels are those the header declares, all finite.
+            // A volume was read: its voxels are those the header declares, all finite, and no more than the
+            // file can hold (one byte a voxel at least, deflate expanding 1032:1 at most): a volume sized by
+            // garbage header fields would be allocated (and zeroed) before anything else could fail.
             NiftiHeader h = v.header().orElseThrow();
             assertEquals((long) h.nx() * h.ny() * h.nz(), v.voxelCount());
+            assertTrue(v.voxelCount() <= 1032L * file.length, v.voxelCount() + " voxels from " + file.length + " bytes");
             for (long i = 0; i < v.voxelCount(); i++) {
                 assertTrue(Float.isFinite(v.get(i)), "voxel " + i);
             }
