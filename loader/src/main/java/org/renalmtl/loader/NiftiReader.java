@@ -62,53 +62,68 @@ public final class NiftiReader {
     public static Volume read(Path path, long maxVoxels) {
         String src = path.toString();
         long fileSize = checkReadable(path);
-        try (InputStream file = Files.newInputStream(path)) {
-            return read(file, fileSize, src, maxVoxels);
+        InputStream file;
+        try {
+            file = Files.newInputStream(path);
         } catch (IOException e) {
-            throw new VolumeInputException(src + ": cannot read (" + oneLine(e) + ")", e);
+            throw failure(src, e);
         }
+        return read(file, fileSize, src, maxVoxels); // closes the file whatever happens
     }
 
     /**
      * Reads a volume from a stream holding a whole file; {@link #read(Path, long)} after the file checks, and the
      * fuzz tests' way in without a temporary file.
      *
-     * @param file      the file's bytes from the start (not closed here)
+     * @param file      the file's bytes from the start (closed here)
      * @param fileSize  the file's size in bytes, which bounds what the header may claim
      * @param src       the file name for messages
      * @param maxVoxels headers claiming more voxels than this are refused before allocation
      * @return the volume (close it when done)
      */
     static Volume read(InputStream file, long fileSize, String src, long maxVoxels) {
+        Volume v = null; // freed here on any failure, also one while closing the streams after the last voxel
         try {
-            InputStream raw = new BufferedInputStream(file, STREAM_BUFFER);
-            boolean gzip = isGzip(raw);
-            try (InputStream in = gzip ? new CheckedGzipInputStream(raw, STREAM_BUFFER) : raw) {
-                NiftiHeader h = readHeader(in, src);
-                NiftiHeaderChecks.dimensions(h, maxVoxels, src);
-                NiftiHeaderChecks.fitsInFile(h, fileSize, gzip, src);
-                Geometry g = h.geometry(src);
-                long skip = h.voxOffset() - (h.version() == 1 ? NiftiHeader.NIFTI1_SIZE : NiftiHeader.NIFTI2_SIZE);
-                in.skipNBytes(skip);
-                Volume v = Volume.allocate(h, g, src);
-                try {
+            try (InputStream raw = new BufferedInputStream(file, STREAM_BUFFER)) {
+                boolean gzip = isGzip(raw);
+                try (InputStream in = gzip ? new CheckedGzipInputStream(raw, STREAM_BUFFER) : raw) {
+                    NiftiHeader h = readHeader(in, src);
+                    NiftiHeaderChecks.dimensions(h, maxVoxels, src);
+                    NiftiHeaderChecks.fitsInFile(h, fileSize, gzip, src);
+                    Geometry g = h.geometry(src);
+                    long skip = h.voxOffset() - (h.version() == 1 ? NiftiHeader.NIFTI1_SIZE : NiftiHeader.NIFTI2_SIZE);
+                    in.skipNBytes(skip);
+                    v = Volume.allocate(h, g, src);
                     readVoxels(in, h, v, src);
                     if (gzip) {
                         drain(in);
                     }
-                    return v;
-                } catch (RuntimeException | IOException e) {
-                    v.close();
-                    throw e;
                 }
             }
-        } catch (EOFException e) {
-            throw new VolumeInputException(src + ": truncated file (" + (e.getMessage() == null ? "unexpected end of data" : e.getMessage()) + ")", e);
-        } catch (ZipException e) {
-            throw new VolumeInputException(src + ": corrupt gzip data (" + e.getMessage() + ")", e);
+            return v;
         } catch (IOException e) {
-            throw new VolumeInputException(src + ": cannot read (" + oneLine(e) + ")", e);
+            free(v);
+            throw failure(src, e);
+        } catch (RuntimeException | Error e) {
+            free(v);
+            throw e;
         }
+    }
+
+    private static void free(Volume v) {
+        if (v != null) {
+            v.close();
+        }
+    }
+
+    /** @return the one-line bad-input error for a low-level read failure */
+    private static VolumeInputException failure(String src, IOException e) {
+        return switch (e) {
+            case EOFException eof -> new VolumeInputException(src + ": truncated file ("
+                + (eof.getMessage() == null ? "unexpected end of data" : eof.getMessage()) + ")", e);
+            case ZipException zip -> new VolumeInputException(src + ": corrupt gzip data (" + zip.getMessage() + ")", e);
+            default -> new VolumeInputException(src + ": cannot read (" + oneLine(e) + ")", e);
+        };
     }
 
     /**
@@ -126,12 +141,8 @@ public final class NiftiReader {
             try (InputStream in = gzip ? new CheckedGzipInputStream(raw, STREAM_BUFFER) : raw) {
                 return readHeader(in, src);
             }
-        } catch (EOFException e) {
-            throw new VolumeInputException(src + ": truncated file (" + (e.getMessage() == null ? "unexpected end of data" : e.getMessage()) + ")", e);
-        } catch (ZipException e) {
-            throw new VolumeInputException(src + ": corrupt gzip data (" + e.getMessage() + ")", e);
         } catch (IOException e) {
-            throw new VolumeInputException(src + ": cannot read (" + oneLine(e) + ")", e);
+            throw failure(src, e);
         }
     }
 
