@@ -60,19 +60,19 @@ public record NiftiHeader(int version, ByteOrder byteOrder, long[] dim, NiftiDat
         return srow.clone();
     }
 
-    /** @return dim[1], the number of voxels along x */
+    /** @return dim[1], the number of voxels along x; 1 when dim[0] &lt; 1 (the field is then unused) */
     public int nx() {
-        return (int) dim[1];
+        return dim[0] >= 1 ? (int) dim[1] : 1;
     }
 
-    /** @return dim[2], the number of voxels along y */
+    /** @return dim[2], the number of voxels along y; 1 when dim[0] &lt; 2 (the field is then unused) */
     public int ny() {
-        return (int) dim[2];
+        return dim[0] >= 2 ? (int) dim[2] : 1;
     }
 
-    /** @return dim[3], the number of voxels along z */
+    /** @return dim[3], the number of voxels along z; 1 when dim[0] &lt; 3 (the field is then unused) */
     public int nz() {
-        return (int) dim[3];
+        return dim[0] >= 3 ? (int) dim[3] : 1;
     }
 
     /** @return the slope actually applied: scl_slope, or 1 when it is 0 or not finite (nifti1.h: no scaling) */
@@ -100,7 +100,8 @@ public record NiftiHeader(int version, ByteOrder byteOrder, long[] dim, NiftiDat
                 return new int[] {size == NIFTI1_SIZE ? 1 : 2, order == ByteOrder.LITTLE_ENDIAN ? 0 : 1};
             }
         }
-        throw new VolumeInputException(source + ": not a NIfTI file (sizeof_hdr is neither 348 nor 540 in either byte order)");
+        throw new VolumeInputException(source + ": not a NIfTI file (sizeof_hdr is " + b.order(ByteOrder.LITTLE_ENDIAN).getInt(0)
+            + " little endian, " + b.order(ByteOrder.BIG_ENDIAN).getInt(0) + " big endian; neither is 348 or 540)");
     }
 
     /**
@@ -119,7 +120,8 @@ public record NiftiHeader(int version, ByteOrder byteOrder, long[] dim, NiftiDat
         double[] quatern = new double[6];
         double[] srow = new double[12];
         int dataTypeCode;
-        long voxOffset;
+        int bitpix;
+        double voxOffset;
         double slope;
         double inter;
         int qform;
@@ -139,7 +141,8 @@ public record NiftiHeader(int version, ByteOrder byteOrder, long[] dim, NiftiDat
                 pixdim[i] = b.getFloat(76 + 4 * i);
             }
             dataTypeCode = b.getShort(70);
-            voxOffset = (long) b.getFloat(108);
+            bitpix = b.getShort(72);
+            voxOffset = b.getFloat(108);
             slope = b.getFloat(112);
             inter = b.getFloat(116);
             units = bytes[123] & 0xff;
@@ -158,6 +161,7 @@ public record NiftiHeader(int version, ByteOrder byteOrder, long[] dim, NiftiDat
                 throw new VolumeInputException(source + ": wrong NIfTI-2 magic '" + printable(bytes, 4, 8) + "' (expected 'n+2\\0\\r\\n\\032\\n')");
             }
             dataTypeCode = b.getShort(12);
+            bitpix = b.getShort(14);
             for (int i = 0; i < 8; i++) {
                 dim[i] = b.getLong(16 + 8 * i);
                 pixdim[i] = b.getDouble(104 + 8 * i);
@@ -176,56 +180,10 @@ public record NiftiHeader(int version, ByteOrder byteOrder, long[] dim, NiftiDat
             }
             units = b.getInt(500);
         }
-        NiftiDataType type = NiftiDataType.fromCode(dataTypeCode);
-        if (type == null) {
-            throw new VolumeInputException(source + ": unsupported NIfTI datatype " + dataTypeCode
-                + " (supported: uint8, int8, int16, uint16, int32, uint32, int64, uint64, float32, float64)");
-        }
-        int headerSize = version == 1 ? NIFTI1_SIZE : NIFTI2_SIZE;
-        if (voxOffset < headerSize) {
-            // Some writers leave vox_offset 0 in single files; the voxels then follow the header and the
-            // 4-byte extension flag, as nibabel assumes.
-            voxOffset = headerSize + 4;
-        }
-        return new NiftiHeader(version, order, dim, type, pixdim, voxOffset, slope, inter, qform, sform,
+        NiftiDataType type = NiftiHeaderChecks.dataType(dataTypeCode, bitpix, source);
+        long offset = NiftiHeaderChecks.voxOffset(voxOffset, version, source);
+        return new NiftiHeader(version, order, dim, type, pixdim, offset, slope, inter, qform, sform,
             quatern, srow, units, descrip);
-    }
-
-    /**
-     * Checks that the header describes one 3-D scalar volume of a size that can be held, before anything is
-     * allocated.
-     *
-     * @param maxVoxels the largest voxel count accepted
-     * @param source    file name for messages
-     */
-    void checkDimensions(long maxVoxels, String source) {
-        long nd = dim[0];
-        if (nd < 1 || nd > 7) {
-            throw new VolumeInputException(source + ": header claims " + nd + " dimensions (dim[0] must be 1..7)");
-        }
-        for (int i = 1; i <= nd; i++) {
-            if (dim[i] < 1) {
-                throw new VolumeInputException(source + ": header claims dim[" + i + "] = " + dim[i] + " (must be at least 1)");
-            }
-        }
-        for (int i = 4; i <= nd; i++) {
-            if (dim[i] != 1) {
-                throw new VolumeInputException(source + ": " + nd + "-D image with dim[" + i + "] = " + dim[i]
-                    + "; only 3-D volumes are supported (give each phase as its own file)");
-            }
-        }
-        long total = 1;
-        for (int i = 1; i <= Math.min(3, nd); i++) {
-            if (dim[i] > Integer.MAX_VALUE || total > maxVoxels / dim[i]) {
-                throw new VolumeInputException(source + ": header claims absurd dimensions " + dimString()
-                    + " (more than " + maxVoxels + " voxels)");
-            }
-            total *= dim[i];
-        }
-        if (total > maxVoxels) {
-            throw new VolumeInputException(source + ": header claims absurd dimensions " + dimString()
-                + " (more than " + maxVoxels + " voxels)");
-        }
     }
 
     /** @return the number of voxels in the 3-D volume (dims beyond dim[0] count as 1) */
@@ -255,24 +213,25 @@ public record NiftiHeader(int version, ByteOrder byteOrder, long[] dim, NiftiDat
      *
      * @param source file name for messages
      * @return the geometry
-     * @throws VolumeInputException when the chosen transform is singular or not finite
+     * @throws VolumeInputException when the chosen transform or its inverse is singular or not finite, or when
+     *     it is built from pixdim (qform or fallback) and pixdim[1..3] are not finite and positive
      */
     public Geometry geometry(String source) {
-        double[] sform = sformCode > 0 ? usable(sformAffine()) : null;
-        double[] qform = qformCode > 0 ? usable(qformAffine()) : null;
-        double[] a;
-        if (sform != null) {
-            a = sform;
-        } else if (qform != null) {
-            a = qform;
-        } else if (sformCode > 0 || qformCode > 0) {
-            throw new VolumeInputException(source + ": voxel-to-world affine is singular or not finite (check "
-                + (sformCode > 0 ? "srow" : "quatern/qoffset/pixdim") + ")");
-        } else {
-            a = usable(pixdimAffine());
-            if (a == null) {
-                throw new VolumeInputException(source + ": voxel sizes pixdim[1..3] must be finite and non-zero");
+        if (sformCode > 0) {
+            double[] sform = usable(sformAffine());
+            if (sform != null) {
+                return new Geometry(sform, qformCode, sformCode);
             }
+            if (qformCode <= 0) {
+                throw new VolumeInputException(source + ": voxel-to-world affine is singular or not finite (check srow)");
+            }
+        }
+        // The qform and the fallback both scale by the voxel sizes.
+        NiftiHeaderChecks.pixdim(pixdim, source);
+        double[] a = usable(qformCode > 0 ? qformAffine() : pixdimAffine());
+        if (a == null) {
+            throw new VolumeInputException(source + ": voxel-to-world affine is singular or not finite (check "
+                + (sformCode > 0 ? "srow and " : "") + (qformCode > 0 ? "quatern/qoffset/pixdim" : "pixdim[1..3]") + ")");
         }
         return new Geometry(a, qformCode, sformCode);
     }
@@ -285,18 +244,14 @@ public record NiftiHeader(int version, ByteOrder byteOrder, long[] dim, NiftiDat
         };
     }
 
-    /** @return the affine in mm when it is finite and invertible, else null */
+    /** @return the affine in mm when it and its inverse are finite and it is not singular, else null */
     private double[] usable(double[] a) {
         double unit = unitToMm();
         for (int i = 0; i < 12; i++) {
             a[i] *= unit;
-            if (!Double.isFinite(a[i])) {
-                return null;
-            }
         }
         a[15] = 1;
-        double det = a[0] * (a[5] * a[10] - a[6] * a[9]) - a[1] * (a[4] * a[10] - a[6] * a[8]) + a[2] * (a[4] * a[9] - a[5] * a[8]);
-        return Math.abs(det) > 1e-12 ? a : null;
+        return NiftiHeaderChecks.invertible(a) ? a : null;
     }
 
     private double[] sformAffine() {

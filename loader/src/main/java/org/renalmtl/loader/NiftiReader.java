@@ -12,7 +12,6 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
 
 /**
@@ -23,17 +22,18 @@ import java.util.zip.ZipException;
  * <p>The file is streamed: gzip is decoded through buffered streams and the voxels are converted a chunk at a
  * time (1 MiB of file bytes) into the volume's segment, so the heap holds a few MiB of staging arrays whatever
  * the volume's size. Compression is recognised by the gzip magic bytes, not by the file name.
- * Dimensions are checked before anything is allocated; a gzip file cannot expand more than about 1032:1, so a
- * header whose voxels could not fit in the compressed size is refused up front too. Volumes with NaN or
- * infinite voxels are refused: the preprocessing and the network have no meaningful use for them.
+ * The header is checked before anything is allocated ({@link NiftiHeaderChecks}: dimensions, datatype and bitpix,
+ * vox_offset, voxel sizes and affine); a gzip file cannot expand more than about 1032:1, so a header whose voxels
+ * could not fit in the compressed size is refused up front too. Gzip is read to its end so that every member's
+ * CRC32 and length are verified ({@link CheckedGzipInputStream} states the rules for several members and trailing
+ * bytes). Volumes with NaN or infinite voxels are refused: the preprocessing and the network have no meaningful
+ * use for them.
  */
 public final class NiftiReader {
 
     /** Largest voxel count accepted by {@link #read(Path)}: 2^31 voxels, i.e. 8 GiB as float32. */
     public static final long DEFAULT_MAX_VOXELS = 1L << 31;
 
-    /** Deflate's maximal expansion ratio (zlib technical details: 1032:1), with slack for headers. */
-    private static final long MAX_DEFLATE_RATIO = 1032;
     private static final int CHUNK = 1 << 20;
     private static final int STREAM_BUFFER = 1 << 16;
 
@@ -62,39 +62,68 @@ public final class NiftiReader {
     public static Volume read(Path path, long maxVoxels) {
         String src = path.toString();
         long fileSize = checkReadable(path);
-        try (InputStream raw = new BufferedInputStream(Files.newInputStream(path), STREAM_BUFFER)) {
-            boolean gzip = isGzip(raw);
-            try (InputStream in = gzip ? new GZIPInputStream(raw, STREAM_BUFFER) : raw) {
-                NiftiHeader h = readHeader(in, src);
-                h.checkDimensions(maxVoxels, src);
-                long voxelBytes = h.voxelCount() * h.dataType().bytes();
-                long needed = h.voxOffset() + voxelBytes;
-                if (gzip && needed > fileSize * MAX_DEFLATE_RATIO + 4096) {
-                    throw new VolumeInputException(src + ": header claims " + h.dimString() + " " + h.dataType()
-                        + " voxels (" + needed + " bytes) but a gzip file of " + fileSize + " bytes cannot hold that many");
-                }
-                if (!gzip && fileSize < needed) {
-                    throw new VolumeInputException(src + ": truncated: header needs " + needed + " bytes, file has " + fileSize);
-                }
-                Geometry g = h.geometry(src);
-                long skip = h.voxOffset() - (h.version() == 1 ? NiftiHeader.NIFTI1_SIZE : NiftiHeader.NIFTI2_SIZE);
-                in.skipNBytes(skip);
-                Volume v = Volume.allocate(h, g, src);
-                try {
+        InputStream file;
+        try {
+            file = Files.newInputStream(path);
+        } catch (IOException e) {
+            throw failure(src, e);
+        }
+        return read(file, fileSize, src, maxVoxels); // closes the file whatever happens
+    }
+
+    /**
+     * Reads a volume from a stream holding a whole file; {@link #read(Path, long)} after the file checks, and the
+     * fuzz tests' way in without a temporary file.
+     *
+     * @param file      the file's bytes from the start (closed here)
+     * @param fileSize  the file's size in bytes, which bounds what the header may claim
+     * @param src       the file name for messages
+     * @param maxVoxels headers claiming more voxels than this are refused before allocation
+     * @return the volume (close it when done)
+     */
+    static Volume read(InputStream file, long fileSize, String src, long maxVoxels) {
+        Volume v = null; // freed here on any failure, also one while closing the streams after the last voxel
+        try {
+            try (InputStream raw = new BufferedInputStream(file, STREAM_BUFFER)) {
+                boolean gzip = isGzip(raw);
+                try (InputStream in = gzip ? new CheckedGzipInputStream(raw, STREAM_BUFFER) : raw) {
+                    NiftiHeader h = readHeader(in, src);
+                    NiftiHeaderChecks.dimensions(h, maxVoxels, src);
+                    NiftiHeaderChecks.fitsInFile(h, fileSize, gzip, src);
+                    Geometry g = h.geometry(src);
+                    long skip = h.voxOffset() - (h.version() == 1 ? NiftiHeader.NIFTI1_SIZE : NiftiHeader.NIFTI2_SIZE);
+                    in.skipNBytes(skip);
+                    v = Volume.allocate(h, g, src);
                     readVoxels(in, h, v, src);
-                    return v;
-                } catch (RuntimeException | IOException e) {
-                    v.close();
-                    throw e;
+                    if (gzip) {
+                        drain(in);
+                    }
                 }
             }
-        } catch (EOFException e) {
-            throw new VolumeInputException(src + ": truncated file (unexpected end of data)", e);
-        } catch (ZipException e) {
-            throw new VolumeInputException(src + ": corrupt gzip data (" + e.getMessage() + ")", e);
+            return v;
         } catch (IOException e) {
-            throw new VolumeInputException(src + ": cannot read (" + oneLine(e) + ")", e);
+            free(v);
+            throw failure(src, e);
+        } catch (RuntimeException | Error e) {
+            free(v);
+            throw e;
         }
+    }
+
+    private static void free(Volume v) {
+        if (v != null) {
+            v.close();
+        }
+    }
+
+    /** @return the one-line bad-input error for a low-level read failure */
+    private static VolumeInputException failure(String src, IOException e) {
+        return switch (e) {
+            case EOFException eof -> new VolumeInputException(src + ": truncated file ("
+                + (eof.getMessage() == null ? "unexpected end of data" : eof.getMessage()) + ")", e);
+            case ZipException zip -> new VolumeInputException(src + ": corrupt gzip data (" + zip.getMessage() + ")", e);
+            default -> new VolumeInputException(src + ": cannot read (" + oneLine(e) + ")", e);
+        };
     }
 
     /**
@@ -109,15 +138,11 @@ public final class NiftiReader {
         checkReadable(path);
         try (InputStream raw = new BufferedInputStream(Files.newInputStream(path), STREAM_BUFFER)) {
             boolean gzip = isGzip(raw);
-            try (InputStream in = gzip ? new GZIPInputStream(raw, STREAM_BUFFER) : raw) {
+            try (InputStream in = gzip ? new CheckedGzipInputStream(raw, STREAM_BUFFER) : raw) {
                 return readHeader(in, src);
             }
-        } catch (EOFException e) {
-            throw new VolumeInputException(src + ": truncated file (unexpected end of data)", e);
-        } catch (ZipException e) {
-            throw new VolumeInputException(src + ": corrupt gzip data (" + e.getMessage() + ")", e);
         } catch (IOException e) {
-            throw new VolumeInputException(src + ": cannot read (" + oneLine(e) + ")", e);
+            throw failure(src, e);
         }
     }
 
@@ -171,14 +196,16 @@ public final class NiftiReader {
         NiftiDataType type = h.dataType();
         int bpv = type.bytes();
         long total = v.voxelCount();
-        byte[] chunk = new byte[CHUNK]; // raw voxel bytes, a multiple of 8 so no voxel straddles two chunks
+        // Raw voxel bytes, a multiple of 8 so no voxel straddles two chunks; no bigger than the volume, so a small
+        // file does not cost MiBs of staging arrays.
+        byte[] chunk = new byte[(int) Math.min(CHUNK, (total * bpv + 7) & ~7L)];
         Converter conv = new Converter(chunk, type, h.byteOrder(), h.effectiveSlope(), h.effectiveInter());
         MemorySegment dst = v.data();
         long done = 0;
         long bad = 0;
         long firstBad = -1;
         while (done < total) {
-            int count = (int) Math.min(CHUNK / bpv, total - done);
+            int count = (int) Math.min(chunk.length / bpv, total - done);
             int got = in.readNBytes(chunk, 0, count * bpv);
             if (got < count * bpv) {
                 throw new VolumeInputException(src + ": truncated file: expected " + total * bpv
@@ -199,6 +226,18 @@ public final class NiftiReader {
             long z = firstBad / ((long) v.nx() * v.ny());
             throw new VolumeInputException(src + ": " + bad + " voxels are NaN or infinite (first at z,y,x = "
                 + z + "," + y + "," + x + ")");
+        }
+    }
+
+    /**
+     * Reads a gzip stream to its end after the voxels: only then are the last member's CRC32 and length checked
+     * (a corrupt or cut-off trailer is refused, not ignored). Inflated bytes after the voxels are allowed, as in
+     * an uncompressed file; their count is bounded by the file size times deflate's ratio.
+     */
+    private static void drain(InputStream in) throws IOException {
+        byte[] sink = new byte[STREAM_BUFFER];
+        while (in.read(sink, 0, sink.length) >= 0) {
+            // discarded
         }
     }
 
