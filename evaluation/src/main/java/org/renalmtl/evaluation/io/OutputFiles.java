@@ -3,6 +3,7 @@ package org.renalmtl.evaluation.io;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -45,11 +46,25 @@ public final class OutputFiles {
     }
 
     /**
-     * Writes every file into {@code dir} (created if needed).
+     * Writes every file into {@code dir} (created if needed). Every target is checked first: each must
+     * be a regular file or absent (never a directory, a symbolic link, a device or a pipe), so a
+     * command fails before it has replaced any of its files. On failure nothing of this call remains,
+     * not even the directories it created.
      *
-     * @throws EvaluationInputException naming the directory when it cannot be created or written
+     * @throws EvaluationInputException naming the file or directory that cannot be written
      */
     public void commit(Path dir) {
+        for (String name : files.keySet()) {
+            Path target = dir.resolve(name);
+            if (Files.isSymbolicLink(target)) {
+                throw new EvaluationInputException(target + ": cannot write: it is a symbolic link");
+            }
+            if (Files.exists(target, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)) {
+                throw new EvaluationInputException(target + ": cannot write: " + (Files.isDirectory(target)
+                        ? "it is a directory" : "not a regular file (a device, pipe or socket)"));
+            }
+        }
+        Path created = firstMissing(dir.toAbsolutePath());
         List<Path> temps = new ArrayList<>();
         try {
             Files.createDirectories(dir);
@@ -58,6 +73,7 @@ public final class OutputFiles {
                 Path tmp = Files.createTempFile(dir, "." + e.getKey() + ".", ".tmp");
                 temps.add(tmp);
                 Files.write(tmp, e.getValue());
+                readableByAll(tmp);
                 targets.add(dir.resolve(e.getKey()));
             }
             for (int i = 0; i < temps.size(); i++) {
@@ -67,17 +83,35 @@ public final class OutputFiles {
                 } catch (AtomicMoveNotSupportedException e) {
                     Files.move(temps.get(i), targets.get(i), StandardCopyOption.REPLACE_EXISTING);
                 }
-                readableByAll(targets.get(i));
             }
         } catch (IOException e) {
             for (Path t : temps) {
-                try {
-                    Files.deleteIfExists(t);
-                } catch (IOException ignored) {
-                    // best effort: the original error is the one to report
+                deleteQuietly(t);
+            }
+            if (created != null) {
+                // Only this call's temporary files were ever in there, and they are gone: remove the empty levels.
+                for (Path p = dir.toAbsolutePath(); p != null && p.startsWith(created); p = p.getParent()) {
+                    deleteQuietly(p);
                 }
             }
             throw new EvaluationInputException(dir + ": cannot write output: " + e.getMessage());
+        }
+    }
+
+    /** @return the outermost missing directory on the way to {@code dir}, or null if it exists */
+    private static Path firstMissing(Path dir) {
+        Path missing = null;
+        for (Path p = dir; p != null && !Files.exists(p); p = p.getParent()) {
+            missing = p;
+        }
+        return missing;
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // best effort: the original error is the one to report
         }
     }
 }
