@@ -98,6 +98,30 @@ public final class Phantom {
     }
 
     /**
+     * Writes one phantom case into {@code dir} (created if missing): the files of {@link PhantomCase#writeTo}
+     * and {@code truth.csv} (volume_ml,max_diameter_mm,renal_r,semi_axis_x_mm,semi_axis_y_mm,semi_axis_z_mm).
+     *
+     * @param dir output directory
+     * @param seed the phantom's seed
+     * @param options grid, noise and tumour
+     * @return the analytic truth of the case
+     * @throws VolumeInputException if the tumour does not fit or the directory cannot be written
+     */
+    public static PhantomTruth writeCase(Path dir, long seed, PhantomOptions options) {
+        checkFits(options);
+        createDirectories(dir);
+        try (PhantomCase c = generate(seed, options)) {
+            c.writeTo(dir);
+            PhantomTruth t = c.truth();
+            writeText(dir.resolve("truth.csv"), String.format(Locale.ROOT,
+                    "volume_ml,max_diameter_mm,renal_r,semi_axis_x_mm,semi_axis_y_mm,semi_axis_z_mm%n"
+                    + "%.4f,%.4f,%d,%.4f,%.4f,%.4f%n", t.volumeMl(), t.maxDiameterMm(), t.renalRPoints(),
+                    t.semiAxesMm()[0], t.semiAxesMm()[1], t.semiAxesMm()[2]));
+            return t;
+        }
+    }
+
+    /**
      * Writes a cohort of {@code cases} phantoms: {@code dir/case_000/{arterial,venous,delayed,mask,kidney}.nii.gz},
      * then {@code dir/cases.csv} (columns case_id,arterial,venous,delayed,mask; paths relative to the directory
      * holding cases.csv) and {@code dir/truth.csv} (case_id,volume_ml,max_diameter_mm,renal_r,semi_axis_x_mm,
@@ -144,7 +168,7 @@ public final class Phantom {
      * @param options the options
      * @throws VolumeInputException naming the tumour size
      */
-    static void checkFits(PhantomOptions options) {
+    public static void checkFits(PhantomOptions options) {
         try {
             new Anatomy(options);
         } catch (IllegalArgumentException e) {

@@ -1,8 +1,8 @@
-package org.renalmtl.evaluation.cli;
+package org.renalmtl.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.renalmtl.evaluation.cli.EvaluateCommandTest.assertError;
-import static org.renalmtl.evaluation.cli.EvaluateCommandTest.run;
+import static org.renalmtl.cli.EvaluateCommandTest.assertError;
+import static org.renalmtl.cli.EvaluateCommandTest.run;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package org.renalmtl.evaluation.cli;
+package org.renalmtl.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,7 +13,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.renalmtl.evaluation.ReferenceData;
 import org.renalmtl.evaluation.roc.DeLong;
 import org.renalmtl.evaluation.roc.RocSample;
 
@@ -32,7 +31,7 @@ class MrmcCommandTest {
     @Test
     void vanDykeMatchesMrmcaov(@TempDir Path tmp) throws Exception {
         Path out = tmp.resolve("mrmc");
-        var r = EvaluateCommandTest.run(new MrmcCommand(), args(ReferenceData.statsDir().resolve("VanDyke_MRMCaov.csv"), out));
+        var r = EvaluateCommandTest.run(new MrmcCommand(), args(EvaluateCommandTest.statsDir().resolve("VanDyke_MRMCaov.csv"), out));
         assertEquals(0, r.code(), r.err());
         JsonNode m = JSON.readTree(out.resolve("mrmc.json").toFile());
         // MRMCaov README 0.1.8, jackknife, random readers and cases (7 printed digits)
@@ -54,7 +53,7 @@ class MrmcCommandTest {
     @Test
     void modelIsComparedWithEachReader(@TempDir Path tmp) throws Exception {
         // Add a "model" reader whose score is reader 1's treatment-2 rating plus a small case-specific jitter.
-        List<String> lines = Files.readAllLines(ReferenceData.statsDir().resolve("VanDyke_MRMCaov.csv"));
+        List<String> lines = Files.readAllLines(EvaluateCommandTest.statsDir().resolve("VanDyke_MRMCaov.csv"));
         List<String> withModel = new ArrayList<>(lines);
         for (String l : lines.subList(1, lines.size())) {
             String[] f = l.split(",");
@@ -100,7 +99,7 @@ class MrmcCommandTest {
 
     @Test
     void readerWithoutRatingsIsAnError(@TempDir Path tmp) throws Exception {
-        List<String> lines = Files.readAllLines(ReferenceData.statsDir().resolve("VanDyke_MRMCaov.csv"));
+        List<String> lines = Files.readAllLines(EvaluateCommandTest.statsDir().resolve("VanDyke_MRMCaov.csv"));
         List<String> kept = new ArrayList<>();
         kept.add(lines.getFirst());
         for (String l : lines.subList(1, lines.size())) {

@@ -1,4 +1,4 @@
-package org.renalmtl.evaluation.cli;
+package org.renalmtl.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -17,7 +17,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.renalmtl.evaluation.ReferenceData;
 
 import picocli.CommandLine;
 
@@ -30,8 +29,10 @@ class EvaluateCommandTest {
     record Run(int code, String out, String err) {
     }
 
+    /** Runs one command with the CLI's error mapping (bad input: one line, exit 2). */
     static Run run(Object command, String... args) {
-        CommandLine cl = EvaluationCli.commandLine(command);
+        CommandLine cl = new CommandLine(command);
+        cl.setExecutionExceptionHandler((ex, line, parsed) -> Main.handle(ex, line.getErr(), false));
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(out));
@@ -40,8 +41,13 @@ class EvaluateCommandTest {
         return new Run(code, out.toString(), err.toString());
     }
 
+    /** testdata/stats of the repository (or $RENAL_MTL_DATA/stats), as the build passes it. */
+    static Path statsDir() {
+        return Path.of(System.getProperty("renalmtl.testdata", "../testdata"), "stats");
+    }
+
     private static String stats(String file) {
-        return ReferenceData.statsDir().resolve(file).toString();
+        return statsDir().resolve(file).toString();
     }
 
     @Test

@@ -1,13 +1,13 @@
-package org.renalmtl.loader.phantom;
+package org.renalmtl.cli;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.renalmtl.loader.NiftiWriter;
 import org.renalmtl.loader.VolumeInputException;
+import org.renalmtl.loader.phantom.Phantom;
+import org.renalmtl.loader.phantom.PhantomOptions;
+import org.renalmtl.loader.phantom.PhantomTruth;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -72,22 +72,10 @@ public final class PhantomCommand implements Callable<Integer> {
             w.printf(Locale.ROOT, "wrote %d phantom cases under %s; list: %s%n", cases, out, csv);
             return 0;
         }
-        try {
-            Files.createDirectories(out);
-        } catch (IOException e) {
-            throw new VolumeInputException(out + ": cannot create directory (" + NiftiWriter.reason(e) + ")", e);
-        }
-        try (PhantomCase c = Phantom.generate(seed, o)) {
-            c.writeTo(out);
-            PhantomTruth t = c.truth();
-            String truth = String.format(Locale.ROOT,
-                "volume_ml,max_diameter_mm,renal_r,semi_axis_x_mm,semi_axis_y_mm,semi_axis_z_mm%n%.4f,%.4f,%d,%.4f,%.4f,%.4f%n",
-                t.volumeMl(), t.maxDiameterMm(), t.renalRPoints(), t.semiAxesMm()[0], t.semiAxesMm()[1], t.semiAxesMm()[2]);
-            Phantom.writeText(out.resolve("truth.csv"), truth);
-            w.printf(Locale.ROOT, "wrote phantom to %s: %dx%dx%d voxels (x,y,z) of %.1fx%.1fx%.1f mm, tumour %.1f ml, "
-                    + "max diameter %.1f mm (R=%d)%n", out, o.nx(), o.ny(), o.nz(), o.spacingMm()[0], o.spacingMm()[1],
+        PhantomTruth t = Phantom.writeCase(out, seed, o);
+        w.printf(Locale.ROOT, "wrote phantom to %s: %dx%dx%d voxels (x,y,z) of %.1fx%.1fx%.1f mm, tumour %.1f ml, "
+                + "max diameter %.1f mm (R=%d)%n", out, o.nx(), o.ny(), o.nz(), o.spacingMm()[0], o.spacingMm()[1],
                 o.spacingMm()[2], t.volumeMl(), t.maxDiameterMm(), t.renalRPoints());
-        }
         return 0;
     }
 }

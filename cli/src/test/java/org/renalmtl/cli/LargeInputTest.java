@@ -1,4 +1,4 @@
-package org.renalmtl.evaluation.cli;
+package org.renalmtl.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package org.renalmtl.evaluation.cli;
+package org.renalmtl.cli;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
