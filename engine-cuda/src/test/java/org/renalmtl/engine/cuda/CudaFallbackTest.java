@@ -16,6 +16,7 @@ import java.util.logging.LogRecord;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.renalmtl.engine.Device;
+import org.renalmtl.engine.LogCapture;
 import org.renalmtl.engine.Model;
 import org.renalmtl.engine.Precision;
 import org.renalmtl.engine.graph.Op;
