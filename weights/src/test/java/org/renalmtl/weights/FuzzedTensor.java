@@ -53,19 +53,21 @@ final class FuzzedTensor {
             case 1 -> {
                 layout = Layout.CHUNKED;
                 unlimited = data.consumeBoolean();
-                chunk = new long[shape.length];
-                for (int i = 0; i < shape.length; i++) {
-                    chunk[i] = data.consumeLong(1, shape[i] + 2);
+                long[] s = shape == null ? new long[0] : shape; // HDF5 refuses chunks of rank 0
+                chunk = new long[s.length];
+                for (int i = 0; i < s.length; i++) {
+                    chunk[i] = data.consumeLong(1, s[i] + 2);
                 }
             }
             case 2 -> layout = data.pickValue(List.of(Layout.COMPACT, Layout.EXTERNAL, Layout.VIRTUAL));
             case 3 -> filter = data.consumeInt(0, 4);
-            case 4 -> shape = switch (data.consumeInt(0, 3)) {
-                case 0 -> withLast(shape, shape[shape.length - 1] + 1);
-                case 1 -> Arrays.copyOf(shape, shape.length - 1);
-                case 2 -> withLast(shape, 0);
-                default -> null; // null dataspace
-            };
+            case 4 -> {
+                int change = data.consumeInt(0, 3);
+                shape = change == 3 || shape == null || shape.length == 0 ? null // null dataspace
+                        : change == 0 ? withLast(shape, shape[shape.length - 1] + 1)
+                        : change == 1 ? Arrays.copyOf(shape, shape.length - 1) // rank 1 becomes a scalar
+                        : withLast(shape, 0);
+            }
             case 5 -> {
                 write = data.pickValue(Write.values());
                 allocEarly = data.consumeBoolean();
@@ -77,9 +79,6 @@ final class FuzzedTensor {
     }
 
     private static long[] withLast(long[] s, long last) {
-        if (s.length == 0) {
-            return s;
-        }
         long[] r = s.clone();
         r[r.length - 1] = last;
         return r;
@@ -232,7 +231,7 @@ final class FuzzedTensor {
             return true;
         }
         float[] v = written();
-        if (write == Write.NAN || write == Write.INFINITY) {
+        if ((write == Write.NAN || write == Write.INFINITY) && v.length > 0) {
             v[v.length / 2] = write == Write.NAN ? Float.NaN : Float.NEGATIVE_INFINITY;
         }
         if (write == Write.FIRST_ELEMENT && shape.length > 0) {
