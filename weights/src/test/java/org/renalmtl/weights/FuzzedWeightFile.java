@@ -4,6 +4,7 @@ import static org.bytedeco.hdf5.global.hdf5.*;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,7 +50,13 @@ final class FuzzedWeightFile {
 
     /** Builds the file at {@code file} (overwriting it); {@code dir} takes any external data file. */
     static FuzzedWeightFile build(FuzzedDataProvider data, Path file, Path dir) throws IOException {
-        Hdf5File.class.getName(); // its initialiser silences HDF5's own error printing
+        try {
+            // Its static initialiser turns off HDF5's printing of error stacks, which the builder's refused
+            // calls (taken names, impossible chunks) would otherwise fill stderr with.
+            MethodHandles.lookup().ensureInitialized(Hdf5File.class);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
         FuzzedWeightFile w = new FuzzedWeightFile();
         List<FuzzedTensor> tensors = new ArrayList<>();
         int seed = 0;
