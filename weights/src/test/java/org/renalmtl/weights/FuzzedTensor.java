@@ -234,6 +234,9 @@ final class FuzzedTensor {
         if ((write == Write.NAN || write == Write.INFINITY) && v.length > 0) {
             v[v.length / 2] = write == Write.NAN ? Float.NaN : Float.NEGATIVE_INFINITY;
         }
+        if (write == Write.FIRST_ELEMENT && v.length == 0) {
+            return true; // no first element to write (a zero-sized shape)
+        }
         if (write == Write.FIRST_ELEMENT && shape.length > 0) {
             long fs = H5Dget_space(ds);
             long ms = H5Screate_simple(1, new long[] {1}, (long[]) null);
@@ -241,7 +244,7 @@ final class FuzzedTensor {
             long[] count = new long[shape.length];
             Arrays.fill(count, 1);
             try (FloatPointer one = new FloatPointer(v[0])) {
-                return v.length == 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, null, count, (long[]) null) >= 0
+                return H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, null, count, (long[]) null) >= 0
                         && H5Dwrite(ds, H5T_NATIVE_FLOAT_g(), ms, fs, H5P_DEFAULT(), one) >= 0;
             } finally {
                 H5Sclose(ms);
