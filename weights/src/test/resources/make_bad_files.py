@@ -6,6 +6,7 @@
   make_bad_files.py nested IN OUT        IN plus a dataset inside a group ("extra/w"): unexpected
   make_bad_files.py int-tensor IN OUT    IN with head.towers.0.out.weight stored as int32
   make_bad_files.py int-config IN OUT    IN with the config attribute an integer, not a string
+  make_bad_files.py userblock IN OUT     IN behind a 512-byte user block (text), every other dataset chunked
 """
 import sys
 
@@ -15,8 +16,8 @@ import numpy as np
 ATTR = "renal_mtl_config"
 
 
-def copy(src, dst, dtype=None, fixed=False):
-    with h5py.File(src, "r") as f, h5py.File(dst, "w") as g:
+def copy(src, dst, dtype=None, fixed=False, userblock=0):
+    with h5py.File(src, "r") as f, h5py.File(dst, "w", userblock_size=userblock) as g:
         cfg = f.attrs[ATTR]
         if isinstance(cfg, bytes):
             cfg = cfg.decode("utf-8")
@@ -24,9 +25,10 @@ def copy(src, dst, dtype=None, fixed=False):
             g.attrs.create(ATTR, np.bytes_(cfg.encode("ascii")))
         else:
             g.attrs[ATTR] = cfg
-        for name, ds in f.items():
+        for i, (name, ds) in enumerate(f.items()):
             data = ds[()]
-            g.create_dataset(name, data=data.astype(dtype) if dtype else data)
+            chunks = tuple(max(1, d // 2) for d in data.shape) if userblock and i % 2 and data.ndim else None
+            g.create_dataset(name, data=data.astype(dtype) if dtype else data, chunks=chunks)
 
 
 def main(argv):
@@ -46,6 +48,10 @@ def main(argv):
             data = g[name][()]
             del g[name]
             g.create_dataset(name, data=data.astype(np.int32))
+    elif mode == "userblock":
+        copy(src, dst, userblock=512)
+        with open(dst, "r+b") as out:
+            out.write(b"renal-mtl test user block: any bytes may sit here\n")
     elif mode == "int-config":
         copy(src, dst)
         with h5py.File(dst, "a") as g:

@@ -20,8 +20,11 @@ final class DatasetInspector {
 
     private DatasetInspector() {}
 
-    /** Caller holds the HDF5 lock; {@code ds} is an open dataset of a file of {@code fileSize} bytes. */
-    static DatasetInfo inspect(long ds, String name, long fileSize) {
+    /**
+     * Caller holds the HDF5 lock; {@code ds} is an open dataset of a file of {@code fileSize} bytes whose
+     * HDF5 addresses start at byte {@code base} (the user block's size).
+     */
+    static DatasetInfo inspect(long ds, String name, long fileSize, long base) {
         // The creation properties come first: external and virtual storage is refused from them alone,
         // before any call that could touch the data.
         long dcpl = H5Dget_create_plist(ds);
@@ -79,7 +82,7 @@ final class DatasetInspector {
             if (problem == null) {
                 problem = layout == H5D_CONTIGUOUS
                         ? contiguous(ds, expected, fileSize, ranges)
-                        : chunked(ds, shape, chunk, chunkRank, typeSize, fileSize, ranges);
+                        : chunked(ds, shape, chunk, chunkRank, typeSize, fileSize, base, ranges);
             }
             return new DatasetInfo(name, shape, (int) Math.min(typeSize, Integer.MAX_VALUE), isFloat,
                     isFloat && ieee(type), problem, List.copyOf(ranges));
@@ -142,7 +145,8 @@ final class DatasetInspector {
     }
 
     private static String chunked(
-            long ds, long[] shape, long[] chunk, int chunkRank, long typeSize, long fileSize, List<long[]> ranges) {
+            long ds, long[] shape, long[] chunk, int chunkRank, long typeSize, long fileSize, long base,
+            List<long[]> ranges) {
         if (chunkRank != shape.length) {
             return "has chunks of rank " + chunkRank + " for rank " + shape.length;
         }
@@ -178,10 +182,12 @@ final class DatasetInspector {
             if (size[0] != chunkBytes) {
                 return "has a chunk of " + size[0] + " bytes, expected " + chunkBytes;
             }
-            if (addr[0] < 0 || addr[0] > fileSize - size[0]) {
+            // Chunk addresses are relative to the base address, unlike H5Dget_offset's (which adds it): both
+            // become file offsets, or a user block would shift chunks onto contiguous tensors' bytes.
+            if (addr[0] < 0 || addr[0] > fileSize - base - size[0]) {
                 return "has a chunk outside the file (truncated or damaged file)";
             }
-            ranges.add(new long[] {addr[0], size[0]});
+            ranges.add(new long[] {base + addr[0], size[0]});
         }
         return null;
     }

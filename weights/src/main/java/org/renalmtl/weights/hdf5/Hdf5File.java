@@ -167,12 +167,32 @@ public final class Hdf5File implements AutoCloseable {
             checkOpen();
             long ds = openDataset(name);
             try {
-                return DatasetInspector.inspect(ds, name, fileSize());
+                return DatasetInspector.inspect(ds, name, fileSize(), baseAddress());
             } finally {
                 H5Dclose(ds);
             }
         } finally {
             LOCK.unlock();
+        }
+    }
+
+    /**
+     * Where HDF5's addresses start in the file: after the user block, if the file has one (the superblock
+     * then sits there). Caller holds the lock.
+     */
+    private long baseAddress() {
+        long fcpl = H5Fget_create_plist(fileId);
+        if (fcpl < 0) {
+            throw new Hdf5Exception(path, "cannot read the file creation properties");
+        }
+        try {
+            long[] userBlock = new long[1];
+            if (H5Pget_userblock(fcpl, userBlock) < 0 || userBlock[0] < 0) {
+                throw new Hdf5Exception(path, "cannot read the user block size");
+            }
+            return userBlock[0];
+        } finally {
+            H5Pclose(fcpl);
         }
     }
 
@@ -198,7 +218,7 @@ public final class Hdf5File implements AutoCloseable {
             checkOpen();
             long ds = openDataset(name);
             try {
-                DatasetInfo info = DatasetInspector.inspect(ds, name, fileSize());
+                DatasetInfo info = DatasetInspector.inspect(ds, name, fileSize(), baseAddress());
                 if (info.storageProblem() != null) {
                     throw new Hdf5Exception(path, "dataset '" + name + "' " + info.storageProblem());
                 }
