@@ -132,15 +132,20 @@ final class FuzzedTensor {
         return n;
     }
 
-    /** The values of the written data: exact in float16 (multiples of 1/8 within ±2.5). */
+    /**
+     * The values of the written data: exact in float16 (multiples of 1/8 within ±2.5), and never
+     * negative in a BatchNorm variance, which the reader refuses by design.
+     */
     float[] written() {
         long n = 1;
         for (long d : shape) {
             n *= d;
         }
+        boolean variance = name.endsWith(".running_var");
         float[] v = new float[(int) n];
         for (int i = 0; i < v.length; i++) {
-            v[i] = ((i * 7 + seed) % 41 - 20) / 8f;
+            float x = ((i * 7 + seed) % 41 - 20) / 8f;
+            v[i] = variance ? Math.abs(x) : x;
         }
         return v;
     }
