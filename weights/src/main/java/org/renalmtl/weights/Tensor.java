@@ -14,11 +14,7 @@ import java.util.Arrays;
 public record Tensor(String name, long[] shape, MemorySegment data) {
     /** @return element count */
     public long elements() {
-        long n = 1;
-        for (long d : shape) {
-            n *= d;
-        }
-        return n;
+        return TensorLayout.elements(shape);
     }
 
     /** @return element i */

@@ -155,11 +155,16 @@ public final class TensorLayout {
     public static long parameterCount(ModelConfig config) {
         long n = 0;
         for (long[] shape : expected(config).values()) {
-            long e = 1;
-            for (long d : shape) {
-                e *= d;
-            }
-            n += e;
+            n += elements(shape);
+        }
+        return n;
+    }
+
+    /** @return the elements of a tensor of this shape */
+    static long elements(long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
         }
         return n;
     }
@@ -171,11 +176,7 @@ public final class TensorLayout {
     public static long loadedBytes(ModelConfig config) {
         long bytes = 0;
         for (long[] shape : expected(config).values()) {
-            long e = 1;
-            for (long d : shape) {
-                e *= d;
-            }
-            bytes += align(e * Float.BYTES);
+            bytes += align(elements(shape) * Float.BYTES);
         }
         return bytes;
     }

@@ -153,7 +153,7 @@ public final class WeightFile implements AutoCloseable {
             List<String> huge = new ArrayList<>();
             long offset = 0;
             for (Map.Entry<String, long[]> e : expected.entrySet()) {
-                long n = elements(e.getValue());
+                long n = TensorLayout.elements(e.getValue());
                 MemorySegment seg = block.asSlice(offset, n * Float.BYTES);
                 offset += TensorLayout.align(n * Float.BYTES);
                 h5.readFloats(e.getKey(), seg);
@@ -236,14 +236,6 @@ public final class WeightFile implements AutoCloseable {
             }
         }
         return true;
-    }
-
-    private static long elements(long[] shape) {
-        long n = 1;
-        for (long d : shape) {
-            n *= d;
-        }
-        return n;
     }
 
     /** @return the file this was read from */
