@@ -172,7 +172,53 @@ def cases(valid, out):
     d = json.loads(cfg)
     d["networks"][0]["backbone"]["widths"] = [4, 8, 8, 2000]  # 0.2 G parameters, within the limit
     config_case("more-tensor-bytes-than-file", json.dumps(d))
+
+    # --- the global heap that the variable-length config names (libhdf5 1.14.3 trusts it) ---------
+    def heap_case(name, edit):
+        path = case(name)
+        with write(path, cfg, tensors):
+            pass
+        blob = bytearray(open(path, "rb").read())
+        edit(blob, *vlen_reference(blob))
+        open(path, "wb").write(bytes(blob))
+
+    heap_case("gcol-free-space-size-0", lambda blob, heap, ref: put(blob, free_space_size(blob, heap), 8, 0))
+    heap_case("gcol-object-runs-past-end", lambda blob, heap, ref: put(blob, heap + 24, 8, 1 << 40))
+    n = len(cfg.encode())
+    # Still tiling the collection (same 8-byte padding), but one byte more than the reference's length
+    # (or, for a length that fills its padding, one less: the chain then checks out and only the length
+    # comparison can catch it).
+    grown = n + 1 if n % 8 else n - 1
+    heap_case("gcol-object-size-not-reference-length", lambda blob, heap, ref: put(blob, heap + 24, 8, grown))
+    heap_case("gcol-reference-shorter", lambda blob, heap, ref: put(blob, ref, 4, 10))
+    heap_case("gcol-reference-index-0", lambda blob, heap, ref: put(blob, ref + 12, 4, 0))
+    heap_case("gcol-reference-index-absent", lambda blob, heap, ref: put(blob, ref + 12, 4, 77))
     return made
+
+
+def align8(n):
+    return (n + 7) // 8 * 8
+
+
+def put(blob, at, size, value):
+    blob[at:at + size] = value.to_bytes(size, "little")
+
+
+def vlen_reference(blob):
+    """(offset of the one global heap collection, offset of the one vlen value naming its object 1)."""
+    assert blob.count(b"GCOL") == 1
+    heap = blob.index(b"GCOL")
+    needle = heap.to_bytes(8, "little") + (1).to_bytes(4, "little")
+    assert blob.count(needle) == 1, "the config's heap reference is not unique in the file"
+    return heap, blob.index(needle) - 4
+
+
+def free_space_size(blob, heap):
+    """Offset of the size field of the free-space object (index 0) that follows object 1."""
+    first = int.from_bytes(blob[heap + 24:heap + 32], "little")
+    free = heap + 16 + 16 + align8(first)
+    assert int.from_bytes(blob[free:free + 2], "little") == 0, "object 1 is not followed by the free space"
+    return free + 8
 
 
 def made_path(out, name):

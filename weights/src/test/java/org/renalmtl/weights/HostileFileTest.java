@@ -34,6 +34,12 @@ class HostileFileTest {
     /** Case → phrases its message must contain; null: the file is valid and must load. */
     private static final Map<String, List<String>> CASES = new LinkedHashMap<>();
 
+    /**
+     * Files the fuzzers made (weights/README.md, "Fuzzing"), committed in {@code src/test/resources/hostile/}:
+     * case → phrases its message must contain.
+     */
+    private static final Map<String, List<String>> COMMITTED = new LinkedHashMap<>();
+
     private static void expect(String name, String... phrases) {
         CASES.put(name, List.of(phrases));
     }
@@ -83,6 +89,14 @@ class HostileFileTest {
         expect("huge-input", "input 'size'[0] must be ≤ 1024, got 100000");
         expect("too-many-parameters", "parameters (at most 2147483647)");
         expect("more-tensor-bytes-than-file", "the config implies", "but the file has only");
+        String heap = "damaged global heap collection at byte ";
+        expect("gcol-free-space-size-0", heap, "(free-space object of 0 bytes at byte ");
+        expect("gcol-object-runs-past-end", heap, "(object 1 of 1099511627776 bytes runs past the collection's end)");
+        expect("gcol-object-size-not-reference-length", "bytes, its global heap object 1 at byte ");
+        expect("gcol-reference-shorter", "claims 10 bytes, its global heap object 1 at byte ");
+        expect("gcol-reference-index-0", "names object 0, which the global heap collection at byte ");
+        expect("gcol-reference-index-absent", "names object 77, which the global heap collection at byte ");
+        COMMITTED.put("fuzz-gcol-free-space-size-0", List.of(heap, "(free-space object of 0 bytes at byte 3328)"));
     }
 
     @TempDir
@@ -98,6 +112,14 @@ class HostileFileTest {
                 "make_hostile.py and this test must list the same cases");
         List<Path> files = new ArrayList<>();
         made.forEach(m -> files.add(dir.resolve(m + ".h5")));
+        for (String name : COMMITTED.keySet()) {
+            Path file = dir.resolve(name + ".h5");
+            try (var in = HostileFileTest.class.getResourceAsStream("/hostile/" + name + ".h5")) {
+                assertNotNull(in, "committed file hostile/" + name + ".h5");
+                Files.copy(in, file);
+            }
+            files.add(file);
+        }
         // One child for all files (JVM start-up dominates); if it dies, the file it was loading is
         // marked and a fresh child goes on with the rest, so each case is judged on its own.
         Map<String, String> results = new LinkedHashMap<>();
@@ -127,7 +149,9 @@ class HostileFileTest {
         List<DynamicTest> tests = new ArrayList<>();
         tests.add(DynamicTest.dynamicTest("no child JVM crashed or hung",
                 () -> assertEquals(List.of(), failures)));
-        for (Map.Entry<String, List<String>> c : CASES.entrySet()) {
+        Map<String, List<String>> all = new LinkedHashMap<>(CASES);
+        all.putAll(COMMITTED);
+        for (Map.Entry<String, List<String>> c : all.entrySet()) {
             Path file = dir.resolve(c.getKey() + ".h5");
             tests.add(DynamicTest.dynamicTest(c.getKey(), () -> {
                 String line = results.get(file.toString());

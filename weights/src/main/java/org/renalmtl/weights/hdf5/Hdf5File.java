@@ -24,8 +24,9 @@ import org.bytedeco.javacpp.PointerPointer;
  * <p>Reading is strict because a file is untrusted: the structure is walked through hard links only
  * ({@link #structure()}), a string attribute must be one bounded string, and a dataset is read only
  * after its metadata shows its bytes lie in this file, unfiltered and fully written
- * ({@link DatasetInfo#storageProblem()}), so no native call writes past a buffer, follows a link out
- * of the file, or reads another file.
+ * ({@link DatasetInfo#storageProblem()}), and a variable-length string only after the global heap
+ * objects it may name are checked ({@link GlobalHeapCheck}), so no native call writes past a buffer,
+ * follows a link out of the file, or reads another file.
  *
  * <p>Every call holds one process-wide lock because the HDF5 build is not thread-safe. Errors are
  * never printed by HDF5 itself; they surface as {@link Hdf5Exception} naming the file.
@@ -280,7 +281,8 @@ public final class Hdf5File implements AutoCloseable {
                 throw new Hdf5Exception(path, "no attribute '" + name + "'");
             }
             try {
-                return StringAttribute.read(attr, "attribute '" + name + "'", maxBytes, path);
+                return StringAttribute.read(attr, "attribute '" + name + "'", maxBytes, path,
+                        () -> GlobalHeapCheck.verify(path, fileSize(), baseAddress(), name, H5Aget_storage_size(attr)));
             } finally {
                 H5Aclose(attr);
             }

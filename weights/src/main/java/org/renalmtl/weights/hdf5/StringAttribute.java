@@ -16,8 +16,13 @@ import org.bytedeco.javacpp.PointerPointer;
 final class StringAttribute {
     private StringAttribute() {}
 
-    /** Caller holds the HDF5 lock; {@code attr} is an open attribute, closed by the caller. */
-    static String read(long attr, String what, int maxBytes, Path file) {
+    /**
+     * Caller holds the HDF5 lock; {@code attr} is an open attribute, closed by the caller.
+     *
+     * @param checkHeaps run before a variable-length string is read, when libhdf5 is about to follow
+     *     its reference into the file's global heap (see {@link GlobalHeapCheck})
+     */
+    static String read(long attr, String what, int maxBytes, Path file, Runnable checkHeaps) {
         long space = H5Aget_space(attr);
         long type = H5Aget_type(attr);
         try {
@@ -35,7 +40,11 @@ final class StringAttribute {
                 throw new Hdf5Exception(file, what + " is an array of " + H5Sget_simple_extent_npoints(space)
                         + " strings, expected one string (scalar dataspace)");
             }
-            String s = H5Tis_variable_str(type) > 0
+            boolean variable = H5Tis_variable_str(type) > 0;
+            if (variable) {
+                checkHeaps.run();
+            }
+            String s = variable
                     ? variableLength(attr, type, space, what, maxBytes, file)
                     : fixedLength(attr, type, what, maxBytes, file);
             if (s.length() > maxBytes) { // a variable-length string's size is known only once read
