@@ -184,6 +184,7 @@ public final class Model implements AutoCloseable {
             if (probabilities.byteSize() < (long) cases * config.tasks().size() * Float.BYTES) {
                 throw new IllegalArgumentException("probabilities buffer too small");
             }
+            requireFiniteInput(input, need);
             // The last shape is checked without building a map key, so warm calls allocate nothing.
             ExecutionPlan plan = lastPlan != null && lastCases == cases && Arrays.equals(lastSize, size)
                     ? lastPlan
@@ -194,7 +195,7 @@ public final class Model implements AutoCloseable {
                 lastCases = cases;
                 lastSize = size.clone();
             }
-            requireFinite(plan, cases, probabilities);
+            requireFinite(plan, cases, input, probabilities);
         } finally {
             lock.unlock();
         }
@@ -211,16 +212,17 @@ public final class Model implements AutoCloseable {
      * bit, 3e38 values) or an input far outside the training range make the network produce NaN or
      * ±Inf, which a report would otherwise print as a result or, after a sigmoid, as a plausible
      * probability. The features are checked too (on the CPU, where they are already in host memory):
-     * an infinity there is flattened to 0 or 1 by the head. Costs (cases × (tasks + features)) reads.
+     * an infinity there is flattened to 0 or 1 by the head. Costs (cases × (tasks + features)) reads;
+     * the error then names the first layer whose output is not finite (one more, checked, forward).
      */
-    private void requireFinite(ExecutionPlan plan, int cases, MemorySegment probabilities) {
+    private void requireFinite(ExecutionPlan plan, int cases, MemorySegment input, MemorySegment probabilities) {
         int tasks = config.tasks().size();
         for (long i = 0; i < (long) cases * tasks; i++) {
             float p = probabilities.getAtIndex(JAVA_FLOAT, i);
             if (!Float.isFinite(p)) {
                 throw new ModelRunException(source + ": the network's output for task '"
                         + config.tasks().get((int) (i % tasks)).name() + "' is " + p + " (case " + i / tasks
-                        + "): the weights or the input overflow float32");
+                        + ")" + firstNonFinite(plan, input) + ": the weights or the input overflow float32");
             }
         }
         if (device.kind() == Device.Kind.CPU) {
@@ -230,12 +232,33 @@ public final class Model implements AutoCloseable {
                     float v = f.getAtIndex(JAVA_FLOAT, i);
                     if (!Float.isFinite(v)) {
                         throw new ModelRunException(source + ": the backbone features of network '"
-                                + config.networks().get(n).name() + "' hold " + v
+                                + config.networks().get(n).name() + "' hold " + v + firstNonFinite(plan, input)
                                 + ": the weights or the input overflow float32");
                     }
                 }
             }
         }
+    }
+
+    /**
+     * A NaN or infinite input would not reliably come out as a non-finite result: x86's max (oneDNN's ReLU
+     * and max-pool) turns NaN into 0, so the network would answer plausibly around it. One read of the
+     * input (3 × 96³ floats: about 1 ms), cheap against the forward.
+     */
+    private static void requireFiniteInput(MemorySegment input, long bytes) {
+        for (long i = 0; i < bytes / Float.BYTES; i++) {
+            float v = input.getAtIndex(JAVA_FLOAT, i);
+            if (!Float.isFinite(v)) {
+                throw new IllegalArgumentException("input holds " + v + " at element " + i
+                        + ": every input value must be finite");
+            }
+        }
+    }
+
+    private static String firstNonFinite(ExecutionPlan plan, MemorySegment input) {
+        String where = plan.firstNonFiniteLayer(input);
+        return where == null ? "; every layer was finite when re-run, so the result is not reproducible"
+                : "; the first non-finite value appears after " + where;
     }
 
     /**

@@ -131,8 +131,14 @@ final class CpuHead implements AutoCloseable {
      * @param logits tower logits, one column per task of this network // (batch, tasks)
      */
     void execute(MemorySegment features, MemorySegment logits) {
+        execute(features, logits, null);
+    }
+
+    /** Runs the head; with a probe, checks each expert's, gate's and tower's output after it runs. */
+    void execute(MemorySegment features, MemorySegment logits, NonFiniteProbe probe) {
         if (levels.isEmpty()) {
             mlpInto(towers.get(0), features, logits, 0, 1);
+            probed(probe, "tower 0", logits);
             return;
         }
         int cur = 0;
@@ -143,22 +149,32 @@ final class CpuHead implements AutoCloseable {
                 // output, shared experts the shared output.
                 MemorySegment in = j == 0 ? features : expertInput(level, e, cur);
                 mlp(level.experts().get(e), in, expertSlices[e]);
+                probed(probe, "level " + j + " expert " + e, expertSlices[e]);
             }
             int next = 1 - cur;
             for (int t = 0; t < level.taskGates().size(); t++) {
                 BoundGate g = level.taskGates().get(t);
                 mlp(g.mlp(), j == 0 ? features : taskSlices[cur][t], gateLogits);
                 Head.gateSoftmaxMix(taskSlices[next][t], gateLogits, experts, g.sel(), batch, expertWidth, g.nsel(), expertWidth);
+                probed(probe, "level " + j + " gate of task " + t, taskSlices[next][t]);
             }
             if (level.sharedGate() != null) {
                 BoundGate g = level.sharedGate();
                 mlp(g.mlp(), j == 0 ? features : sharedIn[cur], gateLogits);
                 Head.gateSoftmaxMix(sharedIn[next], gateLogits, experts, g.sel(), batch, expertWidth, g.nsel(), expertWidth);
+                probed(probe, "level " + j + " shared gate", sharedIn[next]);
             }
             cur = next;
         }
         for (int t = 0; t < towers.size(); t++) {
             mlpInto(towers.get(t), taskSlices[cur][t], logits, t, tasks);
+            probed(probe, "tower " + t, logits);
+        }
+    }
+
+    private static void probed(NonFiniteProbe probe, String what, MemorySegment out) {
+        if (probe != null) {
+            probe.after("head " + what, out);
         }
     }
 

@@ -155,17 +155,39 @@ public final class CpuNetwork implements AutoCloseable {
      * @return the logits buffer // (cases, tasks of this network); valid until the next forward
      */
     MemorySegment forward(MemorySegment input) {
+        return forward(input, false);
+    }
+
+    /**
+     * Runs the network with a check after every layer.
+     *
+     * @return where the first NaN or infinity appears ("network 'x', phase 2 backbone, layer1.0.conv2"),
+     *     or null if every output is finite
+     */
+    String firstNonFiniteLayer(MemorySegment input) {
+        features.fill((byte) 0); // nothing left from the failed forward may be taken for this one's
+        try {
+            forward(input, true);
+            return null;
+        } catch (NonFiniteProbe.Found f) {
+            return f.getMessage();
+        }
+    }
+
+    private MemorySegment forward(MemorySegment input, boolean probe) {
+        String name = probe ? "network '" + net.name() + "', " : null; // the normal forward allocates nothing
         if (net.fusion() == ModelConfig.Fusion.SEPARATE) {
             for (int p = 0; p < phases; p++) {
                 for (int c = 0; c < cases; c++) {
                     MemorySegment.copy(input, (c * (long) phases + p) * phaseBytes, staging, c * phaseBytes, phaseBytes);
                 }
-                backbones.get(p).execute(staging, featureSlices[p]);
+                backbones.get(p).execute(staging, featureSlices[p],
+                        probe ? new NonFiniteProbe(name + "phase " + p + " backbone, ") : null);
             }
         } else {
-            backbones.get(0).execute(input, featureSlices[0]);
+            backbones.get(0).execute(input, featureSlices[0], probe ? new NonFiniteProbe(name + "backbone, ") : null);
         }
-        head.execute(features, logits);
+        head.execute(features, logits, probe ? new NonFiniteProbe(name) : null);
         return logits;
     }
 

@@ -27,6 +27,7 @@ public final class CpuPlan implements ExecutionPlan {
     private final long activationBytes;
     private final long lowerBound;
     private final long scratchBytes;
+    private final MemorySegment activations; // the arena every network's values are planned in
 
     /**
      * @param config model config
@@ -59,7 +60,7 @@ public final class CpuPlan implements ExecutionPlan {
             this.scratchBytes = scratch;
             MemoryBudget.check("activations and scratch for " + cases + " case(s) of " + size[0] + "×" + size[1] + "×"
                     + size[2], act + scratch, MemoryBudget.machineBytes(), "this machine");
-            MemorySegment activations = arena.allocate(Math.max(act, 64), ArenaPlanner.ALIGNMENT);
+            activations = arena.allocate(Math.max(act, 64), ArenaPlanner.ALIGNMENT);
             MemorySegment scratchSeg = arena.allocate(Math.max(scratch, 64), ArenaPlanner.ALIGNMENT);
             for (int i = 0; i < networks.size(); i++) {
                 CpuNetwork n = networks.get(i);
@@ -130,6 +131,22 @@ public final class CpuPlan implements ExecutionPlan {
             }
         }
         Head.sigmoid(probabilities, probabilities, cases * tasks);
+    }
+
+    /**
+     * Re-runs the forward with a check after every layer, the activation arena first zeroed so that
+     * nothing left from an earlier forward is taken for this one's output.
+     */
+    @Override
+    public String firstNonFiniteLayer(MemorySegment input) {
+        activations.fill((byte) 0);
+        for (CpuNetwork n : networks) {
+            String where = n.firstNonFiniteLayer(input);
+            if (where != null) {
+                return where;
+            }
+        }
+        return null;
     }
 
     /** @return fused features of network {@code i} from the last forward // (cases, fused) */

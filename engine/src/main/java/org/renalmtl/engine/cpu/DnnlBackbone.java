@@ -43,6 +43,7 @@ final class DnnlBackbone implements AutoCloseable {
     private Arena weightArena;
     private MemorySegment weights; // reordered conv weights and biases
     private dnnl_memory[] valueMem; // per value: memory object over its planned bytes
+    private MemorySegment[] valueSeg; // per arena value: its planned bytes (null for input and output)
     private MutablePointer inputPointer;
     private MutablePointer outputPointer;
 
@@ -248,11 +249,13 @@ final class DnnlBackbone implements AutoCloseable {
         weightArena = Arena.ofShared();
         weights = weightArena.allocate(Math.max(weightBytes, 64), 64);
         valueMem = new dnnl_memory[valueMd.length];
+        valueSeg = new MemorySegment[valueMd.length];
         int[] arena = arenaValues();
         for (int i = 0; i < arena.length; i++) {
             int v = arena[i];
             long bytes = dnnl_memory_desc_get_size(valueMd[v]);
-            valueMem[v] = memory(valueMd[v], new MutablePointer(activations.asSlice(offsets[i], bytes)));
+            valueSeg[v] = activations.asSlice(offsets[i], bytes);
+            valueMem[v] = memory(valueMd[v], new MutablePointer(valueSeg[v]));
         }
         inputPointer = new MutablePointer(input);
         outputPointer = new MutablePointer(output);
@@ -285,6 +288,14 @@ final class DnnlBackbone implements AutoCloseable {
                 s.nargs = 3;
             }
         }
+    }
+
+    private static String layerName(Op op) {
+        return switch (op) {
+            case Op.Conv c -> c.name();
+            case Op.MaxPool m -> "maxpool";
+            case Op.GlobalAvgPool g -> "avgpool";
+        };
     }
 
     private dnnl_memory memory(dnnl_memory_desc md, MutablePointer handle) {
@@ -339,6 +350,14 @@ final class DnnlBackbone implements AutoCloseable {
      * stride given at construction into {@code output}. Allocates nothing.
      */
     void execute(MemorySegment input, MemorySegment output) {
+        execute(input, output, null);
+    }
+
+    /**
+     * Runs the backbone; with a probe, checks each layer's output after it runs (the error path of
+     * {@link CpuPlan#firstNonFiniteLayer}: waits for every primitive).
+     */
+    void execute(MemorySegment input, MemorySegment output, NonFiniteProbe probe) {
         inputPointer.aim(input);
         Dnnl.check(dnnl_memory_set_data_handle(valueMem[0], inputPointer), "set input");
         outputPointer.aim(output);
@@ -346,6 +365,13 @@ final class DnnlBackbone implements AutoCloseable {
         for (int i = 0; i < steps.size(); i++) { // indexed: no iterator on the hot path
             Step s = steps.get(i);
             Dnnl.check(dnnl_primitive_execute(s.prim, Dnnl.stream(), s.nargs, s.args), "execute");
+            if (probe != null) {
+                Dnnl.check(dnnl_stream_wait(Dnnl.stream()), "stream wait");
+                int dst = s.op.dst();
+                MemorySegment written = dst == graph.output() ? output : valueSeg[dst];
+                probe.after(layerName(s.op), written.asSlice(0, Math.min(written.byteSize(),
+                        dnnl_memory_desc_get_size(valueMd[dst]))));
+            }
         }
         Dnnl.check(dnnl_stream_wait(Dnnl.stream()), "stream wait");
     }

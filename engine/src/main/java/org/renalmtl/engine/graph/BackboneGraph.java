@@ -183,8 +183,26 @@ public final class BackboneGraph {
             double b0 = convB == null ? 0 : convB[c];
             bias[c] = (float) (beta[c] + (b0 - mean[c]) * scale);
         }
+        requireFinite(name, bn, w, bias);
         ops.add(new Op.Conv(name, src, dst, residual, cin, cout, k, s, p, dil, relu, false, w, bias));
         return dst;
+    }
+
+    /**
+     * Weights that are not finite once BatchNorm is folded in are refused before they run: a ReLU turns a
+     * NaN into 0 (x86 max), so the network would hand out a plausible answer computed around a dead layer.
+     * A weight file cannot get here (it is checked on load); weights built in memory can.
+     */
+    static void requireFinite(String layer, String bn, float[] weight, float[] bias) {
+        for (float[] a : new float[][] {weight, bias}) {
+            for (float v : a) {
+                if (!Float.isFinite(v)) {
+                    throw new ModelRunException("layer " + layer + (bn == null ? "" : " folded with BatchNorm " + bn)
+                            + " has a " + (a == weight ? "weight" : "bias") + " of " + v
+                            + ": its tensors overflow float32 or a variance is negative");
+                }
+            }
+        }
     }
 
     /**

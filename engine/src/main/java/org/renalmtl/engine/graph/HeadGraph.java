@@ -246,6 +246,7 @@ public final class HeadGraph {
                 b[o] = (float) (beta[o] + (b[o] - mean[o]) * scale);
             }
         }
+        BackboneGraph.requireFinite(name, bn, w, b);
         return new Linear(in, out, w, b, relu);
     }
 }

@@ -20,6 +20,18 @@ public interface ExecutionPlan extends AutoCloseable {
      */
     void forward(MemorySegment input, MemorySegment probabilities);
 
+    /**
+     * Locates the first layer whose output holds a NaN or an infinity, for the message of a
+     * non-finite result. Runs the forward again, checking after every layer; only for that error path.
+     *
+     * @param input the input of the forward that gave a non-finite result // (cases, phases, D, H, W)
+     * @return where the first non-finite value appears (network, phase, layer), null if none does,
+     *     or {@code "unknown (not located on this backend)"} where a backend cannot check per layer
+     */
+    default String firstNonFiniteLayer(MemorySegment input) {
+        return "unknown (not located on this backend)";
+    }
+
     /** @return fused features of network {@code i} from the last forward, host-readable // (cases, fused) */
     MemorySegment features(int i);
 
