@@ -27,6 +27,7 @@ import org.bytedeco.javacpp.SizeTPointer;
 import org.renalmtl.engine.Precision;
 import org.renalmtl.engine.plan.ArenaPlanner;
 import org.renalmtl.engine.plan.ExecutionPlan;
+import org.renalmtl.engine.plan.MemoryBudget;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.Tensor;
 
@@ -182,6 +183,10 @@ public final class CudaPlan implements ExecutionPlan {
             featureOffset[i] = io;
             io += ArenaPlanner.align(networks.get(i).featureBytes());
         }
+        // Checked before the first cudaMalloc, with the figures: an input size implying more than the device
+        // holds is a bad input (exit 2), not a CUDA out-of-memory error half-way through the allocations.
+        MemoryBudget.check("weights and activations for " + cases + " case(s) of " + size[0] + "×" + size[1] + "×"
+                + size[2], block.bytes() + io, freeDeviceBytes(), "cuda:" + device + " (free)");
         weights = block.upload();
         arena = DeviceBuffer.allocate(io, "activation arena");
         trackPeak(0);

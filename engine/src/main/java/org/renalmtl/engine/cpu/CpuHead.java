@@ -138,7 +138,9 @@ final class CpuHead implements AutoCloseable {
     void execute(MemorySegment features, MemorySegment logits, NonFiniteProbe probe) {
         if (levels.isEmpty()) {
             mlpInto(towers.get(0), features, logits, 0, 1);
-            probed(probe, "tower 0", logits);
+            if (probe != null) { // labels are built only on the checked re-run: forward allocates nothing
+                probe.after("head tower 0", logits);
+            }
             return;
         }
         int cur = 0;
@@ -149,34 +151,37 @@ final class CpuHead implements AutoCloseable {
                 // output, shared experts the shared output.
                 MemorySegment in = j == 0 ? features : expertInput(level, e, cur);
                 mlp(level.experts().get(e), in, expertSlices[e]);
-                probed(probe, "level " + j + " expert " + e, expertSlices[e]);
+                if (probe != null) {
+                    probe.after("head level " + j + " expert " + e, expertSlices[e]);
+                }
             }
             int next = 1 - cur;
             for (int t = 0; t < level.taskGates().size(); t++) {
                 BoundGate g = level.taskGates().get(t);
                 mlp(g.mlp(), j == 0 ? features : taskSlices[cur][t], gateLogits);
                 Head.gateSoftmaxMix(taskSlices[next][t], gateLogits, experts, g.sel(), batch, expertWidth, g.nsel(), expertWidth);
-                probed(probe, "level " + j + " gate of task " + t, taskSlices[next][t]);
+                if (probe != null) {
+                    probe.after("head level " + j + " gate of task " + t, taskSlices[next][t]);
+                }
             }
             if (level.sharedGate() != null) {
                 BoundGate g = level.sharedGate();
                 mlp(g.mlp(), j == 0 ? features : sharedIn[cur], gateLogits);
                 Head.gateSoftmaxMix(sharedIn[next], gateLogits, experts, g.sel(), batch, expertWidth, g.nsel(), expertWidth);
-                probed(probe, "level " + j + " shared gate", sharedIn[next]);
+                if (probe != null) {
+                    probe.after("head level " + j + " shared gate", sharedIn[next]);
+                }
             }
             cur = next;
         }
         for (int t = 0; t < towers.size(); t++) {
             mlpInto(towers.get(t), taskSlices[cur][t], logits, t, tasks);
-            probed(probe, "tower " + t, logits);
+            if (probe != null) {
+                probe.after("head tower " + t, logits);
+            }
         }
     }
 
-    private static void probed(NonFiniteProbe probe, String what, MemorySegment out) {
-        if (probe != null) {
-            probe.after("head " + what, out);
-        }
-    }
 
     private MemorySegment expertInput(BoundLevel level, int e, int cur) {
         int perTask = graph.levels().get(0).taskExperts();
