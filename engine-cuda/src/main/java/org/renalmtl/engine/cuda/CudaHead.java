@@ -9,7 +9,7 @@ import java.util.List;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.javacpp.FloatPointer;
-import org.renalmtl.engine.graph.HeadGraph;
+import org.renalmtl.engine.classifier.HeadGraph;
 import org.renalmtl.engine.plan.ArenaPlanner;
 
 /**

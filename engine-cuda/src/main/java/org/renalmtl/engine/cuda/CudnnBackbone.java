@@ -17,9 +17,9 @@ import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.SizeTPointer;
 import org.renalmtl.engine.Precision;
-import org.renalmtl.engine.graph.BackboneGraph;
-import org.renalmtl.engine.graph.Op;
-import org.renalmtl.engine.graph.Value;
+import org.renalmtl.engine.classifier.BackboneGraph;
+import org.renalmtl.engine.classifier.Op;
+import org.renalmtl.engine.classifier.Value;
 import org.renalmtl.engine.plan.ArenaPlanner;
 
 /**

@@ -19,7 +19,7 @@ import org.renalmtl.engine.Device;
 import org.renalmtl.engine.LogCapture;
 import org.renalmtl.engine.Model;
 import org.renalmtl.engine.Precision;
-import org.renalmtl.engine.graph.Op;
+import org.renalmtl.engine.classifier.Op;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.SeededWeights;
 import org.renalmtl.weights.Tensor;

@@ -7,7 +7,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
-import org.renalmtl.engine.graph.HeadGraph;
+import org.renalmtl.engine.classifier.HeadGraph;
 import org.renalmtl.engine.plan.ArenaPlanner;
 
 /**

@@ -14,9 +14,9 @@ import org.bytedeco.dnnl.dnnl_post_ops;
 import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_attr;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
-import org.renalmtl.engine.graph.BackboneGraph;
-import org.renalmtl.engine.graph.Op;
-import org.renalmtl.engine.graph.Value;
+import org.renalmtl.engine.classifier.BackboneGraph;
+import org.renalmtl.engine.classifier.Op;
+import org.renalmtl.engine.classifier.Value;
 import org.renalmtl.engine.plan.ArenaPlanner;
 
 /**

@@ -1,21 +1,68 @@
 package org.renalmtl.engine.graph;
 
+import java.util.Arrays;
+
 /**
- * Shape of one per-sample activation value: (C, D, H, W). The batch size is the plan's.
+ * A tensor that flows between ops: a graph input or one op's output. Dense, row-major in its logical
+ * shape; backends may store it in another layout (oneDNN blocked, cuDNN NDHWC) as long as the values
+ * they hand out are these.
  *
- * @param channels C
- * @param d depth (z)
- * @param h height (y)
- * @param w width (x)
+ * @param id index in {@link Graph#values()}
+ * @param name the producing node's name, or the graph input's
+ * @param shape logical shape: (N, C, D, H, W) for volumes, (N, F) for vectors
  */
-public record Value(int channels, int d, int h, int w) {
-    /** @return voxels per channel */
-    public long spatial() {
-        return (long) d * h * w;
+public record Value(int id, String name, long[] shape) {
+    /** Copies the shape, so a value is immutable. */
+    public Value {
+        shape = shape.clone();
+        for (long d : shape) {
+            if (d < 1) {
+                throw new IllegalArgumentException("value " + name + " has shape " + Arrays.toString(shape));
+            }
+        }
     }
 
-    /** @return elements per sample */
+    @Override
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    /** @return extent of axis {@code i} */
+    public long dim(int i) {
+        return shape[i];
+    }
+
+    /** @return number of axes */
+    public int rank() {
+        return shape.length;
+    }
+
+    /** @return element count (float32 elements: every value is float32) */
     public long elements() {
-        return channels * spatial();
+        long n = 1;
+        for (long d : shape) {
+            n = Math.multiplyExact(n, d);
+        }
+        return n;
+    }
+
+    /** @return bytes in the dense float32 layout */
+    public long bytes() {
+        return Math.multiplyExact(elements(), (long) Float.BYTES);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Value v && v.id == id && v.name.equals(name) && Arrays.equals(v.shape, shape);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * id + Arrays.hashCode(shape);
+    }
+
+    @Override
+    public String toString() {
+        return name + Arrays.toString(shape);
     }
 }

@@ -12,9 +12,9 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
-import org.renalmtl.engine.graph.BackboneGraph;
-import org.renalmtl.engine.graph.Op;
-import org.renalmtl.engine.graph.Value;
+import org.renalmtl.engine.classifier.BackboneGraph;
+import org.renalmtl.engine.classifier.Op;
+import org.renalmtl.engine.classifier.Value;
 
 /**
  * Each CPU op against a plain reference written from the definition, with odd shapes and tails:

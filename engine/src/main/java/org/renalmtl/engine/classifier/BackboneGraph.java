@@ -1,4 +1,4 @@
-package org.renalmtl.engine.graph;
+package org.renalmtl.engine.classifier;
 
 import java.util.ArrayList;
 import java.util.List;
