@@ -1,0 +1,81 @@
+package org.renalmtl.engine.cpu;
+
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+import java.lang.foreign.MemorySegment;
+import org.bytedeco.dnnl.dnnl_exec_arg_t;
+import org.bytedeco.dnnl.dnnl_memory;
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_primitive;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.renalmtl.engine.graph.Graph;
+import org.renalmtl.engine.graph.Node;
+import org.renalmtl.engine.graph.Op;
+
+/** Linear as oneDNN's inner product, bias and activation fused; (N, in) → (N, out), plain. */
+final class DnnlLinear extends CpuKernel {
+    private final Op.Linear op;
+    private final dnnl_primitive_desc pd;
+    private final dnnl_memory_desc src; // (N, in) plain
+    private final dnnl_memory_desc dst; // (N, out) plain
+    private final long[] weightDims; // (out, in)
+    private dnnl_primitive prim;
+    private dnnl_exec_arg_t args;
+    private int nargs;
+    private long packedBytes;
+
+    DnnlLinear(Graph graph, Node node) {
+        super(graph, node);
+        op = (Op.Linear) node.op();
+        src = plain(graph.value(node.input(0)).shape());
+        dst = plain(graph.value(node.output()).shape());
+        weightDims = graph.constant(op.weight()).shape().clone();
+        dnnl_memory_desc bmd = op.bias() == null ? null : md(new long[] {weightDims[0]}, dnnl_a);
+        pd = own(new dnnl_primitive_desc());
+        Dnnl.check(dnnl_inner_product_forward_primitive_desc_create(pd, Dnnl.engine(), dnnl_forward_inference, src,
+                md(weightDims, dnnl_format_tag_any), bmd, dst, attr(false, op.activation())), "linear " + node.name());
+    }
+
+    @Override
+    dnnl_memory_desc outputMd() {
+        return dst;
+    }
+
+    @Override
+    long workspaceBytes() {
+        return scratchpadBytes(pd);
+    }
+
+    @Override
+    long weightBytes() {
+        return packedBytes;
+    }
+
+    @Override
+    void bind(MemorySegment[] inputs, MemorySegment output, MemorySegment workspace) {
+        dnnl_memory_desc wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+        MemorySegment w = pack(op.weight(), weightDims, dnnl_ab, wmd);
+        packedBytes = w.byteSize();
+        dnnl_memory sp = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace);
+        prim = primitive(pd);
+        if (op.bias() != null) {
+            long n = weightDims[0] * Float.BYTES;
+            MemorySegment b = weightBytes(n);
+            MemorySegment.copy(graph.constant(op.bias()).data(), 0, b, 0, n);
+            packedBytes += b.byteSize();
+            args = args(new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
+                    new dnnl_memory[] {memory(src, inputs[0]), memory(wmd, w),
+                        memory(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1), b), memory(dst, output), sp});
+            nargs = 5;
+        } else {
+            args = args(new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
+                    new dnnl_memory[] {memory(src, inputs[0]), memory(wmd, w), memory(dst, output), sp});
+            nargs = 4;
+        }
+    }
+
+    @Override
+    void execute() {
+        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), nargs, args), "execute " + node.name());
+    }
+}

@@ -1,0 +1,107 @@
+package org.renalmtl.engine.cpu;
+
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.dnnl.dnnl_exec_arg_t;
+import org.bytedeco.dnnl.dnnl_memory;
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_primitive;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.renalmtl.engine.graph.Graph;
+import org.renalmtl.engine.graph.Node;
+import org.renalmtl.engine.graph.Op;
+
+/**
+ * InstanceNorm3d as oneDNN's group normalisation with one group per channel (statistics of each
+ * sample and channel, computed at inference as nnU-Net does), and BatchNorm with its running
+ * statistics; both affine, the activation as an eltwise post-op, any input layout.
+ */
+final class DnnlNorm extends CpuKernel {
+    private final dnnl_primitive_desc pd;
+    private final dnnl_memory_desc in; // the input's layout; the output keeps it
+    private final List<String> constants = new ArrayList<>(); // the tensors read at run time, in argument order
+    private final List<Integer> kinds = new ArrayList<>(); // their DNNL_ARG_* kinds
+    private dnnl_primitive prim;
+    private dnnl_exec_arg_t args;
+    private int nargs;
+
+    DnnlNorm(Graph graph, Node node, dnnl_memory_desc in) {
+        super(graph, node);
+        this.in = in;
+        long channels = graph.value(node.input(0)).dim(1);
+        pd = own(new dnnl_primitive_desc());
+        switch (node.op()) {
+            case Op.InstanceNorm3d n -> {
+                int flags = n.scale() == null ? 0 : dnnl_use_scale | dnnl_use_shift;
+                if (n.scale() != null) {
+                    add(n.scale(), DNNL_ARG_SCALE);
+                    add(n.bias(), DNNL_ARG_SHIFT);
+                }
+                Dnnl.check(dnnl_group_normalization_forward_primitive_desc_create(pd, Dnnl.engine(),
+                        dnnl_forward_inference, in, in, channels, n.eps(), flags, attr(false, n.activation())),
+                        "instance norm " + node.name());
+            }
+            case Op.BatchNorm b -> {
+                add(b.mean(), DNNL_ARG_MEAN);
+                add(b.variance(), DNNL_ARG_VARIANCE);
+                add(b.scale(), DNNL_ARG_SCALE);
+                add(b.bias(), DNNL_ARG_SHIFT);
+                Dnnl.check(dnnl_batch_normalization_forward_primitive_desc_create(pd, Dnnl.engine(),
+                        dnnl_forward_inference, in, in, b.eps(), dnnl_use_global_stats | dnnl_use_scale | dnnl_use_shift,
+                        attr(false, b.activation())), "batch norm " + node.name());
+            }
+            default -> throw new IllegalArgumentException(node + " is not a normalisation");
+        }
+    }
+
+    private void add(String constant, int kind) {
+        constants.add(constant);
+        kinds.add(kind);
+    }
+
+    @Override
+    dnnl_memory_desc outputMd() {
+        return dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    }
+
+    @Override
+    long workspaceBytes() {
+        return scratchpadBytes(pd);
+    }
+
+    @Override
+    long weightBytes() {
+        return constants.size() * graph.value(node.input(0)).dim(1) * Float.BYTES;
+    }
+
+    @Override
+    void bind(MemorySegment[] inputs, MemorySegment output, MemorySegment workspace) {
+        int n = 3 + constants.size();
+        int[] k = new int[n];
+        dnnl_memory[] m = new dnnl_memory[n];
+        k[0] = DNNL_ARG_SRC;
+        m[0] = memory(in, inputs[0]);
+        k[1] = DNNL_ARG_DST;
+        m[1] = memory(outputMd(), output);
+        k[2] = DNNL_ARG_SCRATCHPAD;
+        m[2] = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace);
+        long channels = graph.value(node.input(0)).dim(1);
+        for (int i = 0; i < constants.size(); i++) {
+            MemorySegment c = weightBytes(channels * Float.BYTES);
+            MemorySegment.copy(graph.constant(constants.get(i)).data(), 0, c, 0, channels * Float.BYTES);
+            k[3 + i] = kinds.get(i);
+            m[3 + i] = memory(md(new long[] {channels}, dnnl_a), c);
+        }
+        prim = primitive(pd);
+        args = args(k, m);
+        nargs = n;
+    }
+
+    @Override
+    void execute() {
+        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), nargs, args), "execute " + node.name());
+    }
+}
