@@ -18,17 +18,17 @@ final class CpuKernels {
         return switch (node.op()) {
             case Op.Conv3d c -> new DnnlConv(graph, node, in, wanted);
             case Op.ConvTranspose3d t -> new DnnlConv(graph, node, in, wanted);
-            case Op.InstanceNorm3d n -> new DnnlNorm(graph, node, in[0]);
-            case Op.BatchNorm b -> new DnnlNorm(graph, node, in[0]);
+            case Op.InstanceNorm3d n -> new DnnlNorm(graph, node, in[0], wanted);
+            case Op.BatchNorm b -> new DnnlNorm(graph, node, in[0], wanted);
             case Op.MaxPool3d m -> new DnnlPool(graph, node, in[0], wanted);
             case Op.GlobalAvgPool g -> new DnnlPool(graph, node, in[0], wanted);
             case Op.ShortcutA s -> new DnnlPool(graph, node, in[0], wanted);
             case Op.Linear l -> new DnnlLinear(graph, node);
             case Op.GateMix g -> new GateMixKernel(graph, node);
-            case Op.Add a -> new DnnlAdd(graph, node, in[0], in[1]);
-            case Op.Slice s -> new DnnlCopy(graph, node, in);
-            case Op.Reshape r -> new DnnlCopy(graph, node, in);
-            case Op.Concat c -> new DnnlCopy(graph, node, in);
+            case Op.Add a -> new DnnlAdd(graph, node, in[0], in[1], wanted);
+            case Op.Slice s -> new DnnlCopy(graph, node, in, wanted, null);
+            case Op.Reshape r -> new DnnlCopy(graph, node, in, wanted, null);
+            case Op.Concat c -> new DnnlCopy(graph, node, in, wanted, null);
         };
     }
 }

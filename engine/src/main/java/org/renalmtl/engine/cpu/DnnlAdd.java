@@ -12,26 +12,28 @@ import org.renalmtl.engine.graph.Graph;
 import org.renalmtl.engine.graph.Node;
 import org.renalmtl.engine.graph.Op;
 
-/** Add as oneDNN's binary add with the activation as a post-op; the output keeps the first input's layout. */
+/** Add as oneDNN's binary add with the activation as a post-op; the output keeps the first input's layout unless told otherwise. */
 final class DnnlAdd extends CpuKernel {
     private final dnnl_primitive_desc pd;
     private final dnnl_memory_desc a; // first input's layout, and the output's
     private final dnnl_memory_desc b; // second input's layout (may differ: oneDNN reads it as it is)
+    private final dnnl_memory_desc out; // the first input's layout unless the plan wants another
     private dnnl_primitive prim;
     private dnnl_exec_arg_t args;
 
-    DnnlAdd(Graph graph, Node node, dnnl_memory_desc a, dnnl_memory_desc b) {
+    DnnlAdd(Graph graph, Node node, dnnl_memory_desc a, dnnl_memory_desc b, dnnl_memory_desc wanted) {
         super(graph, node);
         this.a = a;
         this.b = b;
+        this.out = wanted != null ? wanted : a;
         pd = own(new dnnl_primitive_desc());
-        Dnnl.check(dnnl_binary_primitive_desc_create(pd, Dnnl.engine(), dnnl_binary_add, a, b, a,
+        Dnnl.check(dnnl_binary_primitive_desc_create(pd, Dnnl.engine(), dnnl_binary_add, a, b, out,
                 attr(false, ((Op.Add) node.op()).activation())), "add " + node.name());
     }
 
     @Override
     dnnl_memory_desc outputMd() {
-        return a;
+        return out;
     }
 
     @Override
@@ -43,7 +45,7 @@ final class DnnlAdd extends CpuKernel {
     void bind(MemorySegment[] inputs, MemorySegment output, MemorySegment workspace) {
         prim = primitive(pd);
         args = args(new int[] {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
-                new dnnl_memory[] {memory(a, inputs[0]), memory(b, inputs[1]), memory(a, output),
+                new dnnl_memory[] {memory(a, inputs[0]), memory(b, inputs[1]), memory(out, output),
                     memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace)});
     }
 

@@ -8,7 +8,8 @@ import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
-import org.bytedeco.javacpp.PointerPointer;
+import java.util.ArrayList;
+import java.util.List;
 import org.renalmtl.engine.graph.Activation;
 import org.renalmtl.engine.graph.Graph;
 import org.renalmtl.engine.graph.Node;
@@ -17,57 +18,86 @@ import org.renalmtl.engine.graph.Op;
 /**
  * The ops that only move data, when the plan could not make them views: Slice (a reorder from a
  * sub-memory of the input), Reshape (a reorder into the plain layout, which is the new shape's plain
- * layout byte for byte) and Concat (oneDNN's concat). Their output is plain.
+ * layout byte for byte) and Concat (one reorder per input into its sub-memory of the output, skipping
+ * the inputs whose producers already wrote there). Their output is plain unless the plan wants another
+ * layout.
  */
 final class DnnlCopy extends CpuKernel {
-    private final dnnl_primitive_desc pd;
-    private final dnnl_memory_desc[] src; // per input: the layout read (a sub-memory for a slice)
-    private final dnnl_memory_desc dst; // what the primitive writes
+    private final dnnl_primitive_desc[] pds; // per copy: a reorder
+    private final dnnl_memory_desc[] from; // per copy: the layout read
+    private final dnnl_memory_desc[] to; // per copy: the layout written (a sub-memory of the output for a concat)
+    private final int[] source; // per copy: which node input it reads
     private final dnnl_memory_desc out; // the output value's layout
-    private dnnl_primitive prim;
-    private dnnl_exec_arg_t args;
-    private int nargs;
+    private dnnl_primitive[] prims;
+    private dnnl_exec_arg_t[] args;
 
-    DnnlCopy(Graph graph, Node node, dnnl_memory_desc[] in) {
+    /**
+     * @param wanted the output layout the plan needs, or null for plain
+     * @param sliced for a concat: per input, whether its producer already wrote it into its slice (null: none)
+     */
+    DnnlCopy(Graph graph, Node node, dnnl_memory_desc[] in, dnnl_memory_desc wanted, boolean[] sliced) {
         super(graph, node);
         long[] y = graph.value(node.output()).shape();
-        out = plain(y);
-        dnnl_primitive_desc made = new dnnl_primitive_desc();
+        out = wanted != null ? wanted : plain(y);
+        List<dnnl_memory_desc> f = new ArrayList<>();
+        List<dnnl_memory_desc> t = new ArrayList<>();
+        List<Integer> src = new ArrayList<>();
         switch (node.op()) {
             case Op.Slice s -> {
-                long[] x = graph.value(node.input(0)).shape();
-                long[] offsets = new long[x.length];
+                long[] offsets = new long[y.length];
                 offsets[s.axis()] = s.start();
-                dnnl_memory_desc sub = own(new dnnl_memory_desc());
-                Dnnl.check(dnnl_memory_desc_create_submemory(sub, in[0], y, offsets), "slice view " + node.name());
-                src = new dnnl_memory_desc[] {sub};
-                dst = out;
-                Dnnl.check(dnnl_reorder_primitive_desc_create(made, sub, Dnnl.engine(), dst, Dnnl.engine(), null),
-                        "slice " + node.name());
+                f.add(sub(in[0], y, offsets, "slice view"));
+                t.add(out);
+                src.add(0);
             }
             case Op.Reshape r -> {
-                src = new dnnl_memory_desc[] {in[0]};
-                dst = plain(graph.value(node.input(0)).shape());
-                Dnnl.check(dnnl_reorder_primitive_desc_create(made, in[0], Dnnl.engine(), dst, Dnnl.engine(), null),
-                        "reshape " + node.name());
+                long[] x = graph.value(node.input(0)).shape();
+                f.add(in[0]);
+                // The plain layout of the input's shape is the output's plain layout byte for byte.
+                t.add(wanted == null || DnnlLayouts.isPlain(wanted, y) ? plain(x) : unsupported(node));
+                src.add(0);
             }
             case Op.Concat c -> {
-                src = in.clone();
-                dst = out;
-                // The array-taking overload wants the out-parameter as a pointer to a handle too.
-                try (PointerPointer<dnnl_memory_desc> mds = new PointerPointer<>(in.length);
-                        PointerPointer<dnnl_primitive_desc> created = new PointerPointer<>(1)) {
-                    for (int i = 0; i < in.length; i++) {
-                        mds.put(i, in[i]);
+                long channel = 0;
+                for (int j = 0; j < in.length; j++) {
+                    long[] x = graph.value(node.input(j)).shape();
+                    long[] offsets = new long[x.length];
+                    offsets[1] = channel;
+                    channel += x[1];
+                    if (sliced != null && sliced[j]) {
+                        continue;
                     }
-                    Dnnl.check(dnnl_concat_primitive_desc_create(created, Dnnl.engine(), dst, in.length, 1, mds,
-                            attr(false, Activation.NONE)), "concat " + node.name());
-                    made = created.get(dnnl_primitive_desc.class, 0);
+                    f.add(in[j]);
+                    t.add(sub(out, x, offsets, "concat slice"));
+                    src.add(j);
                 }
             }
             default -> throw new IllegalArgumentException(node + " does not move data");
         }
-        pd = own(made);
+        int n = f.size();
+        from = f.toArray(new dnnl_memory_desc[0]);
+        to = t.toArray(new dnnl_memory_desc[0]);
+        source = src.stream().mapToInt(Integer::intValue).toArray();
+        pds = new dnnl_primitive_desc[n];
+        for (int i = 0; i < n; i++) {
+            pds[i] = own(new dnnl_primitive_desc());
+            Dnnl.check(dnnl_reorder_primitive_desc_create(pds[i], from[i], Dnnl.engine(), to[i], Dnnl.engine(),
+                    scratchpadAttr()), "copy " + node.name());
+        }
+    }
+
+    private dnnl_memory_desc sub(dnnl_memory_desc parent, long[] dims, long[] offsets, String what) {
+        dnnl_memory_desc m = own(new dnnl_memory_desc());
+        Dnnl.check(dnnl_memory_desc_create_submemory(m, parent, dims, offsets), what + " " + node.name());
+        return m;
+    }
+
+    private static dnnl_memory_desc unsupported(Node node) {
+        throw new IllegalArgumentException(node.name() + ": a reshape into a non-plain layout");
+    }
+
+    private org.bytedeco.dnnl.dnnl_primitive_attr scratchpadAttr() {
+        return attr(false, Activation.NONE);
     }
 
     @Override
@@ -77,35 +107,29 @@ final class DnnlCopy extends CpuKernel {
 
     @Override
     long workspaceBytes() {
-        return scratchpadBytes(pd);
+        long most = 0;
+        for (dnnl_primitive_desc pd : pds) {
+            most = Math.max(most, scratchpadBytes(pd));
+        }
+        return most;
     }
 
     @Override
     void bind(MemorySegment[] inputs, MemorySegment output, MemorySegment workspace) {
-        prim = primitive(pd);
-        if (node.op() instanceof Op.Concat) {
-            int n = inputs.length;
-            int[] k = new int[n + 2];
-            dnnl_memory[] m = new dnnl_memory[n + 2];
-            for (int i = 0; i < n; i++) {
-                k[i] = DNNL_ARG_MULTIPLE_SRC + i;
-                m[i] = memory(src[i], inputs[i]);
-            }
-            k[n] = DNNL_ARG_DST;
-            m[n] = memory(dst, output);
-            k[n + 1] = DNNL_ARG_SCRATCHPAD;
-            m[n + 1] = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace);
-            args = args(k, m);
-            nargs = n + 2;
-        } else {
-            args = args(new int[] {DNNL_ARG_FROM, DNNL_ARG_TO}, new dnnl_memory[] {memory(src[0], inputs[0]),
-                memory(dst, output)});
-            nargs = 2;
+        prims = new dnnl_primitive[pds.length];
+        args = new dnnl_exec_arg_t[pds.length];
+        for (int i = 0; i < pds.length; i++) {
+            prims[i] = primitive(pds[i]);
+            args[i] = args(new int[] {DNNL_ARG_FROM, DNNL_ARG_TO, DNNL_ARG_SCRATCHPAD},
+                    new dnnl_memory[] {memory(from[i], inputs[source[i]]), memory(to[i], output),
+                        memory(dnnl_primitive_desc_query_md(pds[i], dnnl_query_scratchpad_md, 0), workspace)});
         }
     }
 
     @Override
     void execute() {
-        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), nargs, args), "execute " + node.name());
+        for (int i = 0; i < prims.length; i++) {
+            Dnnl.check(dnnl_primitive_execute(prims[i], Dnnl.stream(), 3, args[i]), "execute " + node.name());
+        }
     }
 }

@@ -21,16 +21,19 @@ import org.renalmtl.engine.graph.Op;
  */
 final class DnnlNorm extends CpuKernel {
     private final dnnl_primitive_desc pd;
-    private final dnnl_memory_desc in; // the input's layout; the output keeps it
+    private final dnnl_memory_desc in; // the input's layout
+    private final dnnl_memory_desc out; // the output's: the input's unless the plan wants another
     private final List<String> constants = new ArrayList<>(); // the tensors read at run time, in argument order
     private final List<Integer> kinds = new ArrayList<>(); // their DNNL_ARG_* kinds
     private dnnl_primitive prim;
     private dnnl_exec_arg_t args;
     private int nargs;
 
-    DnnlNorm(Graph graph, Node node, dnnl_memory_desc in) {
+    /** @param wanted the output layout the plan needs, or null to keep the input's */
+    DnnlNorm(Graph graph, Node node, dnnl_memory_desc in, dnnl_memory_desc wanted) {
         super(graph, node);
         this.in = in;
+        this.out = wanted != null ? wanted : in;
         long channels = graph.value(node.input(0)).dim(1);
         pd = own(new dnnl_primitive_desc());
         switch (node.op()) {
@@ -41,7 +44,7 @@ final class DnnlNorm extends CpuKernel {
                     add(n.bias(), DNNL_ARG_SHIFT);
                 }
                 Dnnl.check(dnnl_group_normalization_forward_primitive_desc_create(pd, Dnnl.engine(),
-                        dnnl_forward_inference, in, in, channels, n.eps(), flags, attr(false, n.activation())),
+                        dnnl_forward_inference, in, out, channels, n.eps(), flags, attr(false, n.activation())),
                         "instance norm " + node.name());
             }
             case Op.BatchNorm b -> {
@@ -50,7 +53,7 @@ final class DnnlNorm extends CpuKernel {
                 add(b.scale(), DNNL_ARG_SCALE);
                 add(b.bias(), DNNL_ARG_SHIFT);
                 Dnnl.check(dnnl_batch_normalization_forward_primitive_desc_create(pd, Dnnl.engine(),
-                        dnnl_forward_inference, in, in, b.eps(), dnnl_use_global_stats | dnnl_use_scale | dnnl_use_shift,
+                        dnnl_forward_inference, in, out, b.eps(), dnnl_use_global_stats | dnnl_use_scale | dnnl_use_shift,
                         attr(false, b.activation())), "batch norm " + node.name());
             }
             default -> throw new IllegalArgumentException(node + " is not a normalisation");

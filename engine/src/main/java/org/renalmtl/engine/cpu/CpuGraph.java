@@ -1,0 +1,335 @@
+package org.renalmtl.engine.cpu;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.renalmtl.engine.graph.Graph;
+import org.renalmtl.engine.graph.Node;
+import org.renalmtl.engine.graph.Op;
+import org.renalmtl.engine.graph.Schedule;
+import org.renalmtl.engine.graph.Storage;
+import org.renalmtl.engine.plan.ArenaPlanner;
+
+/**
+ * A graph compiled for the CPU: every node bound to its oneDNN (or Java) kernel, every value placed by
+ * the backend-neutral {@link Schedule} in one arena, weights packed once. {@link #run} copies the inputs
+ * in, executes the kernels in order and copies the outputs out, allocating nothing.
+ *
+ * <p>Layouts: kernels choose their outputs' layouts where they may (convs hand blocked formats on to
+ * the next conv, as oneDNN prefers); graph outputs, concat inputs and the inputs of views are plain, so
+ * the schedule's aliases hold byte for byte. Compiling takes two passes: the first learns every value's
+ * layout and size for the schedule, the second binds each kernel to the layouts the schedule settled
+ * (strided where a producer writes into its slice of a concat).
+ */
+public final class CpuGraph implements AutoCloseable {
+    private final Graph graph;
+    private final Schedule schedule;
+    private final CpuKernel[] kernels; // per node: its kernel, null where the schedule elides it
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment activations; // the schedule's arena
+    private final MemorySegment[] staging; // per graph input, in declaration order: the caller's data copied in
+    private final MemorySegment[] outputs; // per graph output, in declaration order: its dense bytes in the arena
+    private final MemorySegment[] written; // per node: the bytes its kernel writes (for the non-finite check)
+    private final List<dnnl_memory_desc> descs = new ArrayList<>(); // layouts made here, destroyed on close
+    private boolean closed;
+
+    private CpuGraph(Graph graph) {
+        this.graph = graph;
+        int nodes = graph.nodes().size();
+        long[] workspace0 = new long[nodes];
+        dnnl_memory_desc[] md = layouts(graph, null, workspace0);
+        this.schedule = Schedule.of(graph, new CpuStorage(md, workspace0));
+        dnnl_memory_desc[] settled = settledLayouts(md);
+        kernels = new CpuKernel[nodes];
+        written = new MemorySegment[nodes];
+        try {
+            activations = arena.allocate(Math.max(schedule.arenaBytes(), 64), ArenaPlanner.ALIGNMENT);
+            staging = new MemorySegment[graph.inputs().size()];
+            int k = 0;
+            for (int v : graph.inputs().values()) {
+                staging[k++] = arena.allocate(Math.max(graph.value(v).bytes(), 64), ArenaPlanner.ALIGNMENT);
+            }
+            long most = schedule.workspaceBytes();
+            for (int i = 0; i < nodes; i++) {
+                if (schedule.elided(i)) {
+                    continue;
+                }
+                Node n = graph.nodes().get(i);
+                dnnl_memory_desc[] in = new dnnl_memory_desc[n.arity()];
+                for (int j = 0; j < n.arity(); j++) {
+                    in[j] = settled[n.input(j)];
+                }
+                kernels[i] = n.op() instanceof Op.Concat
+                        ? new DnnlCopy(graph, n, in, settled[n.output()], sliced(i))
+                        : CpuKernels.create(graph, n, in, settled[n.output()]);
+                // Strided outputs (concat slices) may ask for more scratch than the first pass's layouts did.
+                most = Math.max(most, kernels[i].workspaceBytes());
+            }
+            MemorySegment workspace = arena.allocate(Math.max(most, 64), ArenaPlanner.ALIGNMENT);
+            for (int i = 0; i < nodes; i++) {
+                if (kernels[i] == null) {
+                    continue;
+                }
+                Node n = graph.nodes().get(i);
+                MemorySegment[] inSegs = new MemorySegment[n.arity()];
+                for (int j = 0; j < n.arity(); j++) {
+                    inSegs[j] = segment(n.input(j));
+                }
+                written[i] = segment(n.output()).asSlice(0, dnnl_memory_desc_get_size(kernels[i].outputMd()));
+                kernels[i].bind(inSegs, segment(n.output()), workspace);
+            }
+            outputs = new MemorySegment[graph.outputs().size()];
+            k = 0;
+            for (int v : graph.outputs().values()) {
+                outputs[k++] = segment(v).asSlice(0, graph.value(v).bytes());
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /**
+     * Compiles a graph for the CPU.
+     *
+     * @throws IllegalArgumentException if oneDNN refuses a node (the message names it)
+     */
+    public static CpuGraph compile(Graph graph) {
+        return new CpuGraph(graph);
+    }
+
+    /**
+     * Every value's layout: graph inputs plain, each node's output as its kernel chooses, except where
+     * {@code wanted} (per value, may be null) or the plan's aliases need it plain.
+     */
+    private dnnl_memory_desc[] layouts(Graph g, dnnl_memory_desc[] wanted, long[] workspace) {
+        dnnl_memory_desc[] md = new dnnl_memory_desc[g.values().size()];
+        for (int v : g.inputs().values()) {
+            md[v] = plain(g.value(v).shape());
+        }
+        boolean[] plainOut = plainOutputs(g);
+        for (int i = 0; i < g.nodes().size(); i++) {
+            Node n = g.nodes().get(i);
+            dnnl_memory_desc[] in = new dnnl_memory_desc[n.arity()];
+            for (int j = 0; j < n.arity(); j++) {
+                in[j] = md[n.input(j)];
+            }
+            int y = n.output();
+            dnnl_memory_desc want = wanted != null && wanted[y] != null ? wanted[y]
+                    : plainOut[y] ? plain(g.value(y).shape()) : null;
+            try (CpuKernel k = n.op() instanceof Op.Concat ? new DnnlCopy(g, n, in, want, null)
+                    : CpuKernels.create(g, n, in, want)) {
+                md[y] = copy(k.outputMd());
+                workspace[i] = k.workspaceBytes();
+            }
+        }
+        return md;
+    }
+
+    /** Values kept plain: graph outputs (read by the caller), concat inputs and view inputs (aliased byte for byte). */
+    private static boolean[] plainOutputs(Graph g) {
+        boolean[] plain = new boolean[g.values().size()];
+        for (int v : g.outputs().values()) {
+            plain[v] = true;
+        }
+        for (Node n : g.nodes()) {
+            if (n.op() instanceof Op.Concat || n.op() instanceof Op.Reshape || n.op() instanceof Op.Slice) {
+                for (int v : n.inputs()) {
+                    plain[v] = true;
+                }
+                plain[n.output()] = true;
+            }
+        }
+        return plain;
+    }
+
+    /** The layouts after scheduling: a value written into its slice of a concat is strided there. */
+    private dnnl_memory_desc[] settledLayouts(dnnl_memory_desc[] md) {
+        dnnl_memory_desc[] wanted = new dnnl_memory_desc[md.length];
+        boolean any = false;
+        for (int v = 0; v < md.length; v++) {
+            long[] dims = graph.value(v).shape();
+            long[] strides = schedule.strides(v);
+            if (!java.util.Arrays.equals(strides, rowMajor(dims))) {
+                wanted[v] = own(Dnnl.strided(dims, strides));
+                any = true;
+            }
+        }
+        return any ? layouts(graph, wanted, new long[graph.nodes().size()]) : md;
+    }
+
+    private boolean[] sliced(int node) {
+        boolean[] s = new boolean[graph.nodes().get(node).arity()];
+        for (int j = 0; j < s.length; j++) {
+            s[j] = schedule.sliced(node, j);
+        }
+        return s;
+    }
+
+    private static long[] rowMajor(long[] dims) {
+        long[] s = new long[dims.length];
+        long stride = 1;
+        for (int a = dims.length - 1; a >= 0; a--) {
+            s[a] = stride;
+            stride *= dims[a];
+        }
+        return s;
+    }
+
+    /** @return where value {@code v} lives: in the arena, or in its graph input's staging buffer */
+    private MemorySegment segment(int v) {
+        if (schedule.external(v)) {
+            int root = schedule.root(v);
+            int k = 0;
+            for (int in : graph.inputs().values()) {
+                if (in == root) {
+                    return staging[k].asSlice(schedule.offset(v));
+                }
+                k++;
+            }
+            throw new IllegalStateException("value " + graph.value(v) + " is external but no input holds it");
+        }
+        return activations.asSlice(schedule.offset(v));
+    }
+
+    private dnnl_memory_desc plain(long[] dims) {
+        return own(Dnnl.md(dims, DnnlLayouts.plainTag(dims.length)));
+    }
+
+    private dnnl_memory_desc copy(dnnl_memory_desc md) {
+        dnnl_memory_desc c = new dnnl_memory_desc();
+        Dnnl.check(dnnl_memory_desc_clone(c, md), "clone layout");
+        return own(c);
+    }
+
+    private dnnl_memory_desc own(dnnl_memory_desc md) {
+        descs.add(md);
+        return md;
+    }
+
+    /**
+     * Runs the graph.
+     *
+     * @param inputs one per graph input, in declaration order, dense float32 of its shape
+     * @param results one per graph output, in declaration order, receiving dense float32 of its shape
+     */
+    public void run(MemorySegment[] inputs, MemorySegment[] results) {
+        checkOpen();
+        for (int k = 0; k < staging.length; k++) {
+            MemorySegment.copy(inputs[k], 0, staging[k], 0, Math.min(inputs[k].byteSize(), staging[k].byteSize()));
+        }
+        for (CpuKernel kernel : kernels) {
+            if (kernel != null) {
+                kernel.execute();
+            }
+        }
+        Dnnl.check(dnnl_stream_wait(Dnnl.stream()), "stream wait");
+        for (int k = 0; k < outputs.length; k++) {
+            MemorySegment.copy(outputs[k], 0, results[k], 0, outputs[k].byteSize());
+        }
+    }
+
+    /**
+     * Runs the graph again on the inputs of the last {@link #run}, checking every node's output.
+     *
+     * @return the name of the first node whose output holds a NaN or an infinity, or null if none does
+     */
+    public String firstNonFinite() {
+        checkOpen();
+        activations.fill((byte) 0); // nothing left from the last run may be taken for this one's
+        for (int i = 0; i < kernels.length; i++) {
+            if (kernels[i] == null) {
+                continue;
+            }
+            kernels[i].execute();
+            Dnnl.check(dnnl_stream_wait(Dnnl.stream()), "stream wait");
+            for (long e = 0; e < written[i].byteSize() / Float.BYTES; e++) {
+                if (!Float.isFinite(written[i].getAtIndex(JAVA_FLOAT, e))) {
+                    return graph.nodes().get(i).name();
+                }
+            }
+        }
+        return null;
+    }
+
+    /** @return the schedule this graph runs by */
+    public Schedule schedule() {
+        return schedule;
+    }
+
+    /** @return bytes of weights held in the kernels' layouts */
+    public long weightBytes() {
+        long s = 0;
+        for (CpuKernel k : kernels) {
+            s += k == null ? 0 : k.weightBytes();
+        }
+        return s;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("CPU graph closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (kernels != null) {
+            for (CpuKernel k : kernels) {
+                if (k != null) {
+                    k.close();
+                }
+            }
+        }
+        for (dnnl_memory_desc md : descs) {
+            dnnl_memory_desc_destroy(md);
+        }
+        arena.close();
+    }
+
+    /** What the CPU's layouts allow the schedule. */
+    private static final class CpuStorage implements Storage {
+        private final dnnl_memory_desc[] md; // per value: its layout from the first pass
+        private final long[] workspace; // per node: its kernel's scratchpad bytes
+
+        CpuStorage(dnnl_memory_desc[] md, long[] workspace) {
+            this.md = md;
+            this.workspace = workspace;
+        }
+
+        @Override
+        public long bytes(Graph graph, int value) {
+            return dnnl_memory_desc_get_size(md[value]);
+        }
+
+        @Override
+        public boolean canAlias(Graph graph, int node, int input, Alias how) {
+            Node n = graph.nodes().get(node);
+            int x = n.input(input);
+            return switch (how) {
+                // A residual conv writes in its residual's layout; an add in its first input's.
+                case IN_PLACE -> n.op() instanceof Op.Conv3d || input == 0
+                        || dnnl_memory_desc_equal(md[x], md[n.input(0)]) != 0;
+                case RESHAPE, SLICE -> DnnlLayouts.isPlain(md[x], graph.value(x).shape());
+                // Only kernels that take the layout they write can write into a strided slice.
+                case CONCAT -> graph.producer(x) >= 0 && (graph.nodes().get(graph.producer(x)).op() instanceof Op.Conv3d
+                        || graph.nodes().get(graph.producer(x)).op() instanceof Op.ConvTranspose3d
+                        || graph.nodes().get(graph.producer(x)).op() instanceof Op.MaxPool3d);
+            };
+        }
+
+        @Override
+        public long workspace(Graph graph, int node) {
+            return workspace[node];
+        }
+    }
+}
