@@ -161,7 +161,7 @@ def conv_cases(cs):
     conv_case(cs, "conv_k3_p1_relu", "3^3 conv, padding 1, bias, ReLU; 5x7x9 volume, 3 -> 5 channels",
               (1, 3, 5, 7, 9), 5, 3, padding=1, activation=act("RELU"))
     conv_case(cs, "conv_nobias_b2", "3^3 conv without bias, no padding, batch 2, 5 -> 17 channels",
-              (2, 5, 5, 7, 9), 17, 3)
+              (2, 5, 5, 7, 9), 17, 3, bias=False)
     conv_case(cs, "conv_stride122_asym", "kernel (3,5,3), stride (1,2,2), padding (1,2,0), tanh",
               (1, 3, 7, 9, 11), 5, (3, 5, 3), stride=(1, 2, 2), padding=(1, 2, 0), activation=act("TANH"))
     conv_case(cs, "conv_dil2", "3^3 conv, dilation 2, padding 2 (MedicalNet layer3), sigmoid, batch 2",
@@ -231,6 +231,8 @@ def norm_cases(cs):
 def pool_cases(cs):
     for name, desc, shape, k, s, p, nan in [
             ("maxpool_k3_s2_p1", "MaxPool3d 3/2/1 (Hara stem), odd 5x7x9, batch 2", (2, 5, 5, 7, 9), 3, 2, 1, False),
+            ("maxpool_negative", "MaxPool3d 3/2/1 of negative values only: a padded cell taken as 0 would win",
+             (1, 3, 5, 7, 9), 3, 2, 1, False),
             ("maxpool_k2_s2_p0", "MaxPool3d 2/2/0, odd sizes (floor mode drops the last row)", (1, 3, 5, 7, 9), 2, 2,
              0, False),
             ("maxpool_k133_s122", "MaxPool3d kernel (1,3,3), stride (1,2,2), padding (0,1,1)", (1, 3, 5, 7, 9),
@@ -238,7 +240,7 @@ def pool_cases(cs):
             ("maxpool_nan", "MaxPool3d 3/2/1 with a NaN in the input: it must win its windows", (1, 3, 5, 7, 9), 3, 2,
              1, True)]:
         r = cs.rng(name)
-        x = normal(r, shape)
+        x = -np.abs(normal(r, shape)) - np.float32(0.5) if name == "maxpool_negative" else normal(r, shape)
         if nan:
             x[0, 1, 2, 3, 4] = np.nan
         cs.add(name, desc, {"type": "MaxPool3d", "kernel": dims(k), "stride": dims(s), "padding": dims(p)},
@@ -290,8 +292,8 @@ def head_cases(cs):
     for name, desc, n, e, w, scale in [
             ("gate_mix_e3", "GateMix of 3 experts of width 17, batch 2", 2, 3, 17, 1.0),
             ("gate_mix_e1", "GateMix of 1 expert (softmax of one logit is 1), batch 3", 3, 1, 5, 1.0),
-            ("gate_mix_large", "GateMix with logits of about +-100 (exp overflows without the max subtracted)",
-             2, 3, 7, 100.0)]:
+            ("gate_mix_large", "GateMix with logits of about +-1000 (exp overflows, even in double, unless the "
+             "largest logit is subtracted first)", 2, 3, 7, 1000.0)]:
         r = cs.rng(name)
         cs.add(name, desc, {"type": "GateMix"},
                [("logits", normal(r, (n, e), scale))] + [("expert%d" % k, normal(r, (n, w))) for k in range(e)])
