@@ -4,7 +4,7 @@
   /usr/bin/python3 make_op_goldens.py --out DIR [--seed N]
 
 Maven runs it before the engine's tests (exec-maven-plugin, execution op-goldens). Writes
-DIR/op_goldens.h5, in a few seconds and well under a megabyte:
+DIR/op_goldens.h5 (about 1.6 MB, written in under a second after the imports):
 
   @cases            JSON list, one entry per case:
                       {"name", "description",
