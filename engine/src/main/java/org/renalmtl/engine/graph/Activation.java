@@ -49,7 +49,7 @@ public record Activation(Kind kind, float slope) {
     public double apply(double x) {
         return switch (kind) {
             case NONE -> x;
-            case RELU -> x > 0 ? x : 0; // NaN stays NaN here; x86 max would give 0
+            case RELU -> x <= 0 ? 0 : x; // NaN fails the test and stays NaN; x86 max would give 0
             case LEAKY_RELU -> x >= 0 ? x : slope * x;
             case SIGMOID -> 1 / (1 + Math.exp(-x));
             case TANH -> Math.tanh(x);
