@@ -75,9 +75,10 @@ final class DnnlPool extends CpuKernel {
             }
             default -> throw new IllegalArgumentException(node + " is not a pooling");
         }
+        long[] pooled = y.length == 5 ? y : new long[] {y[0], y[1], 1, 1, 1}; // the global pool writes 1³ per channel
         long[] padR = new long[3];
         for (int a = 0; a < 3; a++) {
-            padR[a] = (y[2 + a] - 1) * stride[a] + kernel[a] - x[2 + a] - padL[a];
+            padR[a] = (pooled[2 + a] - 1) * stride[a] + kernel[a] - x[2 + a] - padL[a];
         }
         pd = own(new dnnl_primitive_desc());
         Dnnl.check(dnnl_pooling_forward_primitive_desc_create(pd, Dnnl.engine(), dnnl_forward_inference, alg, in,
