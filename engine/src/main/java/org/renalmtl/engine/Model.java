@@ -225,6 +225,12 @@ public final class Model implements AutoCloseable {
                         + ")" + firstNonFinite(plan, input) + ": the weights or the input overflow float32");
             }
         }
+        String vector = plan.nonFiniteVector();
+        if (vector != null) {
+            throw new ModelRunException(source + ": the output of " + vector + " is not finite (the probabilities"
+                    + " came out finite only because a ReLU turned NaN into 0)" + firstNonFinite(plan, input)
+                    + ": the weights or the input overflow float32");
+        }
         if (device.kind() == Device.Kind.CPU) {
             for (int n = 0; n < config.networks().size(); n++) {
                 MemorySegment f = plan.features(n);

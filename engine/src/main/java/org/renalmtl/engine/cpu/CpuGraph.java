@@ -30,30 +30,25 @@ public final class CpuGraph implements AutoCloseable {
     private final Graph graph;
     private final Schedule schedule;
     private final CpuKernel[] kernels; // per node: its kernel, null where the schedule elides it
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment activations; // the schedule's arena
+    private final long workspaceBytes; // the most scratch any kernel needs
+    private final Arena arena = Arena.ofShared(); // staging buffers, and the arena when the graph owns one
     private final MemorySegment[] staging; // per graph input, in declaration order: the caller's data copied in
-    private final MemorySegment[] outputs; // per graph output, in declaration order: its dense bytes in the arena
     private final MemorySegment[] written; // per node: the bytes its kernel writes (for the non-finite check)
     private final List<dnnl_memory_desc> descs = new ArrayList<>(); // layouts made here, destroyed on close
+    private MemorySegment activations; // the schedule's arena, once bound
+    private MemorySegment[] outputs; // per graph output, in declaration order: its dense bytes in the arena
     private boolean closed;
 
     private CpuGraph(Graph graph) {
         this.graph = graph;
         int nodes = graph.nodes().size();
-        long[] workspace0 = new long[nodes];
-        dnnl_memory_desc[] md = layouts(graph, null, workspace0);
-        this.schedule = Schedule.of(graph, new CpuStorage(md, workspace0));
-        dnnl_memory_desc[] settled = settledLayouts(md);
         kernels = new CpuKernel[nodes];
         written = new MemorySegment[nodes];
         try {
-            activations = arena.allocate(Math.max(schedule.arenaBytes(), 64), ArenaPlanner.ALIGNMENT);
-            staging = new MemorySegment[graph.inputs().size()];
-            int k = 0;
-            for (int v : graph.inputs().values()) {
-                staging[k++] = arena.allocate(Math.max(graph.value(v).bytes(), 64), ArenaPlanner.ALIGNMENT);
-            }
+            long[] firstWorkspace = new long[nodes];
+            dnnl_memory_desc[] md = layouts(graph, null, firstWorkspace);
+            this.schedule = Schedule.of(graph, new CpuStorage(md, firstWorkspace));
+            dnnl_memory_desc[] settled = settledLayouts(md);
             long most = schedule.workspaceBytes();
             for (int i = 0; i < nodes; i++) {
                 if (schedule.elided(i)) {
@@ -70,23 +65,11 @@ public final class CpuGraph implements AutoCloseable {
                 // Strided outputs (concat slices) may ask for more scratch than the first pass's layouts did.
                 most = Math.max(most, kernels[i].workspaceBytes());
             }
-            MemorySegment workspace = arena.allocate(Math.max(most, 64), ArenaPlanner.ALIGNMENT);
-            for (int i = 0; i < nodes; i++) {
-                if (kernels[i] == null) {
-                    continue;
-                }
-                Node n = graph.nodes().get(i);
-                MemorySegment[] inSegs = new MemorySegment[n.arity()];
-                for (int j = 0; j < n.arity(); j++) {
-                    inSegs[j] = segment(n.input(j));
-                }
-                written[i] = segment(n.output()).asSlice(0, dnnl_memory_desc_get_size(kernels[i].outputMd()));
-                kernels[i].bind(inSegs, segment(n.output()), workspace);
-            }
-            outputs = new MemorySegment[graph.outputs().size()];
-            k = 0;
-            for (int v : graph.outputs().values()) {
-                outputs[k++] = segment(v).asSlice(0, graph.value(v).bytes());
+            workspaceBytes = most;
+            staging = new MemorySegment[graph.inputs().size()];
+            int k = 0;
+            for (int v : graph.inputs().values()) {
+                staging[k++] = arena.allocate(Math.max(graph.value(v).bytes(), 64), ArenaPlanner.ALIGNMENT);
             }
         } catch (RuntimeException e) {
             close();
@@ -95,12 +78,68 @@ public final class CpuGraph implements AutoCloseable {
     }
 
     /**
-     * Compiles a graph for the CPU.
+     * Prepares a graph for the CPU: layouts chosen, schedule made, kernels created; nothing is bound
+     * until {@link #bind}, so several graphs that run one after another can share one arena.
      *
      * @throws IllegalArgumentException if oneDNN refuses a node (the message names it)
      */
-    public static CpuGraph compile(Graph graph) {
+    public static CpuGraph prepare(Graph graph) {
         return new CpuGraph(graph);
+    }
+
+    /** Prepares and binds a graph to an arena and workspace of its own. */
+    public static CpuGraph compile(Graph graph) {
+        CpuGraph g = new CpuGraph(graph);
+        try {
+            g.bind(g.arena.allocate(Math.max(g.arenaBytes(), 64), ArenaPlanner.ALIGNMENT),
+                    g.arena.allocate(Math.max(g.workspaceBytes(), 64), ArenaPlanner.ALIGNMENT));
+            return g;
+        } catch (RuntimeException e) {
+            g.close();
+            throw e;
+        }
+    }
+
+    /** @return bytes of the arena this graph's values live in */
+    public long arenaBytes() {
+        return schedule.arenaBytes();
+    }
+
+    /** @return bytes of scratch the kernels need (one shared buffer) */
+    public long workspaceBytes() {
+        return workspaceBytes;
+    }
+
+    /**
+     * Points every kernel at planned memory and packs the weights; once per graph. The memory may be
+     * shared with graphs that run at other times: {@link #run} copies the outputs out before it returns.
+     *
+     * @param activations at least {@link #arenaBytes()}, aligned to {@link ArenaPlanner#ALIGNMENT}
+     * @param workspace at least {@link #workspaceBytes()}
+     */
+    public void bind(MemorySegment activations, MemorySegment workspace) {
+        checkOpen();
+        if (this.activations != null) {
+            throw new IllegalStateException("CPU graph already bound");
+        }
+        this.activations = activations;
+        for (int i = 0; i < kernels.length; i++) {
+            if (kernels[i] == null) {
+                continue;
+            }
+            Node n = graph.nodes().get(i);
+            MemorySegment[] inSegs = new MemorySegment[n.arity()];
+            for (int j = 0; j < n.arity(); j++) {
+                inSegs[j] = segment(n.input(j));
+            }
+            written[i] = segment(n.output()).asSlice(0, dnnl_memory_desc_get_size(kernels[i].outputMd()));
+            kernels[i].bind(inSegs, segment(n.output()), workspace);
+        }
+        outputs = new MemorySegment[graph.outputs().size()];
+        int k = 0;
+        for (int v : graph.outputs().values()) {
+            outputs[k++] = segment(v).asSlice(0, graph.value(v).bytes());
+        }
     }
 
     /**
@@ -219,8 +258,8 @@ public final class CpuGraph implements AutoCloseable {
      * @param results one per graph output, in declaration order, receiving dense float32 of its shape
      */
     public void run(MemorySegment[] inputs, MemorySegment[] results) {
-        checkOpen();
-        for (int k = 0; k < staging.length; k++) {
+        checkBound();
+        for (int k = 0; k < staging.length; k++) { // a copy (~1 ms for 3 × 96³) buys kernels bound once
             MemorySegment.copy(inputs[k], 0, staging[k], 0, Math.min(inputs[k].byteSize(), staging[k].byteSize()));
         }
         for (CpuKernel kernel : kernels) {
@@ -240,7 +279,7 @@ public final class CpuGraph implements AutoCloseable {
      * @return the name of the first node whose output holds a NaN or an infinity, or null if none does
      */
     public String firstNonFinite() {
-        checkOpen();
+        checkBound();
         activations.fill((byte) 0); // nothing left from the last run may be taken for this one's
         for (int i = 0; i < kernels.length; i++) {
             if (kernels[i] == null) {
@@ -248,6 +287,29 @@ public final class CpuGraph implements AutoCloseable {
             }
             kernels[i].execute();
             Dnnl.check(dnnl_stream_wait(Dnnl.stream()), "stream wait");
+            for (long e = 0; e < written[i].byteSize() / Float.BYTES; e++) {
+                if (!Float.isFinite(written[i].getAtIndex(JAVA_FLOAT, e))) {
+                    return graph.nodes().get(i).name();
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Checks the vectors the last {@link #run} wrote (every rank-2 node output: features, experts, gates,
+     * towers). They are small (a few thousand floats for a PLE head), so this costs microseconds, and
+     * they matter: oneDNN's ReLU is x86's max, which turns NaN into 0, so an overflow inside the head
+     * could otherwise come out as a finite, plausible probability.
+     *
+     * @return the name of the first node whose vector output holds a NaN or an infinity, or null
+     */
+    public String firstNonFiniteVector() {
+        checkBound();
+        for (int i = 0; i < kernels.length; i++) {
+            if (kernels[i] == null || graph.value(graph.nodes().get(i).output()).rank() != 2) {
+                continue;
+            }
             for (long e = 0; e < written[i].byteSize() / Float.BYTES; e++) {
                 if (!Float.isFinite(written[i].getAtIndex(JAVA_FLOAT, e))) {
                     return graph.nodes().get(i).name();
@@ -274,6 +336,13 @@ public final class CpuGraph implements AutoCloseable {
     private void checkOpen() {
         if (closed) {
             throw new IllegalStateException("CPU graph closed");
+        }
+    }
+
+    private void checkBound() {
+        checkOpen();
+        if (activations == null) {
+            throw new IllegalStateException("CPU graph not bound to memory yet");
         }
     }
 

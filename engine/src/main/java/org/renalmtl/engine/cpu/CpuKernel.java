@@ -31,10 +31,12 @@ abstract class CpuKernel implements AutoCloseable {
     private Arena weightArena;
     protected final Graph graph;
     protected final Node node;
+    protected final String executing; // the failure message of execute(), made once: the forward allocates nothing
 
     CpuKernel(Graph graph, Node node) {
         this.graph = graph;
         this.node = node;
+        this.executing = "execute " + node.name();
     }
 
     /** @return the layout the output is written in (owned by this kernel) */

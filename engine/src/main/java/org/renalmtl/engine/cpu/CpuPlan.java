@@ -7,6 +7,12 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.renalmtl.engine.graph.ClassifierGraphs;
+import org.renalmtl.engine.graph.FoldBatchNorm;
+import org.renalmtl.engine.graph.FuseResidual;
+import org.renalmtl.engine.graph.Graph;
+import org.renalmtl.engine.graph.Schedule;
+import org.renalmtl.engine.graph.Storage;
 import org.renalmtl.engine.plan.ArenaPlanner;
 import org.renalmtl.engine.plan.ExecutionPlan;
 import org.renalmtl.engine.plan.MemoryBudget;
@@ -14,57 +20,80 @@ import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.Tensor;
 
 /**
- * Everything a model needs to run one shape on the CPU: its networks, one activation arena that
- * they share (they run in sequence, so it is sized for the largest, not their sum), and one oneDNN
- * scratchpad. Created once per (cases, D, H, W); {@link #forward} allocates nothing.
+ * A model on the CPU for one shape (cases, D, H, W): each network a {@link Graph} (built from the
+ * config, BatchNorm folded, residual adds fused into their convs) compiled by {@link CpuGraph}. The
+ * networks run one after another, so they share one activation arena sized for the largest and one
+ * scratchpad; each copies its outputs out before the next runs. {@link #forward} allocates nothing.
  */
 public final class CpuPlan implements ExecutionPlan {
     private final ModelConfig config;
     private final int cases;
-    private final List<CpuNetwork> networks = new ArrayList<>();
+    private final List<CpuGraph> graphs = new ArrayList<>(); // per network, in config order
     private final int[][] taskColumns; // per network: its tasks' columns in the model's output
     private final Arena arena = Arena.ofShared();
+    private final MemorySegment[] probabilities; // per network: (cases, tasks of the network)
+    private final MemorySegment[] features; // per network: (cases, fused)
+    private final MemorySegment[][] inputs; // per network: its one graph input (re-aimed per forward)
+    private final MemorySegment[][] outputs; // per network: {probabilities, features} in graph output order
     private final long activationBytes;
     private final long lowerBound;
     private final long scratchBytes;
-    private final MemorySegment activations; // the arena every network's values are planned in
 
     /**
      * @param config model config
-     * @param tensors weights
+     * @param tensors weights; only read while the plan is built (the kernels keep packed copies)
      * @param cases cases per forward
      * @param size (D, H, W) of one phase
+     * @throws org.renalmtl.engine.ModelRunException if the input is too small for the strides, a folded
+     *     weight is not finite, or the plan needs more memory than the machine has
      */
     public CpuPlan(ModelConfig config, Map<String, Tensor> tensors, int cases, int[] size) {
         this.config = config;
         this.cases = cases;
-        taskColumns = new int[config.networks().size()][];
+        int n = config.networks().size();
+        taskColumns = new int[n][];
+        probabilities = new MemorySegment[n];
+        features = new MemorySegment[n];
+        inputs = new MemorySegment[n][];
+        outputs = new MemorySegment[n][];
         long act = 0;
         long lower = 0;
         long scratch = 0;
-        List<ArenaPlanner.Plan> plans = new ArrayList<>();
-        try {
-            for (int i = 0; i < config.networks().size(); i++) {
+        try (Arena folded = Arena.ofConfined()) { // folded weights: packed into the kernels at bind, then freed
+            for (int i = 0; i < n; i++) {
                 ModelConfig.Network net = config.networks().get(i);
-                CpuNetwork n = new CpuNetwork(config, net, tensors, cases, size);
-                networks.add(n);
+                Graph g = FuseResidual.apply(FoldBatchNorm.apply(
+                        ClassifierGraphs.build(config, net, tensors, cases, size), folded));
+                // Dense sizes give a lower bound of the real plan (blocked layouts only pad): refuse a shape
+                // the machine cannot hold before oneDNN is asked to plan for it, which takes minutes at 1024³.
+                MemoryBudget.check("activations for " + cases + " case(s) of " + size[0] + "×" + size[1] + "×" + size[2],
+                        Schedule.of(g, Storage.PLAIN).arenaBytes(), MemoryBudget.machineBytes(), "this machine");
+                CpuGraph cg = CpuGraph.prepare(g);
+                graphs.add(cg);
                 taskColumns[i] = net.tasks().stream().mapToInt(config::taskIndex).toArray();
-                ArenaPlanner.Plan p = ArenaPlanner.plan(n.requests());
-                plans.add(p);
-                act = Math.max(act, p.size());
-                lower = Math.max(lower, p.lowerBound());
-                scratch = Math.max(scratch, n.scratchBytes());
+                act = Math.max(act, cg.arenaBytes());
+                lower = Math.max(lower, cg.schedule().lowerBound());
+                scratch = Math.max(scratch, cg.workspaceBytes());
             }
-            this.activationBytes = act;
-            this.lowerBound = lower;
-            this.scratchBytes = scratch;
+            activationBytes = act;
+            lowerBound = lower;
+            scratchBytes = scratch;
             MemoryBudget.check("activations and scratch for " + cases + " case(s) of " + size[0] + "×" + size[1] + "×"
                     + size[2], act + scratch, MemoryBudget.machineBytes(), "this machine");
-            activations = arena.allocate(Math.max(act, 64), ArenaPlanner.ALIGNMENT);
-            MemorySegment scratchSeg = arena.allocate(Math.max(scratch, 64), ArenaPlanner.ALIGNMENT);
-            for (int i = 0; i < networks.size(); i++) {
-                CpuNetwork n = networks.get(i);
-                n.bind(activations, plans.get(i).offsets(), scratchSeg, arena.allocate(n.featureBytes(), 64));
+            MemorySegment activations = arena.allocate(Math.max(act, 64), ArenaPlanner.ALIGNMENT);
+            MemorySegment workspace = arena.allocate(Math.max(scratch, 64), ArenaPlanner.ALIGNMENT);
+            for (int i = 0; i < n; i++) {
+                CpuGraph cg = graphs.get(i);
+                cg.bind(activations, workspace);
+                Graph g = cg.schedule().graph();
+                probabilities[i] = arena.allocate(g.value(g.outputs().get(ClassifierGraphs.PROBABILITIES)).bytes(), 64);
+                features[i] = arena.allocate(g.value(g.outputs().get(ClassifierGraphs.FEATURES)).bytes(), 64);
+                outputs[i] = new MemorySegment[g.outputs().size()];
+                int k = 0;
+                for (String name : g.outputs().keySet()) {
+                    outputs[i][k++] = name.equals(ClassifierGraphs.PROBABILITIES) ? probabilities[i] : features[i];
+                }
+                inputs[i] = new MemorySegment[1];
             }
         } catch (RuntimeException e) {
             close();
@@ -72,30 +101,21 @@ public final class CpuPlan implements ExecutionPlan {
         }
     }
 
-    /** @return cases per forward */
     @Override
     public int cases() {
         return cases;
     }
 
-    /** @return the networks, in config order */
-    public List<CpuNetwork> networks() {
-        return networks;
-    }
-
-    /** @return planned activation bytes (shared by all networks) */
     @Override
     public long activationBytes() {
         return activationBytes;
     }
 
-    /** @return the best any placement could do: the most bytes live at one step */
     @Override
     public long activationLowerBound() {
         return lowerBound;
     }
 
-    /** @return oneDNN scratchpad bytes */
     @Override
     public long scratchBytes() {
         return scratchBytes;
@@ -105,8 +125,8 @@ public final class CpuPlan implements ExecutionPlan {
     @Override
     public long weightBytes() {
         long s = 0;
-        for (CpuNetwork n : networks) {
-            s += n.weightBytes();
+        for (CpuGraph g : graphs) {
+            s += g.weightBytes();
         }
         return s;
     }
@@ -120,30 +140,43 @@ public final class CpuPlan implements ExecutionPlan {
     @Override
     public void forward(MemorySegment input, MemorySegment probabilities) {
         int tasks = config.tasks().size();
-        for (int i = 0; i < networks.size(); i++) {
-            MemorySegment logits = networks.get(i).forward(input);
+        for (int i = 0; i < graphs.size(); i++) {
+            inputs[i][0] = input;
+            graphs.get(i).run(inputs[i], outputs[i]);
             int[] cols = taskColumns[i];
             for (int c = 0; c < cases; c++) {
                 for (int t = 0; t < cols.length; t++) {
-                    float x = logits.getAtIndex(JAVA_FLOAT, (long) c * cols.length + t);
-                    probabilities.setAtIndex(JAVA_FLOAT, (long) c * tasks + cols[t], x);
+                    float p = this.probabilities[i].getAtIndex(JAVA_FLOAT, (long) c * cols.length + t);
+                    probabilities.setAtIndex(JAVA_FLOAT, (long) c * tasks + cols[t], p);
                 }
             }
         }
-        Head.sigmoid(probabilities, probabilities, cases * tasks);
     }
 
     /**
-     * Re-runs the forward with a check after every layer, the activation arena first zeroed so that
-     * nothing left from an earlier forward is taken for this one's output.
+     * Re-runs each network on the last forward's input with a check after every node.
+     *
+     * @return "network 'x', node y" for the first node whose output is not finite, or null
      */
     @Override
     public String firstNonFiniteLayer(MemorySegment input) {
-        activations.fill((byte) 0);
-        for (CpuNetwork n : networks) {
-            String where = n.firstNonFiniteLayer(input);
-            if (where != null) {
-                return where;
+        for (int i = 0; i < graphs.size(); i++) {
+            inputs[i][0] = input;
+            graphs.get(i).run(inputs[i], outputs[i]);
+            String node = graphs.get(i).firstNonFinite();
+            if (node != null) {
+                return "network '" + config.networks().get(i).name() + "', node " + node;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public String nonFiniteVector() {
+        for (int i = 0; i < graphs.size(); i++) {
+            String node = graphs.get(i).firstNonFiniteVector();
+            if (node != null) {
+                return "network '" + config.networks().get(i).name() + "', node " + node;
             }
         }
         return null;
@@ -152,13 +185,13 @@ public final class CpuPlan implements ExecutionPlan {
     /** @return fused features of network {@code i} from the last forward // (cases, fused) */
     @Override
     public MemorySegment features(int i) {
-        return networks.get(i).features();
+        return features[i];
     }
 
     @Override
     public void close() {
-        for (CpuNetwork n : networks) {
-            n.close();
+        for (CpuGraph g : graphs) {
+            g.close();
         }
         arena.close();
     }

@@ -51,6 +51,6 @@ final class DnnlAdd extends CpuKernel {
 
     @Override
     void execute() {
-        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), 4, args), "execute " + node.name());
+        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), 4, args), executing);
     }
 }

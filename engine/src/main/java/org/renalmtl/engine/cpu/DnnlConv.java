@@ -156,6 +156,6 @@ final class DnnlConv extends CpuKernel {
         if (residualCopyFrom != null) {
             MemorySegment.copy(residualCopyFrom, 0, residualCopyTo, 0, residualCopyFrom.byteSize());
         }
-        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), nargs, args), "execute " + node.name());
+        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), nargs, args), executing);
     }
 }

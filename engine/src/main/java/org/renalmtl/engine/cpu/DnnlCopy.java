@@ -129,7 +129,7 @@ final class DnnlCopy extends CpuKernel {
     @Override
     void execute() {
         for (int i = 0; i < prims.length; i++) {
-            Dnnl.check(dnnl_primitive_execute(prims[i], Dnnl.stream(), 3, args[i]), "execute " + node.name());
+            Dnnl.check(dnnl_primitive_execute(prims[i], Dnnl.stream(), 3, args[i]), executing);
         }
     }
 }

@@ -1,5 +1,6 @@
 package org.renalmtl.engine.cpu;
 
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static org.bytedeco.dnnl.global.dnnl.*;
 
 import java.lang.foreign.MemorySegment;
@@ -8,17 +9,25 @@ import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.renalmtl.engine.graph.Activation;
 import org.renalmtl.engine.graph.Graph;
 import org.renalmtl.engine.graph.Node;
 import org.renalmtl.engine.graph.Op;
 
-/** Linear as oneDNN's inner product, bias and activation fused; (N, in) → (N, out), plain. */
+/**
+ * Linear as oneDNN's inner product with its bias, (N, in) → (N, out), plain; the activation is applied
+ * after it in Java, on these few values, as {@link Activation#apply} defines it. oneDNN's eltwise
+ * post-ops are x86 max/min underneath and turn NaN into 0 (ReLU) or into a clamped finite value
+ * (logistic), so an overflow in a head would leave as a finite probability; in Java a NaN stays a NaN
+ * and the engine refuses the result.
+ */
 final class DnnlLinear extends CpuKernel {
     private final Op.Linear op;
     private final dnnl_primitive_desc pd;
     private final dnnl_memory_desc src; // (N, in) plain
     private final dnnl_memory_desc dst; // (N, out) plain
     private final long[] weightDims; // (out, in)
+    private MemorySegment out; // (N, out), the bound output
     private dnnl_primitive prim;
     private dnnl_exec_arg_t args;
     private int nargs;
@@ -33,7 +42,7 @@ final class DnnlLinear extends CpuKernel {
         dnnl_memory_desc bmd = op.bias() == null ? null : md(new long[] {weightDims[0]}, dnnl_a);
         pd = own(new dnnl_primitive_desc());
         Dnnl.check(dnnl_inner_product_forward_primitive_desc_create(pd, Dnnl.engine(), dnnl_forward_inference, src,
-                md(weightDims, dnnl_format_tag_any), bmd, dst, attr(false, op.activation())), "linear " + node.name());
+                md(weightDims, dnnl_format_tag_any), bmd, dst, attr(false, Activation.NONE)), "linear " + node.name());
     }
 
     @Override
@@ -58,6 +67,7 @@ final class DnnlLinear extends CpuKernel {
         packedBytes = w.byteSize();
         dnnl_memory sp = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace);
         prim = primitive(pd);
+        out = output.asSlice(0, dnnl_memory_desc_get_size(dst));
         if (op.bias() != null) {
             long n = weightDims[0] * Float.BYTES;
             MemorySegment b = weightBytes(n);
@@ -76,6 +86,12 @@ final class DnnlLinear extends CpuKernel {
 
     @Override
     void execute() {
-        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), nargs, args), "execute " + node.name());
+        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), nargs, args), executing);
+        Activation act = op.activation();
+        if (act.kind() != Activation.Kind.NONE) {
+            for (long i = 0; i < out.byteSize() / Float.BYTES; i++) {
+                out.setAtIndex(JAVA_FLOAT, i, (float) act.apply(out.getAtIndex(JAVA_FLOAT, i)));
+            }
+        }
     }
 }

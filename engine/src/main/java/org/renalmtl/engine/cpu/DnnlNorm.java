@@ -105,6 +105,6 @@ final class DnnlNorm extends CpuKernel {
 
     @Override
     void execute() {
-        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), nargs, args), "execute " + node.name());
+        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), nargs, args), executing);
     }
 }

@@ -111,6 +111,6 @@ final class DnnlPool extends CpuKernel {
         if (zeroed != null) {
             zeroed.fill((byte) 0); // the added channels are zeros; the arena may hold anything there
         }
-        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), 3, args), "execute " + node.name());
+        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), 3, args), executing);
     }
 }

@@ -32,6 +32,17 @@ public interface ExecutionPlan extends AutoCloseable {
         return "unknown (not located on this backend)";
     }
 
+    /**
+     * Checks the small vectors of the last forward (a head's experts, gates and towers) for NaN and
+     * infinities, which a ReLU may have hidden from the probabilities. Cheap: called after every forward.
+     *
+     * @return where the first non-finite vector is (network, node), or null if all are finite or the
+     *     backend does not check
+     */
+    default String nonFiniteVector() {
+        return null;
+    }
+
     /** @return fused features of network {@code i} from the last forward, host-readable // (cases, fused) */
     MemorySegment features(int i);
 

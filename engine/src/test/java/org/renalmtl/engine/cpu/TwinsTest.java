@@ -2,44 +2,32 @@ package org.renalmtl.engine.cpu;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
-import org.renalmtl.engine.classifier.BackboneGraph;
-import org.renalmtl.engine.classifier.Op;
-import org.renalmtl.engine.classifier.Value;
+import org.renalmtl.engine.graph.Dims3;
+import org.renalmtl.engine.graph.Op;
+import org.renalmtl.engine.graph.ReferenceConv;
+import org.renalmtl.engine.graph.ReferenceLayout;
+import org.renalmtl.engine.graph.ReferenceNorm;
 
 /**
- * Each CPU op against a plain reference written from the definition, with odd shapes and tails:
- * oneDNN convolution, max-pool, global average pool and the identity-conv shortcut through
- * {@link DnnlBackbone}; the head twins directly. The reference convolution accumulates in double.
- * Tolerance for fp32 ops against it: 1e-5 of the largest |output| (each output sums ≤ 1 000
- * products; fp32 reassociation costs ~1e-7 relative per term at worst).
+ * The plain Java twins of our CUDA kernels (llm.c's rule: same name, same argument order; they are the
+ * oracle {@code KernelTwinTest} holds the GPU kernels to) against the graph {@code Reference} and the
+ * definitions, so the twins are proven on a machine without a GPU: NDHWC max-pool, global average pool
+ * and type-A shortcut, the NCDHW → NDHWC layout change, and the head's Linear, gate and sigmoid.
+ * Max-pool, shortcut and layout are copies (exact); the rest is fp32 against double: 1e-5 of the
+ * largest |output| (sums of ≤ 512 terms).
  */
-class OpsTest {
+class TwinsTest {
     private static final double REL = 1e-5;
-
-    /** Runs a one-op graph through oneDNN; input and output are plain NCDHW. */
-    private static float[] runDnnl(List<Value> values, Op op, int n, float[] input) {
-        BackboneGraph g = BackboneGraph.of(values, List.of(op));
-        Value out = values.get(values.size() - 1);
-        try (DnnlBackbone b = new DnnlBackbone(g, n, (int) out.elements()); Arena arena = Arena.ofConfined()) {
-            MemorySegment in = arena.allocate((long) input.length * 4, 64);
-            MemorySegment.copy(input, 0, in, JAVA_FLOAT, 0, input.length);
-            MemorySegment o = arena.allocate(n * out.elements() * 4, 64);
-            MemorySegment scratch = arena.allocate(Math.max(b.scratchBytes(), 64), 64);
-            b.bind(arena.allocate(64, 64), new long[0], scratch, in, o);
-            b.execute(in, o);
-            return o.toArray(JAVA_FLOAT);
-        }
-    }
 
     static float[] random(int n, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
@@ -48,54 +36,6 @@ class OpsTest {
             a[i] = (float) r.nextGaussian();
         }
         return a;
-    }
-
-    static int out(int in, int k, int s, int p, int d) {
-        return Math.floorDiv(in + 2 * p - d * (k - 1) - 1, s) + 1;
-    }
-
-    /** Direct convolution from the definition, NCDHW, double accumulation. */
-    static float[] referenceConv(float[] x, float[] w, float[] bias, int n, int cin, int cout, int[] in, int k, int s,
-            int p, int d, boolean relu) {
-        int od = out(in[0], k, s, p, d);
-        int oh = out(in[1], k, s, p, d);
-        int ow = out(in[2], k, s, p, d);
-        float[] y = new float[n * cout * od * oh * ow];
-        for (int i = 0; i < n; i++) {
-            for (int co = 0; co < cout; co++) {
-                for (int z = 0; z < od; z++) {
-                    for (int yy = 0; yy < oh; yy++) {
-                        for (int xx = 0; xx < ow; xx++) {
-                            double acc = bias[co];
-                            for (int ci = 0; ci < cin; ci++) {
-                                for (int a = 0; a < k; a++) {
-                                    int iz = z * s - p + a * d;
-                                    if (iz < 0 || iz >= in[0]) {
-                                        continue;
-                                    }
-                                    for (int b = 0; b < k; b++) {
-                                        int iy = yy * s - p + b * d;
-                                        if (iy < 0 || iy >= in[1]) {
-                                            continue;
-                                        }
-                                        for (int c = 0; c < k; c++) {
-                                            int ix = xx * s - p + c * d;
-                                            if (ix < 0 || ix >= in[2]) {
-                                                continue;
-                                            }
-                                            acc += (double) x[(((i * cin + ci) * in[0] + iz) * in[1] + iy) * in[2] + ix]
-                                                    * w[(((co * cin + ci) * k + a) * k + b) * k + c];
-                                        }
-                                    }
-                                }
-                            }
-                            y[(((i * cout + co) * od + z) * oh + yy) * ow + xx] = (float) (relu ? Math.max(acc, 0) : acc);
-                        }
-                    }
-                }
-            }
-        }
-        return y;
     }
 
     static void assertClose(float[] expected, float[] actual, String what) {
@@ -108,28 +48,6 @@ class OpsTest {
             assertTrue(Math.abs(expected[i] - actual[i]) <= REL * max,
                     what + " [" + i + "]: expected " + expected[i] + " got " + actual[i]);
         }
-    }
-
-    @ParameterizedTest(name = "conv n={0} cin={1} cout={2} in={3}x{4}x{5} k={6} s={7} p={8} d={9} relu={10}")
-    @CsvSource({
-        "2, 3, 5, 7, 9, 11, 3, 2, 1, 2, true",
-        "3, 1, 8, 13, 10, 9, 7, 2, 3, 1, true",
-        "1, 16, 24, 5, 6, 7, 1, 2, 0, 1, false",
-        "1, 17, 13, 6, 5, 4, 3, 1, 1, 1, true",
-        "2, 9, 7, 8, 8, 8, 3, 1, 4, 4, false"
-    })
-    void convolutionMatchesDefinition(int n, int cin, int cout, int d, int h, int w, int k, int s, int p, int dil,
-            boolean relu) {
-        float[] x = random(n * cin * d * h * w, 1);
-        float[] wt = random(cout * cin * k * k * k, 2);
-        float[] bias = random(cout, 3);
-        Value vin = new Value(cin, d, h, w);
-        Value vout = new Value(cout, out(d, k, s, p, dil), out(h, k, s, p, dil), out(w, k, s, p, dil));
-        int[] k3 = {k, k, k};
-        Op.Conv op = new Op.Conv("conv", 0, 1, -1, cin, cout, k3, new int[] {s, s, s}, new int[] {p, p, p},
-                new int[] {dil, dil, dil}, relu, false, wt, bias);
-        float[] got = runDnnl(List.of(vin, vout), op, n, x);
-        assertClose(referenceConv(x, wt, bias, n, cin, cout, new int[] {d, h, w}, k, s, p, dil, relu), got, "conv");
     }
 
     /** NCDHW → NDHWC through the layout twin (its own test: this must be a pure permutation). */
@@ -155,56 +73,45 @@ class OpsTest {
 
     @ParameterizedTest(name = "maxpool n={0} c={1} {2}x{3}x{4}")
     @CsvSource({"2, 19, 9, 8, 7", "1, 64, 48, 48, 48", "3, 5, 2, 3, 1"})
-    void maxPoolMatchesTwin(int n, int c, int d, int h, int w) {
+    void maxPoolTwinMatchesReference(int n, int c, int d, int h, int w) {
         float[] x = random(n * c * d * h * w, 4);
-        Value vin = new Value(c, d, h, w);
-        Value vout = new Value(c, out(d, 3, 2, 1, 1), out(h, 3, 2, 1, 1), out(w, 3, 2, 1, 1));
-        float[] got = runDnnl(List.of(vin, vout), new Op.MaxPool(0, 1, 3, 2, 1), n, x);
+        Op.MaxPool3d op = new Op.MaxPool3d(Dims3.of(3), Dims3.of(2), Dims3.of(1));
+        long[] y = op.outputShape(new long[][] {{n, c, d, h, w}}, name -> null);
+        float[] expected = ReferenceConv.maxPool3d(x, new long[] {n, c, d, h, w}, op);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment o = arena.allocate(n * vout.elements() * 4, 64);
-            Pooling.maxpool3dNdhwc(o, ndhwc(arena, x, n, c, d * h * w), n, d, h, w, c, vout.d(), vout.h(), vout.w(), 3, 2, 1);
+            MemorySegment o = arena.allocate((long) expected.length * 4, 64);
+            Pooling.maxpool3dNdhwc(o, ndhwc(arena, x, n, c, d * h * w), n, d, h, w, c, (int) y[2], (int) y[3], (int) y[4],
+                    3, 2, 1);
             // Max-pool picks one input: exact equality.
-            assertClose(toNcdhw(o, n, c, (int) vout.spatial()), got, "maxpool");
+            assertArrayEquals(expected, toNcdhw(o, n, c, (int) (y[2] * y[3] * y[4])), "maxpool");
         }
     }
 
     @ParameterizedTest(name = "gap n={0} c={1} {2}x{3}x{4}")
     @CsvSource({"2, 19, 3, 4, 5", "3, 512, 3, 3, 3", "1, 7, 1, 1, 1"})
-    void globalAveragePoolMatchesTwin(int n, int c, int d, int h, int w) {
+    void globalAveragePoolTwinMatchesReference(int n, int c, int d, int h, int w) {
         float[] x = random(n * c * d * h * w, 5);
-        Value vin = new Value(c, d, h, w);
-        Value vout = new Value(c, 1, 1, 1);
-        float[] got = runDnnl(List.of(vin, vout), new Op.GlobalAvgPool(0, 1), n, x);
+        float[] expected = ReferenceNorm.globalAvgPool(x, new long[] {n, c, d, h, w});
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment o = arena.allocate((long) n * c * 4, 64);
             Pooling.globalAvgPoolNdhwc(o, ndhwc(arena, x, n, c, d * h * w), n, d * h * w, c, c);
-            assertClose(o.toArray(JAVA_FLOAT), got, "gap");
+            assertClose(expected, o.toArray(JAVA_FLOAT), "gap");
         }
     }
 
     @ParameterizedTest(name = "shortcut A n={0} cin={1} cout={2} {3}x{4}x{5} s={6}")
     @CsvSource({"2, 5, 12, 7, 6, 5, 2", "1, 8, 8, 4, 4, 4, 1", "1, 3, 16, 9, 9, 9, 2"})
-    void identityShortcutMatchesTwin(int n, int cin, int cout, int d, int h, int w, int s) {
+    void shortcutATwinMatchesReference(int n, int cin, int cout, int d, int h, int w, int s) {
         float[] x = random(n * cin * d * h * w, 6);
-        Value vin = new Value(cin, d, h, w);
-        Value vout = new Value(cout, out(d, 1, s, 0, 1), out(h, 1, s, 0, 1), out(w, 1, s, 0, 1));
-        float[] wt = new float[cout * cin];
-        for (int c = 0; c < cin; c++) {
-            wt[c * cin + c] = 1f;
-        }
-        int[] one = {1, 1, 1};
-        Op.Conv op = new Op.Conv("shortcutA", 0, 1, -1, cin, cout, one, new int[] {s, s, s}, new int[3], one, false, true,
-                wt, new float[cout]);
-        float[] got = runDnnl(List.of(vin, vout), op, n, x);
+        Op.ShortcutA op = new Op.ShortcutA(s, cout);
+        long[] y = op.outputShape(new long[][] {{n, cin, d, h, w}}, name -> null);
+        float[] expected = ReferenceLayout.shortcutA(x, new long[] {n, cin, d, h, w}, op);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment o = arena.allocate(n * vout.elements() * 4, 64);
-            Shortcut.shortcutANdhwc(o, ndhwc(arena, x, n, cin, d * h * w), n, d, h, w, cin, vout.d(), vout.h(), vout.w(),
-                    cout, s);
-            float[] expected = toNcdhw(o, n, cout, (int) vout.spatial());
-            for (int i = 0; i < expected.length; i++) {
-                // Identity weights: every output is one input times 1 plus zeros, so exact.
-                assertEquals(expected[i], got[i], 0f, "shortcut A [" + i + "]");
-            }
+            MemorySegment o = arena.allocate((long) expected.length * 4, 64);
+            Shortcut.shortcutANdhwc(o, ndhwc(arena, x, n, cin, d * h * w), n, d, h, w, cin, (int) y[2], (int) y[3],
+                    (int) y[4], cout, s);
+            // A copy of every s-th voxel and zeros: exact.
+            assertArrayEquals(expected, toNcdhw(o, n, cout, (int) (y[2] * y[3] * y[4])), "shortcut A");
         }
     }
 
