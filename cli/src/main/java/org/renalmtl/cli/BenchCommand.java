@@ -9,7 +9,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.renalmtl.engine.BuiltinModels;
 import org.renalmtl.engine.Model;
-import org.renalmtl.engine.plan.ExecutionPlan;
+import org.renalmtl.engine.PlanMemory;
 import org.renalmtl.pipeline.EngineVersion;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -71,7 +71,7 @@ final class BenchCommand implements Callable<Integer> {
                 out.put("device", model.device().toString());
                 for (int batch : batches) {
                     double[] r = measure(model, batch);
-                    ExecutionPlan plan = model.plan(batch, model.inputSize());
+                    PlanMemory plan = model.plan(batch, model.inputSize());
                     System.out.printf(Locale.ROOT, "%-6s %5d %10.1f %10.1f %12.1f %12.1f %12.1f%n", kind, batch, r[0], r[1],
                             mib(plan.weightBytes()), mib(plan.activationBytes()), mib(plan.scratchBytes()));
                     ObjectNode row = rows.addObject();

@@ -42,8 +42,9 @@ import org.slf4j.LoggerFactory;
 public final class Model implements AutoCloseable {
     private final String source; // the weight file, or the config's name for weights in memory: named in errors
     private final ModelConfig config;
-    private final Map<String, Tensor> tensors;
-    private final AutoCloseable weightOwner;
+    private final Path file; // the weight file, or null for weights in memory
+    private Map<String, Tensor> tensors; // null once released: a new shape re-reads them from the file
+    private AutoCloseable weightOwner; // closed with the model, or when the file's tensors are released
     private final Device device;
     private final Map<List<Integer>, ExecutionPlan> plans = new HashMap<>();
     private static final Logger LOG = LoggerFactory.getLogger(Model.class);
@@ -57,9 +58,10 @@ public final class Model implements AutoCloseable {
     private boolean closed;
     private Precision precision = Precision.TF32; // CUDA arithmetic, set by load(Path, Device, Precision)
 
-    private Model(String source, ModelConfig config, Map<String, Tensor> tensors, AutoCloseable weightOwner,
+    private Model(String source, Path file, ModelConfig config, Map<String, Tensor> tensors, AutoCloseable weightOwner,
             Device device) {
         this.source = source;
+        this.file = file;
         this.config = config;
         this.tensors = tensors;
         this.weightOwner = weightOwner;
@@ -77,7 +79,7 @@ public final class Model implements AutoCloseable {
     public static Model load(Path path, Device device) {
         Device d = resolve(device);
         WeightFile wf = WeightFile.load(path);
-        return new Model(path.toString(), wf.config(), wf.tensors(), wf, d);
+        return new Model(path.toString(), path, wf.config(), wf.tensors(), wf, d);
     }
 
     /**
@@ -100,7 +102,7 @@ public final class Model implements AutoCloseable {
      * @param owner closed with the model (e.g. the arena holding the tensors), or null
      */
     public static Model of(ModelConfig config, Map<String, Tensor> tensors, AutoCloseable owner, Device device) {
-        return new Model("model " + config.name(), config, tensors, owner, resolve(device));
+        return new Model("model " + config.name(), null, config, tensors, owner, resolve(device));
     }
 
     private static Device resolve(Device device) {
@@ -188,7 +190,7 @@ public final class Model implements AutoCloseable {
             // The last shape is checked without building a map key, so warm calls allocate nothing.
             ExecutionPlan plan = lastPlan != null && lastCases == cases && Arrays.equals(lastSize, size)
                     ? lastPlan
-                    : plan(cases, size);
+                    : planFor(cases, size);
             plan.forward(input, probabilities);
             if (plan != lastPlan) {
                 lastPlan = plan;
@@ -268,29 +270,67 @@ public final class Model implements AutoCloseable {
     }
 
     /**
-     * Builds (or returns the cached) plan for a shape, so callers can pay planning up front.
+     * Builds (or finds) the plan for a shape, so callers can pay planning up front, and says what it holds.
      *
-     * @return the plan; owned by this model
+     * @return the plan's memory figures (the plan itself stays the model's: closing the model closes it)
      */
-    public ExecutionPlan plan(int cases, int[] size) {
+    public PlanMemory plan(int cases, int[] size) {
         lock.lock();
         try {
-            checkOpen();
-            if (cases < 1) {
-                throw new IllegalArgumentException("cases must be ≥ 1");
-            }
-            List<Integer> key = List.of(cases, size[0], size[1], size[2]);
-            ExecutionPlan plan = plans.get(key);
-            if (plan == null) {
-                plan = device.kind() == Device.Kind.CUDA
-                        ? cudaBackend(device.index()).plan(config, tensors, cases, size, device.index(), precision)
-                        : new CpuPlan(config, tensors, cases, size);
-                plans.put(key, plan);
-            }
-            return plan;
+            ExecutionPlan p = planFor(cases, size);
+            return new PlanMemory(p.weightBytes(), p.activationBytes(), p.activationLowerBound(), p.scratchBytes());
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Caller holds the lock. */
+    private ExecutionPlan planFor(int cases, int[] size) {
+        checkOpen();
+        if (cases < 1) {
+            throw new IllegalArgumentException("cases must be ≥ 1");
+        }
+        List<Integer> key = List.of(cases, size[0], size[1], size[2]);
+        ExecutionPlan plan = plans.get(key);
+        if (plan == null) {
+            if (tensors == null) {
+                try (WeightFile wf = WeightFile.load(file)) {
+                    if (!wf.config().json().equals(config.json())) {
+                        throw new ModelRunException(source + ": the weight file changed since the model was loaded");
+                    }
+                    plan = newPlan(wf.tensors(), cases, size);
+                }
+            } else {
+                plan = newPlan(tensors, cases, size);
+                releaseFileWeights();
+            }
+            plans.put(key, plan);
+        }
+        return plan;
+    }
+
+    private ExecutionPlan newPlan(Map<String, Tensor> weights, int cases, int[] size) {
+        return device.kind() == Device.Kind.CUDA
+                ? cudaBackend(device.index()).plan(config, weights, cases, size, device.index(), precision)
+                : new CpuPlan(config, weights, cases, size);
+    }
+
+    /**
+     * Weights live once: a plan packs them into its backend's layouts (oneDNN's blocked formats, device
+     * memory), so the file's copy is released after the first plan and re-read should another shape
+     * need one. Weights handed in memory ({@link #of}) are the caller's and stay.
+     */
+    private void releaseFileWeights() {
+        if (file == null) {
+            return;
+        }
+        tensors = null;
+        try {
+            weightOwner.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("releasing the weights of " + source + ": " + e.getMessage(), e);
+        }
+        weightOwner = null;
     }
 
     /**

@@ -390,9 +390,14 @@ public final class CpuGraph implements AutoCloseable {
                         || dnnl_memory_desc_equal(md[x], md[n.input(0)]) != 0;
                 case RESHAPE, SLICE -> DnnlLayouts.isPlain(md[x], graph.value(x).shape());
                 // Only kernels that take the layout they write can write into a strided slice.
-                case CONCAT -> graph.producer(x) >= 0 && (graph.nodes().get(graph.producer(x)).op() instanceof Op.Conv3d
-                        || graph.nodes().get(graph.producer(x)).op() instanceof Op.ConvTranspose3d
-                        || graph.nodes().get(graph.producer(x)).op() instanceof Op.MaxPool3d);
+                case CONCAT -> graph.producer(x) >= 0 && switch (graph.nodes().get(graph.producer(x)).op()) {
+                    case Op.Conv3d c -> true;
+                    case Op.ConvTranspose3d t -> true;
+                    case Op.MaxPool3d m -> true;
+                    case Op.InstanceNorm3d in -> true;
+                    case Op.BatchNorm b -> true;
+                    default -> false;
+                };
             };
         }
 
