@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Enumeration;
 import java.util.List;
+import java.util.jar.JarFile;
 import java.util.stream.Stream;
 
 /**
@@ -32,6 +33,7 @@ public final class BaselineClassLoader extends URLClassLoader {
     private static final String OWN_PACKAGES = "org.renalmtl.";
     private static final String OWN_RESOURCES = "org/renalmtl/";
     private static final String OWN_SERVICES = "META-INF/services/org.renalmtl.";
+    private static final String MODEL = "org/renalmtl/engine/Model.class";
 
     /**
      * @param classPath the jars (or class directories) to take {@code org.renalmtl} from
@@ -50,26 +52,17 @@ public final class BaselineClassLoader extends URLClassLoader {
      * @throws BenchmarkSetupException if {@code dir} holds no jar or no {@code org.renalmtl.engine.Model}
      */
     public static BaselineClassLoader open(Path dir) {
-        List<Path> jars = jars(dir);
-        BaselineClassLoader loader = new BaselineClassLoader(jars, BaselineClassLoader.class.getClassLoader());
-        if (loader.findResource("org/renalmtl/engine/Model.class") != null) {
-            return loader;
-        }
-        BenchmarkSetupException missing = new BenchmarkSetupException(dir + ": no org.renalmtl.engine.Model in "
-                + jars.stream().map(p -> p.getFileName().toString()).toList()
-                + " (it needs another commit's engine and weights jars)");
-        try {
-            loader.close();
-        } catch (IOException e) {
-            missing.addSuppressed(e);
-        }
-        throw missing;
+        return new BaselineClassLoader(jars(dir), BaselineClassLoader.class.getClassLoader());
     }
 
     /**
+     * Checks a baseline directory without loading anything from it, so the launcher can refuse a
+     * wrong one before the first forward.
+     *
      * @param dir the baseline directory
      * @return its {@code *.jar} files, sorted by name
-     * @throws BenchmarkSetupException if {@code dir} is not a directory or holds no jar
+     * @throws BenchmarkSetupException if {@code dir} is not a directory, holds no jar, a jar cannot be
+     *     read, or none holds {@code org.renalmtl.engine.Model}
      */
     static List<Path> jars(Path dir) {
         if (!Files.isDirectory(dir)) {
@@ -87,7 +80,20 @@ public final class BaselineClassLoader extends URLClassLoader {
             throw new BenchmarkSetupException(dir + ": no jar in it (expected another commit's engine-*.jar and"
                     + " weights-*.jar)");
         }
+        if (jars.stream().noneMatch(BaselineClassLoader::holdsModel)) {
+            throw new BenchmarkSetupException(dir + ": no " + MODEL + " in " + jars.stream()
+                    .map(p -> p.getFileName().toString()).toList()
+                    + " (it needs another commit's engine and weights jars)");
+        }
         return jars;
+    }
+
+    private static boolean holdsModel(Path jar) {
+        try (JarFile file = new JarFile(jar.toFile())) {
+            return file.getEntry(MODEL) != null;
+        } catch (IOException e) {
+            throw new BenchmarkSetupException(jar + ": not a readable jar (" + e.getMessage() + ")");
+        }
     }
 
     @Override

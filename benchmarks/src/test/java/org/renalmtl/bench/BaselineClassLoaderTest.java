@@ -59,7 +59,7 @@ class BaselineClassLoaderTest {
             jar.putNextEntry(new JarEntry("org/example/Other.class"));
         }
         BenchmarkSetupException e = assertThrows(BenchmarkSetupException.class, () -> BaselineClassLoader.open(dir));
-        assertTrue(e.getMessage().contains("no org.renalmtl.engine.Model in [other.jar]"), e.getMessage());
+        assertTrue(e.getMessage().contains("no org/renalmtl/engine/Model.class in [other.jar]"), e.getMessage());
     }
 
     @Test
