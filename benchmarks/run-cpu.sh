@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # CPU benchmark of the R18-3P-96 MTDL forward: renal-mtl vs libtorch vs ONNX Runtime, one JMH run.
 #
-#   benchmarks/run-cpu.sh [--no-build] [--regenerate] [--threads N] [--wait-idle MINUTES] [-- JMH options...]
+#   benchmarks/run-cpu.sh [--no-build] [--regenerate] [--threads N] [--wait-idle MINUTES]
+#                         [--baseline COMMIT] [-- JMH options...]
 #
 # 1. builds this module and the modules it needs (mvn -am package, tests skipped) unless --no-build;
+#    --baseline COMMIT also times the engine of another commit (git rev-parse syntax: 060882f, main,
+#    HEAD~1) beside the current one: its weights and engine jars are built once from `git archive` of
+#    that commit into benchmarks/target/baseline/<short id>/ (delete it to rebuild) and the launcher
+#    gets -p baseline=<that directory>;
 # 2. writes the seeded model, its TorchScript/ONNX copies and a backbone-only TorchScript copy into
 #    benchmarks/target/model/ with /usr/bin/python3 and weights/export/ (if missing, or --regenerate);
 # 3. checks that the backends give the same probabilities and features, then runs JMH (the benchmark's
@@ -23,6 +28,7 @@ build=1
 regenerate=0
 threads="$(nproc)"
 wait_idle=0
+baseline=""
 jmh_args=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -30,8 +36,9 @@ while [[ $# -gt 0 ]]; do
         --regenerate) regenerate=1; shift ;;
         --threads) threads="$2"; shift 2 ;;
         --wait-idle) wait_idle="$2"; shift 2 ;;
+        --baseline) baseline="$2"; shift 2 ;;
         --) shift; jmh_args=("$@"); break ;;
-        -h|--help) sed -n '2,15p' "$here/$(basename "${BASH_SOURCE[0]}")"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$here/$(basename "${BASH_SOURCE[0]}")"; exit 0 ;;
         *) echo "run-cpu.sh: error: unknown argument '$1' (JMH options go after --)" >&2; exit 2 ;;
     esac
 done
@@ -69,6 +76,42 @@ if [[ ! -f "$jar" || ! -f "$classpath_file" ]]; then
     exit 2
 fi
 
+# The baseline's jars: built from the commit's own tree with its own pom, so they are what that commit
+# shipped; the launcher loads them beside the current engine (BaselineClassLoader).
+baseline_args=()
+if [[ -n "$baseline" ]]; then
+    if ! sha="$(git -C "$root" rev-parse --verify --quiet --short "$baseline^{commit}")"; then
+        echo "run-cpu.sh: error: --baseline $baseline: no such commit in $root" >&2
+        exit 2
+    fi
+    baseline_dir="$here/target/baseline/$sha"
+    if [[ ! -d "$baseline_dir" ]]; then
+        echo "== building the weights and engine jars of baseline $sha into $baseline_dir (tests skipped)"
+        mkdir -p "$here/target/baseline"
+        work="$(mktemp -d "$here/target/baseline/.build-$sha.XXXXXX")"
+        mkdir "$work/src" "$work/jars"
+        git -C "$root" archive "$sha" | tar -x -C "$work/src"
+        (
+            cd "$work/src"
+            if [[ -f .ci/jdk.sh ]]; then
+                source .ci/jdk.sh
+            fi
+            # -DskipTests also skips the engine's PyTorch fixtures; maven.test.skip its test compile and test jar
+            mvn -B -q -DskipTests -Dmaven.test.skip=true -pl weights,engine -am package
+        )
+        for built in "$work"/src/weights/target/weights-*.jar "$work"/src/engine/target/engine-*.jar; do
+            case "$built" in
+                *-sources.jar|*-javadoc.jar|*-tests.jar) ;;
+                *) cp "$built" "$work/jars/" ;;
+            esac
+        done
+        # a directory appears only complete: an interrupted build leaves a .build-* to delete, never a half baseline
+        mv "$work/jars" "$baseline_dir"
+        rm -rf "$work"
+    fi
+    baseline_args=(-p baseline="$baseline_dir")
+fi
+
 model_dir="$here/target/model"
 model="$model_dir/r18-3p-96-mtdl.h5"
 if [[ $regenerate -eq 1 || ! -f "$model" || ! -f "$model_dir/peers.json" || ! -f "$model_dir/backbone/peers.json" ]]; then
@@ -99,10 +142,14 @@ log="$results/cpu-$stamp.log"
 # set explicitly through -p threads.
 export OMP_NUM_THREADS="$threads"
 echo "== load before the run: $(cut -d' ' -f1-3 /proc/loadavg) (2-core machine: anything above ~0.5 skews the times)" | tee "$log"
+if [[ -n "$baseline" ]]; then
+    echo "== baseline: $(git -C "$root" log -1 --format='%h %s' "$sha" | cut -c1-100)" | tee -a "$log"
+fi
 set +e
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
     -cp "$jar:$(cat "$classpath_file")" org.renalmtl.bench.CpuForwardLauncher \
-    -p model="$model" -p threads="$threads" -rf json -rff "$json" "${jmh_args[@]}" 2>&1 | tee -a "$log"
+    -p model="$model" -p threads="$threads" "${baseline_args[@]}" -rf json -rff "$json" "${jmh_args[@]}" 2>&1 \
+    | tee -a "$log"
 status=${PIPESTATUS[0]}
 set -e
 echo "== load after the run: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$log"

@@ -22,7 +22,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * JMH benchmark of one whole-model forward (R18-3P-96 MTDL by default: B = 1 case of 3 phases of
- * 96³) on the CPU: renal-mtl's engine, libtorch running the TorchScript copy (as loaded, and frozen +
+ * 96³) on the CPU: renal-mtl's engine, the engine of a baseline commit (from its jars, {@code -p
+ * baseline=DIR}), libtorch running the TorchScript copy (as loaded, and frozen +
  * {@code optimize_for_inference}) and ONNX Runtime running the ONNX copy of the same HDF5 model, on
  * the same seeded input, each with {@code threads} intra-op threads. Sample-time mode: every forward
  * is timed, so the launcher can compare medians, which a burst of foreign load on a shared machine
@@ -91,10 +92,36 @@ public class CpuForwardBenchmark {
         /** @param f the shared fixture */
         @Setup(Level.Trial)
         public void setUp(Fixture f) {
-            backend = CpuForwardLauncher.open(RatioTable.RENAL_MTL, f.files, f.threadCount);
+            backend = CpuForwardLauncher.open(RatioTable.RENAL_MTL, f.files, f.threadCount, "");
         }
 
         /** Releases the model. */
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            backend.close();
+        }
+    }
+
+    /** The engine of another commit (the baseline), loaded once per trial. */
+    @State(Scope.Benchmark)
+    public static class RenalMtlBaselineState {
+        /**
+         * A directory holding the baseline commit's {@code engine-*.jar} and {@code weights-*.jar}
+         * ({@code run-cpu.sh --baseline COMMIT} builds one); empty = no baseline, and this benchmark
+         * fails its setup (the launcher skips it instead).
+         */
+        @Param("")
+        public String baseline;
+
+        ForwardBackend backend;
+
+        /** @param f the shared fixture */
+        @Setup(Level.Trial)
+        public void setUp(Fixture f) {
+            backend = CpuForwardLauncher.open(RenalMtlBaselineForward.NAME, f.files, f.threadCount, baseline);
+        }
+
+        /** Releases the model and the baseline's jars. */
         @TearDown(Level.Trial)
         public void tearDown() {
             backend.close();
@@ -109,7 +136,7 @@ public class CpuForwardBenchmark {
         /** @param f the shared fixture */
         @Setup(Level.Trial)
         public void setUp(Fixture f) {
-            backend = CpuForwardLauncher.open("libtorch", f.files, f.threadCount);
+            backend = CpuForwardLauncher.open("libtorch", f.files, f.threadCount, "");
         }
 
         /** Releases the module. */
@@ -127,7 +154,7 @@ public class CpuForwardBenchmark {
         /** @param f the shared fixture */
         @Setup(Level.Trial)
         public void setUp(Fixture f) {
-            backend = CpuForwardLauncher.open("libtorchOptimized", f.files, f.threadCount);
+            backend = CpuForwardLauncher.open("libtorchOptimized", f.files, f.threadCount, "");
         }
 
         /** Releases the module. */
@@ -145,7 +172,7 @@ public class CpuForwardBenchmark {
         /** @param f the shared fixture */
         @Setup(Level.Trial)
         public void setUp(Fixture f) {
-            backend = CpuForwardLauncher.open("onnxRuntime", f.files, f.threadCount);
+            backend = CpuForwardLauncher.open("onnxRuntime", f.files, f.threadCount, "");
         }
 
         /** Releases the session. */
@@ -162,6 +189,16 @@ public class CpuForwardBenchmark {
      */
     @Benchmark
     public float renalMtl(Fixture f, RenalMtlState s) {
+        return run(f, s.backend);
+    }
+
+    /**
+     * The baseline commit's {@code Model.forward}, called through a method handle.
+     *
+     * @return the first probability, so the call has a result
+     */
+    @Benchmark
+    public float renalMtlBaseline(Fixture f, RenalMtlBaselineState s) {
         return run(f, s.backend);
     }
 

@@ -2,6 +2,7 @@ package org.renalmtl.bench;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.Optional;
 import org.renalmtl.engine.Device;
 import org.renalmtl.engine.Model;
 
@@ -28,6 +29,19 @@ public final class RenalMtlForward implements ForwardBackend {
     public RenalMtlForward(Path weights, int threads) {
         this.weights = weights;
         this.threads = threads;
+        requirePool(threads);
+        model = Model.load(weights, Device.CPU);
+    }
+
+    /**
+     * Refuses a thread count oneDNN's OpenMP pool would not use (shared with the baseline engine,
+     * which runs on the same pool).
+     *
+     * @param threads intra-op threads asked for
+     * @throws BenchmarkSetupException unless {@code OMP_NUM_THREADS}, or else the number of
+     *     processors, equals {@code threads}
+     */
+    static void requirePool(int threads) {
         String omp = System.getenv("OMP_NUM_THREADS");
         int pool = omp != null && omp.strip().matches("\\d+") ? Integer.parseInt(omp.strip())
                 : Runtime.getRuntime().availableProcessors();
@@ -35,7 +49,6 @@ public final class RenalMtlForward implements ForwardBackend {
             throw new BenchmarkSetupException("renal-mtl's oneDNN pool would use " + pool + " threads, not " + threads
                     + ": start the JVM with OMP_NUM_THREADS=" + threads);
         }
-        model = Model.load(weights, Device.CPU);
     }
 
     @Override
@@ -58,8 +71,9 @@ public final class RenalMtlForward implements ForwardBackend {
      * @return the fused features that entered the (first) network's head in the last forward, float32
      *     (B, P·F) for batch fusion
      */
-    public float[] lastFeatures() {
-        return model.lastFeatures(0);
+    @Override
+    public Optional<float[]> lastFeatures() {
+        return Optional.of(model.lastFeatures(0));
     }
 
     @Override
