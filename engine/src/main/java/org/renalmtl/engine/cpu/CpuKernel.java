@@ -29,6 +29,7 @@ import org.renalmtl.engine.graph.Node;
 abstract class CpuKernel implements AutoCloseable {
     private final List<Object> owned = new ArrayList<>();
     private Arena weightArena;
+    private long weightBytes; // packed weights allocated so far
     protected final Graph graph;
     protected final Node node;
     protected final String executing; // the failure message of execute(), made once: the forward allocates nothing
@@ -48,8 +49,8 @@ abstract class CpuKernel implements AutoCloseable {
     }
 
     /** @return bytes of weights this kernel holds in its own layout after {@link #bind} */
-    long weightBytes() {
-        return 0;
+    final long weightBytes() {
+        return weightBytes;
     }
 
     /**
@@ -71,12 +72,20 @@ abstract class CpuKernel implements AutoCloseable {
         return nativeObject;
     }
 
-    /** @return off-heap bytes for packed weights, freed when this kernel closes */
-    protected MemorySegment weightBytes(long bytes) {
+    /** @return off-heap bytes for packed weights, counted in {@link #weightBytes()}, freed when this kernel closes */
+    protected MemorySegment weightMemory(long bytes) {
         if (weightArena == null) {
             weightArena = Arena.ofShared();
         }
+        weightBytes += bytes;
         return weightArena.allocate(Math.max(bytes, 64), 64);
+    }
+
+    /** @return a copy of a constant's first {@code bytes} bytes in this kernel's weight memory (biases, norm vectors) */
+    protected MemorySegment copyConstant(String name, long bytes) {
+        MemorySegment c = weightMemory(bytes);
+        MemorySegment.copy(graph.constant(name).data(), 0, c, 0, bytes);
+        return c;
     }
 
     /** @return a oneDNN memory object over {@code seg} with layout {@code md} */
@@ -158,7 +167,7 @@ abstract class CpuKernel implements AutoCloseable {
      */
     protected MemorySegment pack(String constant, long[] dims, int srcTag, dnnl_memory_desc dstMd) {
         MemorySegment src = graph.constant(constant).data();
-        MemorySegment dst = weightBytes(dnnl_memory_desc_get_size(dstMd));
+        MemorySegment dst = weightMemory(dnnl_memory_desc_get_size(dstMd));
         DnnlLayouts.reorder(own(Dnnl.md(dims, srcTag)), src, dstMd, dst);
         return dst;
     }

@@ -34,7 +34,6 @@ final class DnnlConv extends CpuKernel {
     private dnnl_primitive prim;
     private dnnl_exec_arg_t args;
     private int nargs;
-    private long packedBytes;
 
     /**
      * @param in the inputs' layouts (x, then the residual for a residual conv)
@@ -117,11 +116,6 @@ final class DnnlConv extends CpuKernel {
     }
 
     @Override
-    long weightBytes() {
-        return packedBytes;
-    }
-
-    @Override
     void bind(MemorySegment[] inputs, MemorySegment output, MemorySegment workspace) {
         if (residual && inputs[1].address() != output.address()) {
             long bytes = dnnl_memory_desc_get_size(dst);
@@ -130,16 +124,13 @@ final class DnnlConv extends CpuKernel {
         }
         dnnl_memory_desc wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
         MemorySegment w = pack(weight, weightDims, weightSourceTag, wmd);
-        packedBytes = w.byteSize();
         dnnl_memory sp = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace);
         dnnl_memory src = memory(in[0], inputs[0]);
         dnnl_memory out = memory(dst, output);
         dnnl_memory wm = memory(wmd, w);
         prim = primitive(pd);
         if (bias != null) {
-            MemorySegment b = weightBytes(cout * Float.BYTES);
-            MemorySegment.copy(graph.constant(bias).data(), 0, b, 0, cout * Float.BYTES);
-            packedBytes += b.byteSize();
+            MemorySegment b = copyConstant(bias, cout * Float.BYTES);
             dnnl_memory bm = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1), b);
             args = args(new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
                     new dnnl_memory[] {src, wm, bm, out, sp});

@@ -31,7 +31,6 @@ final class DnnlLinear extends CpuKernel {
     private dnnl_primitive prim;
     private dnnl_exec_arg_t args;
     private int nargs;
-    private long packedBytes;
 
     DnnlLinear(Graph graph, Node node) {
         super(graph, node);
@@ -56,23 +55,14 @@ final class DnnlLinear extends CpuKernel {
     }
 
     @Override
-    long weightBytes() {
-        return packedBytes;
-    }
-
-    @Override
     void bind(MemorySegment[] inputs, MemorySegment output, MemorySegment workspace) {
         dnnl_memory_desc wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
         MemorySegment w = pack(op.weight(), weightDims, dnnl_ab, wmd);
-        packedBytes = w.byteSize();
         dnnl_memory sp = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace);
         prim = primitive(pd);
         out = output.asSlice(0, dnnl_memory_desc_get_size(dst));
         if (op.bias() != null) {
-            long n = weightDims[0] * Float.BYTES;
-            MemorySegment b = weightBytes(n);
-            MemorySegment.copy(graph.constant(op.bias()).data(), 0, b, 0, n);
-            packedBytes += b.byteSize();
+            MemorySegment b = copyConstant(op.bias(), weightDims[0] * Float.BYTES);
             args = args(new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
                     new dnnl_memory[] {memory(src, inputs[0]), memory(wmd, w),
                         memory(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1), b), memory(dst, output), sp});

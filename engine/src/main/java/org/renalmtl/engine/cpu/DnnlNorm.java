@@ -76,11 +76,6 @@ final class DnnlNorm extends CpuKernel {
     }
 
     @Override
-    long weightBytes() {
-        return constants.size() * graph.value(node.input(0)).dim(1) * Float.BYTES;
-    }
-
-    @Override
     void bind(MemorySegment[] inputs, MemorySegment output, MemorySegment workspace) {
         int n = 3 + constants.size();
         int[] k = new int[n];
@@ -93,8 +88,7 @@ final class DnnlNorm extends CpuKernel {
         m[2] = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace);
         long channels = graph.value(node.input(0)).dim(1);
         for (int i = 0; i < constants.size(); i++) {
-            MemorySegment c = weightBytes(channels * Float.BYTES);
-            MemorySegment.copy(graph.constant(constants.get(i)).data(), 0, c, 0, channels * Float.BYTES);
+            MemorySegment c = copyConstant(constants.get(i), channels * Float.BYTES);
             k[3 + i] = kinds.get(i);
             m[3 + i] = memory(md(new long[] {channels}, dnnl_a), c);
         }
