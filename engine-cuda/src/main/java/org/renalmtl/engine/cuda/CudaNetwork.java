@@ -7,7 +7,6 @@ import java.util.Map;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.cudnn.cudnnContext;
-import org.renalmtl.engine.Precision;
 import org.renalmtl.engine.classifier.BackboneGraph;
 import org.renalmtl.engine.classifier.HeadGraph;
 import org.renalmtl.engine.plan.ArenaPlanner;
@@ -39,11 +38,11 @@ final class CudaNetwork implements AutoCloseable {
      * @param tensors weights by name
      * @param cases cases per forward
      * @param size (D, H, W) of one phase
-     * @param precision convolution math
+     * @param math the plan's convolution math types
      * @param weights receives this network's device weights
      */
     CudaNetwork(ModelConfig config, ModelConfig.Network net, Map<String, Tensor> tensors, int cases, int[] size,
-            Precision precision, WeightBlock weights) {
+            ConvMath.Use math, WeightBlock weights) {
         this.net = net;
         this.cases = cases;
         this.phases = config.phases().size();
@@ -51,17 +50,17 @@ final class CudaNetwork implements AutoCloseable {
         this.fused = net.fusedFeatures(phases);
         int f = net.backbone().featureWidth();
         switch (net.fusion()) {
-            case BATCH -> backbones.add(new CudnnBackbone(BackboneGraph.build(net.backbone(),
+            case BATCH -> backbones.add(new CudnnBackbone(net.name(), BackboneGraph.build(net.backbone(),
                     TensorLayout.backbonePrefix(net, 0), tensors, size[0], size[1], size[2]), cases * phases, f,
-                    precision, weights));
-            case CHANNELS -> backbones.add(new CudnnBackbone(BackboneGraph.build(net.backbone(),
-                    TensorLayout.backbonePrefix(net, 0), tensors, size[0], size[1], size[2]), cases, f, precision,
+                    math, weights));
+            case CHANNELS -> backbones.add(new CudnnBackbone(net.name(), BackboneGraph.build(net.backbone(),
+                    TensorLayout.backbonePrefix(net, 0), tensors, size[0], size[1], size[2]), cases, f, math,
                     weights));
             case SEPARATE -> {
                 for (int p = 0; p < phases; p++) {
-                    backbones.add(new CudnnBackbone(BackboneGraph.build(net.backbone(),
-                            TensorLayout.backbonePrefix(net, p), tensors, size[0], size[1], size[2]), cases, fused,
-                            precision, weights));
+                    backbones.add(new CudnnBackbone(net.name() + "/" + config.phases().get(p),
+                            BackboneGraph.build(net.backbone(), TensorLayout.backbonePrefix(net, p), tensors, size[0],
+                                    size[1], size[2]), cases, fused, math, weights));
                 }
             }
         }
@@ -141,11 +140,11 @@ final class CudaNetwork implements AutoCloseable {
         return kernels.launch("ncdhw_to_ndhwc", work).ptr(out).ptr(in).i32(n).i32(c).i32((int) spatial).i32(cpad);
     }
 
-    /** Runs every backbone's algorithm search; returns the largest workspace chosen. */
-    long chooseAlgorithms(cudnnContext handle, long scratch, long scratchBytes) {
+    /** Chooses every backbone's algorithms through the plan's search results; returns the largest workspace chosen. */
+    long chooseAlgorithms(cudnnContext handle, CUstream_st stream, long scratch, long scratchBytes, FindExCache cache) {
         long most = 0;
         for (CudnnBackbone b : backbones) {
-            most = Math.max(most, b.chooseAlgorithms(handle, scratch, scratchBytes));
+            most = Math.max(most, b.chooseAlgorithms(handle, stream, scratch, scratchBytes, cache));
         }
         return most;
     }
@@ -157,9 +156,13 @@ final class CudaNetwork implements AutoCloseable {
         }
     }
 
-    /** @return chosen cuDNN algorithms of the first backbone, for profiles */
-    List<String> algorithms() {
-        return backbones.get(0).algorithms();
+    /** @return how each convolution of every backbone runs */
+    List<ConvChoice> convolutions() {
+        List<ConvChoice> out = new ArrayList<>();
+        for (CudnnBackbone b : backbones) {
+            out.addAll(b.convolutions());
+        }
+        return out;
     }
 
     /** Issues the whole network; allocates nothing, safe to capture. */

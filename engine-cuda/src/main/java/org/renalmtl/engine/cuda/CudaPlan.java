@@ -30,6 +30,8 @@ import org.renalmtl.engine.plan.ExecutionPlan;
 import org.renalmtl.engine.plan.MemoryBudget;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.Tensor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Everything a model needs to run one shape on one GPU, the CUDA twin of {@code cpu.CpuPlan}:
@@ -41,15 +43,19 @@ import org.renalmtl.weights.Tensor;
  * into pinned memory, replays the graph (upload, layout, convolutions, pools, head, sigmoid,
  * download) and copies the probabilities out.
  *
- * <p>Creation order: handles and stream; networks (graphs, descriptors, folded weights); arena
- * plan; allocations; binding; algorithm search per convolution on a temporary workspace; the
- * exact workspace; two eager warm-up forwards on the capture stream (cuDNN and cuBLAS create
- * things lazily); capture; instantiate; one replay. {@link #memGetInfoDeltaBytes()} is the device
- * memory that all of this took, measured with {@code cudaMemGetInfo} (the CUDA context excluded).
+ * <p>Creation order: the precision's cuDNN math types ({@code ConvMath.decide}: refused, or
+ * narrowed by a known cuDNN bug, with a logged warning); handles and stream; networks (graphs,
+ * folded weights); arena plan; allocations; binding (descriptors, each read back); algorithm choice
+ * per convolution on a temporary workspace (one search per distinct layer, {@code FindExCache},
+ * then a trial of the fused call); the exact workspace; two eager warm-up forwards on the capture
+ * stream (cuDNN and cuBLAS create things lazily); capture; instantiate; one replay.
+ * {@link #memGetInfoDeltaBytes()} is the device memory that all of this took, measured with
+ * {@code cudaMemGetInfo} (the CUDA context excluded).
  *
  * <p>Not thread-safe: {@code Model} serialises callers. Close it to free the device memory.
  */
 public final class CudaPlan implements ExecutionPlan {
+    private static final Logger LOG = LoggerFactory.getLogger(CudaPlan.class);
     /** The cuDNN algorithm search may try workspaces up to this size (or half the free memory). */
     private static final long SEARCH_WORKSPACE_CAP = 1L << 30;
     /** cuBLAS workspace we hand it, so it never allocates during capture (its GEMMs here are tiny). */
@@ -60,6 +66,7 @@ public final class CudaPlan implements ExecutionPlan {
     private final int[] size;
     private final int device;
     private final Precision precision;
+    private final ConvMath.Use math;
     private final long inputBytes; // (cases, phases, D, H, W) float32
     private final long probBytes; // (cases, tasks) float32
     private final List<CudaNetwork> networks = new ArrayList<>();
@@ -97,16 +104,21 @@ public final class CudaPlan implements ExecutionPlan {
      * @param size (D, H, W) of one phase
      * @param deviceIndex CUDA ordinal
      * @param precision convolution and GEMM arithmetic
-     * @throws UnsupportedOperationException if the GPU is unusable or the precision unavailable
+     * @throws UnsupportedOperationException if the GPU is unusable, or the precision unavailable in
+     *     this build or refused on this cuDNN version ({@code ConvMath.decide})
      * @throws CudaException if a CUDA call fails (e.g. out of memory)
      */
     public CudaPlan(ModelConfig config, Map<String, Tensor> tensors, int cases, int[] size, int deviceIndex,
             Precision precision) {
-        if (precision == Precision.BF16) {
-            throw new UnsupportedOperationException("precision bf16 is not available in this build: cuDNN has no bf16 "
-                    + "mode for float32 tensors and the kernels module has no float/bf16 conversion kernels");
-        }
+        // Without a GPU the version is 0 and only the build's own refusal (bf16) applies, before require's reason.
+        this.math = switch (ConvMath.decide(precision, CudaRuntime.cudnnVersion())) {
+            case ConvMath.Refuse r -> throw new UnsupportedOperationException(r.reason());
+            case ConvMath.Use u -> u;
+        };
         CudaRuntime.require(deviceIndex);
+        if (math.guard() != null) {
+            LOG.warn("precision {}: {}", precision.label(), math.guard());
+        }
         this.config = config;
         this.cases = cases;
         this.size = size.clone();
@@ -150,7 +162,7 @@ public final class CudaPlan implements ExecutionPlan {
         float[] bias = new float[tasks]; // per model task: its tower's final bias, added after all GEMMs
         for (int i = 0; i < config.networks().size(); i++) {
             ModelConfig.Network net = config.networks().get(i);
-            CudaNetwork n = new CudaNetwork(config, net, tensors, cases, size, precision, block);
+            CudaNetwork n = new CudaNetwork(config, net, tensors, cases, size, math, block);
             networks.add(n);
             columns[i] = net.tasks().stream().mapToInt(config::taskIndex).toArray();
             float[] tb = n.towerBias();
@@ -209,12 +221,14 @@ public final class CudaPlan implements ExecutionPlan {
 
         long searchBytes = Math.min(SEARCH_WORKSPACE_CAP, freeDeviceBytes() / 2);
         long most = 0;
+        FindExCache found = new FindExCache();
         try (DeviceBuffer search = DeviceBuffer.allocate(searchBytes, "cuDNN algorithm search")) {
             trackPeak(search.bytes());
             for (CudaNetwork net : networks) {
-                most = Math.max(most, net.chooseAlgorithms(dnn, search.address(), search.bytes()));
+                most = Math.max(most, net.chooseAlgorithms(dnn, stream, search.address(), search.bytes(), found));
             }
         }
+        LOG.debug("cuDNN: {} algorithm searches for {} convolutions", found.searches(), convolutions().size());
         convWorkspaceBytes = most;
         long wsBlas = ArenaPlanner.align(most);
         workspace = DeviceBuffer.allocate(wsBlas + BLAS_WORKSPACE, "workspace");
@@ -435,9 +449,13 @@ public final class CudaPlan implements ExecutionPlan {
         return DeviceBuffer.mallocCount();
     }
 
-    /** @return per convolution of network {@code i}'s first backbone, the cuDNN algorithm chosen */
-    public List<String> algorithms(int i) {
-        return networks.get(i).algorithms();
+    /** @return how each convolution of every network runs (algorithm, math type, fused or not), in plan order */
+    List<ConvChoice> convolutions() {
+        List<ConvChoice> out = new ArrayList<>();
+        for (CudaNetwork n : networks) {
+            out.addAll(n.convolutions());
+        }
+        return out;
     }
 
     @Override

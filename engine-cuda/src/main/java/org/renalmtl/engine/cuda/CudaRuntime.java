@@ -1,5 +1,14 @@
 package org.renalmtl.engine.cuda;
 
+import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_NOT_SUPPORTED_ARCH_MISMATCH;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDART;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDA_DRIVER;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_NOT_SUPPORTED_SUBLIBRARY_UNAVAILABLE;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_SUBLIBRARY_VERSION_MISMATCH;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_SUCCESS;
+
+import org.bytedeco.cuda.cudnn.cudnnContext;
 import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.cuda.global.cudnn;
@@ -15,6 +24,12 @@ import org.slf4j.LoggerFactory;
  * bytedeco presets carry only JNI glue: {@code libcudart.so.13}, {@code libcublas.so.13} and
  * {@code libcudnn*.so.9} must be found through {@code LD_LIBRARY_PATH} (a PyTorch venv has them
  * under {@code site-packages/nvidia/*}/lib).
+ *
+ * <p>cuDNN is probed by creating and destroying a handle, not only by {@code cudnnGetVersion}: the
+ * version comes from the front library alone, while a handle needs its sub-libraries and a device
+ * it supports, which is what a plan will need; a failure here lets {@code auto} fall back to the
+ * CPU with the reason instead of failing later in the plan. Creating the handle initialises the
+ * CUDA context of device 0.
  */
 public final class CudaRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(CudaRuntime.class);
@@ -47,7 +62,10 @@ public final class CudaRuntime {
         return probe().devices();
     }
 
-    /** @return {@code cudnnGetVersion()}, e.g. 91900 for 9.19.0; 0 when unavailable */
+    /**
+     * @return {@code cudnnGetVersion()}, e.g. 91900 for 9.19.0; 0 when unavailable (also when cuDNN
+     *     could not create a handle)
+     */
     public static long cudnnVersion() {
         return probe().cudnnVersion();
     }
@@ -59,8 +77,7 @@ public final class CudaRuntime {
             return "CUDA unavailable: " + p.reason();
         }
         return "CUDA driver " + version(p.driverVersion()) + ", runtime " + version(p.runtimeVersion()) + ", cuDNN "
-                + p.cudnnVersion() / 10000 + "." + p.cudnnVersion() % 10000 / 100 + "." + p.cudnnVersion() % 100 + ", "
-                + p.devices() + " device(s)";
+                + ConvMath.versionName(p.cudnnVersion()) + ", " + p.devices() + " device(s)";
     }
 
     /**
@@ -141,6 +158,35 @@ public final class CudaRuntime {
         if (dnn < 90000) {
             return fail("cuDNN " + dnn + " is too old: the presets are built for cuDNN 9.19 (need 9.x on LD_LIBRARY_PATH)");
         }
+        try {
+            cudnnContext handle = new cudnnContext();
+            int st = cudnn.cudnnCreate(handle);
+            if (st != CUDNN_STATUS_SUCCESS) {
+                return fail(cudnnCreateFailure(st, cudnn.cudnnGetErrorString(st).getString()));
+            }
+            cudnn.cudnnDestroy(handle);
+        } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
+            return fail("cuDNN cannot create a handle (" + LIBS + "): " + firstLine(e));
+        }
         return new Probe(true, "available", count[0], dnn, driver[0], runtime[0]);
+    }
+
+    /**
+     * @param status what {@code cudnnCreate} returned
+     * @param name cuDNN's name of it
+     * @return the reason the GPU is unusable, saying what to fix where the status tells
+     */
+    static String cudnnCreateFailure(int status, String name) {
+        String fix = switch (status) {
+            case CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED, CUDNN_STATUS_SUBLIBRARY_VERSION_MISMATCH,
+                    CUDNN_STATUS_NOT_SUPPORTED_SUBLIBRARY_UNAVAILABLE ->
+                    "a cuDNN sub-library is missing or from another cuDNN: " + LIBS + " (all of cuDNN's libcudnn_*.so.9 "
+                            + "from one installation)";
+            case CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDA_DRIVER, CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDART ->
+                    "the NVIDIA driver or the CUDA runtime is older than this cuDNN needs";
+            case CUDNN_STATUS_NOT_SUPPORTED_ARCH_MISMATCH -> "this cuDNN does not support the device's architecture";
+            default -> "the device or driver refused it";
+        };
+        return "cudnnCreate failed: " + name + " (status " + status + "): " + fix;
     }
 }

@@ -27,7 +27,10 @@ import org.renalmtl.weights.WeightFile;
  * probabilities against the strict-fp32 plan of the same file and batch, then times graph replays
  * with CUDA events (upload + whole forward + download per replay, as a request costs) and records
  * p50/p90/mean/min, throughput and device memory (own allocations, their high-water mark with the
- * algorithm search, and the {@code cudaMemGetInfo} delta of creating the plan).
+ * algorithm search, and the {@code cudaMemGetInfo} delta of creating the plan). Each result says
+ * what its arithmetic is ({@code "arithmetic"}: fp16 is half-precision products on float32 storage,
+ * not an fp16 model), why a cuDNN bug narrowed it ({@code "guard"}), and how every convolution ran
+ * ({@code "convolutions"}: layer, algorithm, math type, fused or not, workspace).
  *
  * <pre>
  * java -cp ... org.renalmtl.engine.cuda.GpuBench --weights MTDL.h5 --stdl STDL.h5 --batches 1,8 \
@@ -35,9 +38,11 @@ import org.renalmtl.weights.WeightFile;
  * </pre>
  *
  * Every combination is written to the JSON as soon as it is measured (a killed run keeps what it
- * measured; {@code "complete": true} marks a finished one); a failing combination (out of memory,
- * an unsupported precision) is recorded with its error and the run goes on. Exit code 0 when all
- * combinations ran, 1 when some failed or no GPU is usable, 2 for bad options.
+ * measured; {@code "complete": true} marks a finished one); a precision refused by design (bf16 in
+ * this build, fp16 on a cuDNN with the fp16 3-D bug) is recorded with {@code "refused"} and its
+ * reason; a failing combination (out of memory, a CUDA error) with its error, and the run goes on.
+ * Exit code 0 when every combination ran or was refused by design, 1 when some failed or no GPU is
+ * usable, 2 for bad options.
  */
 public final class GpuBench {
     private final Map<String, Path> models = new LinkedHashMap<>();
@@ -153,18 +158,30 @@ public final class GpuBench {
                         r.put("batch", batch);
                         r.put("size", Arrays.toString(s));
                         r.put("precision", p.label());
-                        try {
-                            float[] probs = measure(wf, config, batch, s, p, r);
-                            if (p == Precision.FP32) {
-                                reference = probs;
-                            } else if (reference != null) {
-                                r.put("max_abs_diff_vs_fp32", maxAbsDiff(probs, reference));
+                        r.put("arithmetic", ConvMath.arithmetic(p));
+                        switch (ConvMath.decide(p, CudaRuntime.cudnnVersion())) {
+                            // Refused by design (bf16 in this build, fp16 on a buggy cuDNN): not a failure.
+                            case ConvMath.Refuse refused -> r.put("refused", refused.reason());
+                            case ConvMath.Use use -> {
+                                if (use.guard() != null) {
+                                    r.put("guard", use.guard());
+                                }
+                                try {
+                                    float[] probs = measure(wf, config, batch, s, p, r);
+                                    if (p == Precision.FP32) {
+                                        reference = probs;
+                                    } else if (reference != null) {
+                                        r.put("max_abs_diff_vs_fp32", maxAbsDiff(probs, reference));
+                                    }
+                                } catch (RuntimeException | OutOfMemoryError e) {
+                                    failed = true;
+                                    r.put("error", e.getClass().getSimpleName() + ": " + e.getMessage());
+                                }
                             }
-                        } catch (RuntimeException | OutOfMemoryError e) {
-                            failed |= p != Precision.BF16; // bf16 is refused by design in this build
-                            r.put("error", e.getClass().getSimpleName() + ": " + e.getMessage());
                         }
-                        System.out.println(r);
+                        Map<String, Object> shown = new LinkedHashMap<>(r);
+                        shown.remove("convolutions"); // one entry per layer: the JSON has them
+                        System.out.println(shown);
                         results.add(toJson(r));
                         write(false);
                     }
@@ -220,6 +237,7 @@ public final class GpuBench {
             r.put("own_device_bytes", plan.ownDeviceBytes());
             r.put("peak_own_device_bytes", plan.peakOwnDeviceBytes());
             r.put("mem_get_info_delta_bytes", plan.memGetInfoDeltaBytes());
+            r.put("convolutions", plan.convolutions().stream().map(GpuBench::convolution).toList());
             return probs.toArray(JAVA_FLOAT);
         }
     }
@@ -239,23 +257,50 @@ public final class GpuBench {
         return m;
     }
 
-    private static String toJson(Map<String, Object> r) {
-        StringBuilder sb = new StringBuilder("{");
-        for (Map.Entry<String, Object> e : r.entrySet()) {
-            if (sb.length() > 1) {
-                sb.append(", ");
+    /** @return one convolution's entry in a result's {@code convolutions} list */
+    static Map<String, Object> convolution(ConvChoice c) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("layer", c.layer());
+        m.put("algo", c.candidate().algoName());
+        m.put("math", ConvMath.mathName(c.candidate().mathType()));
+        m.put("mode", c.mode() == ConvChoice.Mode.FUSED ? "fused" : "conv+bias_act");
+        m.put("workspace_bytes", c.candidate().memory());
+        return m;
+    }
+
+    /** @return a result as one line of JSON: numbers, strings, and lists or maps of them */
+    static String toJson(Map<String, ?> r) {
+        StringBuilder sb = new StringBuilder();
+        value(sb, r);
+        return sb.toString();
+    }
+
+    private static void value(StringBuilder sb, Object v) {
+        switch (v) {
+            case Double d -> sb.append(Double.isFinite(d) ? String.format(Locale.ROOT, "%.6g", d) : "null");
+            case Number n -> sb.append(n);
+            case Map<?, ?> map -> {
+                sb.append('{');
+                String sep = "";
+                for (Map.Entry<?, ?> e : map.entrySet()) {
+                    sb.append(sep).append(quote(String.valueOf(e.getKey()))).append(": ");
+                    value(sb, e.getValue());
+                    sep = ", ";
+                }
+                sb.append('}');
             }
-            sb.append(quote(e.getKey())).append(": ");
-            Object v = e.getValue();
-            if (v instanceof Double d) {
-                sb.append(Double.isFinite(d) ? String.format(Locale.ROOT, "%.6g", d) : "null");
-            } else if (v instanceof Number n) {
-                sb.append(n);
-            } else {
-                sb.append(quote(String.valueOf(v)));
+            case List<?> list -> {
+                sb.append('[');
+                String sep = "";
+                for (Object o : list) {
+                    sb.append(sep);
+                    value(sb, o);
+                    sep = ", ";
+                }
+                sb.append(']');
             }
+            default -> sb.append(quote(String.valueOf(v)));
         }
-        return sb.append('}').toString();
     }
 
     private static String quote(String s) {

@@ -94,7 +94,7 @@ class CudaPlanTest {
                 plan.forward(input, gpu);
                 for (int i = 0; i < CASES * tasks; i++) {
                     assertEquals(cpu.getAtIndex(JAVA_FLOAT, i), gpu.getAtIndex(JAVA_FLOAT, i), tol,
-                            precision + " probability " + i + " (algorithms " + plan.algorithms(0) + ")");
+                            precision + " probability " + i + " (algorithms " + plan.convolutions() + ")");
                 }
                 for (int i = 0; i < cpuFeatures.length; i++) {
                     float[] g = plan.features(i).toArray(JAVA_FLOAT);
@@ -250,7 +250,7 @@ class CudaPlanTest {
                 float[] got = probs.toArray(JAVA_FLOAT);
                 for (int i = 0; i < got.length; i++) {
                     assertEquals(expected[i], got[i], tol, precision + " probability " + i + " (PyTorch fp32 error "
-                            + torchErr + ", algorithms " + plan.algorithms(0) + ")");
+                            + torchErr + ", algorithms " + plan.convolutions() + ")");
                 }
             }
         }
