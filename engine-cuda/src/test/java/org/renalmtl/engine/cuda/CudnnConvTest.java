@@ -157,27 +157,24 @@ class CudnnConvTest {
     }
 
     private static float[] toNcdhw(float[] a, long[] shape) {
-        float[] out = new float[a.length];
-        int c = (int) shape[1];
-        int s = a.length / (int) shape[0] / c;
-        for (int n = 0; n < shape[0]; n++) {
-            for (int i = 0; i < s; i++) {
-                for (int k = 0; k < c; k++) {
-                    out[(n * c + k) * s + i] = a[(n * s + i) * c + k];
-                }
-            }
-        }
-        return out;
+        return permute(a, shape, false);
     }
 
     private static float[] toNdhwc(float[] a, long[] shape) {
+        return permute(a, shape, true);
+    }
+
+    /** Between NCDHW and NDHWC: the same walk, reading one order and writing the other. */
+    private static float[] permute(float[] a, long[] shape, boolean toChannelsLast) {
         float[] out = new float[a.length];
         int c = (int) shape[1];
         int s = a.length / (int) shape[0] / c;
         for (int n = 0; n < shape[0]; n++) {
             for (int i = 0; i < s; i++) {
                 for (int k = 0; k < c; k++) {
-                    out[(n * s + i) * c + k] = a[(n * c + k) * s + i];
+                    int last = (n * s + i) * c + k;
+                    int first = (n * c + k) * s + i;
+                    out[toChannelsLast ? last : first] = a[toChannelsLast ? first : last];
                 }
             }
         }
