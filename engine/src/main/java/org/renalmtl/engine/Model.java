@@ -301,8 +301,13 @@ public final class Model implements AutoCloseable {
                     plan = newPlan(wf.tensors(), cases, size);
                 }
             } else {
-                plan = newPlan(tensors, cases, size);
-                releaseFileWeights();
+                try {
+                    plan = newPlan(tensors, cases, size);
+                } finally {
+                    // Spent by the plan (BatchNorm folded into them), whether or not it was made: a later
+                    // plan re-reads the file rather than folding twice.
+                    releaseFileWeights();
+                }
             }
             plans.put(key, plan);
         }
@@ -312,7 +317,7 @@ public final class Model implements AutoCloseable {
     private ExecutionPlan newPlan(Map<String, Tensor> weights, int cases, int[] size) {
         return device.kind() == Device.Kind.CUDA
                 ? cudaBackend(device.index()).plan(config, weights, cases, size, device.index(), precision)
-                : new CpuPlan(config, weights, cases, size);
+                : new CpuPlan(config, weights, cases, size, file != null); // a file's tensors are ours to spend
     }
 
     /**

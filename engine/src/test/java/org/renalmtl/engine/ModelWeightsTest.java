@@ -47,6 +47,24 @@ class ModelWeightsTest {
     }
 
     @Test
+    void aPlanThatFailsAfterFoldingIntoTheFilesTensorsLeavesNoTwiceFoldedWeights() {
+        Path file = dir.resolve("mtdl.h5");
+        BuiltinModels.write(BuiltinModels.Kind.MTDL, 7, file);
+        int[] size = {32, 32, 32};
+        try (Arena arena = Arena.ofConfined(); Model m = Model.load(file, Device.CPU);
+                Model fresh = Model.load(file, Device.CPU)) {
+            // BatchNorm is folded into the file's own tensors before the memory check refuses 1024³.
+            assertThrows(ModelRunException.class, () -> m.plan(1, new int[] {1024, 1024, 1024}));
+            MemorySegment in = input(arena, size, 3);
+            MemorySegment p = probs(arena);
+            MemorySegment q = probs(arena);
+            m.forward(in, 1, size, p);
+            fresh.forward(in, 1, size, q);
+            assertArrayEquals(q.toArray(JAVA_FLOAT), p.toArray(JAVA_FLOAT), 0f);
+        }
+    }
+
+    @Test
     void aWeightFileReplacedByAnotherModelIsRefusedNotMixedIn() throws Exception {
         Path file = dir.resolve("model.h5");
         Path other = dir.resolve("stdl.h5");

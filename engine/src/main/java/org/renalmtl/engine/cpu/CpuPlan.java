@@ -48,6 +48,17 @@ public final class CpuPlan implements ExecutionPlan {
      *     weight is not finite, or the plan needs more memory than the machine has
      */
     public CpuPlan(ModelConfig config, Map<String, Tensor> tensors, int cases, int[] size) {
+        this(config, tensors, cases, size, false);
+    }
+
+    /**
+     * As {@link #CpuPlan(ModelConfig, Map, int, int[])}, optionally spending the tensors.
+     *
+     * @param spend whether the tensors are the caller's to spend: BatchNorm is then folded into the
+     *     weights' own memory (no folded copy of the model while planning), and the caller must not use
+     *     them again, even if this constructor throws
+     */
+    public CpuPlan(ModelConfig config, Map<String, Tensor> tensors, int cases, int[] size, boolean spend) {
         this.config = config;
         this.cases = cases;
         int n = config.networks().size();
@@ -63,7 +74,7 @@ public final class CpuPlan implements ExecutionPlan {
             for (int i = 0; i < n; i++) {
                 ModelConfig.Network net = config.networks().get(i);
                 Graph g = FuseResidual.apply(FoldBatchNorm.apply(
-                        ClassifierGraphs.build(config, net, tensors, cases, size), folded));
+                        ClassifierGraphs.build(config, net, tensors, cases, size), folded, spend));
                 // Dense sizes give a lower bound of the real plan (blocked layouts only pad): refuse a shape
                 // the machine cannot hold before oneDNN is asked to plan for it, which takes minutes at 1024³.
                 MemoryBudget.check("activations for " + cases + " case(s) of " + size[0] + "×" + size[1] + "×" + size[2],

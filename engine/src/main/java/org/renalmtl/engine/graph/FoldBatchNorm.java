@@ -19,7 +19,9 @@ import org.renalmtl.weights.Tensor;
  * <p>The arithmetic is today's engine's ({@code classifier.BackboneGraph}, {@code classifier.HeadGraph}),
  * so that folded weights are bit for bit the same: the scale in double, each product rounded once to
  * float32. The folded tensors are new constants named {@code <weight>#folded} and {@code <β>#folded},
- * allocated in the caller's arena; the graph's other constants stay the caller's tensors.
+ * allocated in the caller's arena; the graph's other constants stay the caller's tensors. A caller whose
+ * tensors are its own to spend (a weight file's, released once packed) may let the folded weights
+ * overwrite the originals instead: the largest copy of the model made while planning is then avoided.
  */
 public final class FoldBatchNorm {
     private FoldBatchNorm() {}
@@ -31,7 +33,31 @@ public final class FoldBatchNorm {
      * @throws ModelRunException if a folded weight or bias is not finite (a layer would compute around it)
      */
     public static Graph apply(Graph graph, Arena arena) {
+        return apply(graph, arena, false);
+    }
+
+    /**
+     * @param graph the graph
+     * @param arena owner of the folded biases' memory (and the weights', unless overwritten)
+     * @param overwrite whether a weight read by one node only may be folded in its own memory: the caller
+     *     must then never use those tensors again (they hold folded values); a weight read by several
+     *     nodes is always copied
+     * @return the graph with every foldable BatchNorm folded
+     * @throws ModelRunException if a folded weight or bias is not finite
+     */
+    public static Graph apply(Graph graph, Arena arena, boolean overwrite) {
         List<Node> nodes = graph.nodes();
+        Map<String, Integer> readers = new HashMap<>(); // weight name → nodes that read it
+        for (Node n : nodes) {
+            String w = switch (n.op()) {
+                case Op.Conv3d c -> c.weight();
+                case Op.Linear l -> l.weight();
+                default -> null;
+            };
+            if (w != null) {
+                readers.merge(w, 1, Integer::sum);
+            }
+        }
         Map<Integer, Integer> foldInto = new HashMap<>(); // producer's node index → BatchNorm's node index
         for (int i = 0; i < nodes.size(); i++) {
             if (nodes.get(i).op() instanceof Op.BatchNorm) {
@@ -49,7 +75,7 @@ public final class FoldBatchNorm {
             Integer bnIndex = foldInto.get(i);
             if (bnIndex != null) {
                 Node bn = nodes.get(bnIndex);
-                int y = r.add(n.name(), fold(graph, r.builder(), arena, n, bn), n.inputs());
+                int y = r.add(n.name(), fold(graph, r.builder(), arena, n, bn, overwrite, readers), n.inputs());
                 r.alias(bn.output(), y);
             } else if (!foldInto.containsValue(i)) {
                 r.copy(n);
@@ -67,7 +93,8 @@ public final class FoldBatchNorm {
     }
 
     /** @return the producer's op with BatchNorm {@code bnNode} folded into new constants */
-    private static Op fold(Graph g, Graph.Builder b, Arena arena, Node producer, Node bnNode) {
+    private static Op fold(Graph g, Graph.Builder b, Arena arena, Node producer, Node bnNode, boolean overwrite,
+            Map<String, Integer> readers) {
         Op.BatchNorm bn = (Op.BatchNorm) bnNode.op();
         boolean conv = producer.op() instanceof Op.Conv3d;
         String weightName = conv ? ((Op.Conv3d) producer.op()).weight() : ((Op.Linear) producer.op()).weight();
@@ -98,7 +125,12 @@ public final class FoldBatchNorm {
         requireFinite(producer.name(), bnNode.name(), w, bias);
         String fw = weightName + "#folded";
         String fb = bn.bias() + "#folded";
-        b.constant(tensor(arena, fw, weight.shape(), w));
+        if (overwrite && readers.get(weightName) == 1) {
+            MemorySegment.copy(w, 0, weight.data(), ValueLayout.JAVA_FLOAT, 0, w.length);
+            b.constant(new Tensor(fw, weight.shape(), weight.data()));
+        } else {
+            b.constant(tensor(arena, fw, weight.shape(), w));
+        }
         b.constant(tensor(arena, fb, new long[] {out}, bias));
         return producer.op() instanceof Op.Conv3d c
                 ? new Op.Conv3d(fw, fb, c.stride(), c.padding(), c.dilation(), false, bn.activation())
