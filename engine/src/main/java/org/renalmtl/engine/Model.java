@@ -298,11 +298,11 @@ public final class Model implements AutoCloseable {
                     if (!wf.config().json().equals(config.json())) {
                         throw new ModelRunException(source + ": the weight file changed since the model was loaded");
                     }
-                    plan = newPlan(wf.tensors(), cases, size);
+                    plan = newPlan(wf.tensors(), cases, size, () -> { }); // wf frees them when closed
                 }
             } else {
                 try {
-                    plan = newPlan(tensors, cases, size);
+                    plan = newPlan(tensors, cases, size, file == null ? null : this::releaseFileWeights);
                 } finally {
                     // Spent by the plan (BatchNorm folded into them), whether or not it was made: a later
                     // plan re-reads the file rather than folding twice.
@@ -314,10 +314,11 @@ public final class Model implements AutoCloseable {
         return plan;
     }
 
-    private ExecutionPlan newPlan(Map<String, Tensor> weights, int cases, int[] size) {
+    /** @param spent null to keep the weights; else the plan may spend them and calls it once they are packed */
+    private ExecutionPlan newPlan(Map<String, Tensor> weights, int cases, int[] size, Runnable spent) {
         return device.kind() == Device.Kind.CUDA
                 ? cudaBackend(device.index()).plan(config, weights, cases, size, device.index(), precision)
-                : new CpuPlan(config, weights, cases, size, file != null); // a file's tensors are ours to spend
+                : new CpuPlan(config, weights, cases, size, spent);
     }
 
     /**
@@ -326,8 +327,8 @@ public final class Model implements AutoCloseable {
      * need one. Weights handed in memory ({@link #of}) are the caller's and stay.
      */
     private void releaseFileWeights() {
-        if (file == null) {
-            return;
+        if (file == null || tensors == null) {
+            return; // weights in memory stay the caller's; released ones are gone already
         }
         tensors = null;
         try {

@@ -62,6 +62,7 @@ public final class CpuGraph implements AutoCloseable {
                 kernels[i] = n.op() instanceof Op.Concat
                         ? new DnnlCopy(graph, n, in, settled[n.output()], sliced(i))
                         : CpuKernels.create(graph, n, in, settled[n.output()]);
+                kernels[i].pack();
                 // Strided outputs (concat slices) may ask for more scratch than the first pass's layouts did.
                 most = Math.max(most, kernels[i].workspaceBytes());
             }
@@ -78,8 +79,9 @@ public final class CpuGraph implements AutoCloseable {
     }
 
     /**
-     * Prepares a graph for the CPU: layouts chosen, schedule made, kernels created; nothing is bound
-     * until {@link #bind}, so several graphs that run one after another can share one arena.
+     * Prepares a graph for the CPU: layouts chosen, schedule made, kernels created and their weights
+     * packed, after which the graph's constants are no longer read; nothing is bound until {@link #bind},
+     * so several graphs that run one after another can share one arena.
      *
      * @throws IllegalArgumentException if oneDNN refuses a node (the message names it)
      */

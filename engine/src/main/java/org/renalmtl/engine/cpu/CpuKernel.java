@@ -30,6 +30,7 @@ abstract class CpuKernel implements AutoCloseable {
     private final List<Object> owned = new ArrayList<>();
     private Arena weightArena;
     private long weightBytes; // packed weights allocated so far
+    private boolean packed;
     protected final Graph graph;
     protected final Node node;
     protected final String executing; // the failure message of execute(), made once: the forward allocates nothing
@@ -54,8 +55,24 @@ abstract class CpuKernel implements AutoCloseable {
     }
 
     /**
-     * Points the kernel at its buffers and packs its weights. Called once per plan: the arena does not
-     * move, so the forward only executes.
+     * Copies the kernel's constants (weights, biases, norm vectors) into its own memory, in the layouts
+     * its primitive chose; once. After it the graph's constants are not read again, so their owner may
+     * free them before the arena is allocated: the file's copy and the packed copy never meet the arena.
+     */
+    final void pack() {
+        if (!packed) {
+            packed = true;
+            packConstants();
+        }
+    }
+
+    /** Packs this kernel's constants; kernels without any keep this default. */
+    void packConstants() {
+    }
+
+    /**
+     * Points the kernel at its buffers, packing its constants first if {@link #pack} was not called.
+     * Called once per plan: the arena does not move, so the forward only executes.
      *
      * @param inputs one segment per node input, each at least its layout's size
      * @param output the output's bytes

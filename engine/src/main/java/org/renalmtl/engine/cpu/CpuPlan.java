@@ -48,17 +48,19 @@ public final class CpuPlan implements ExecutionPlan {
      *     weight is not finite, or the plan needs more memory than the machine has
      */
     public CpuPlan(ModelConfig config, Map<String, Tensor> tensors, int cases, int[] size) {
-        this(config, tensors, cases, size, false);
+        this(config, tensors, cases, size, null);
     }
 
     /**
      * As {@link #CpuPlan(ModelConfig, Map, int, int[])}, optionally spending the tensors.
      *
-     * @param spend whether the tensors are the caller's to spend: BatchNorm is then folded into the
-     *     weights' own memory (no folded copy of the model while planning), and the caller must not use
-     *     them again, even if this constructor throws
+     * @param spent null if the tensors are the caller's to keep; otherwise they are the plan's to spend:
+     *     BatchNorm is folded into the weights' own memory (no folded copy of the model while planning),
+     *     and {@code spent} runs as soon as every kernel has packed its weights, before the arena is
+     *     allocated, so the caller frees them there. The caller must not use them again, even if this
+     *     constructor throws.
      */
-    public CpuPlan(ModelConfig config, Map<String, Tensor> tensors, int cases, int[] size, boolean spend) {
+    public CpuPlan(ModelConfig config, Map<String, Tensor> tensors, int cases, int[] size, Runnable spent) {
         this.config = config;
         this.cases = cases;
         int n = config.networks().size();
@@ -74,7 +76,7 @@ public final class CpuPlan implements ExecutionPlan {
             for (int i = 0; i < n; i++) {
                 ModelConfig.Network net = config.networks().get(i);
                 Graph g = FuseResidual.apply(FoldBatchNorm.apply(
-                        ClassifierGraphs.build(config, net, tensors, cases, size), folded, spend));
+                        ClassifierGraphs.build(config, net, tensors, cases, size), folded, spent != null));
                 // Dense sizes give a lower bound of the real plan (blocked layouts only pad): refuse a shape
                 // the machine cannot hold before oneDNN is asked to plan for it, which takes minutes at 1024³.
                 MemoryBudget.check("activations for " + cases + " case(s) of " + size[0] + "×" + size[1] + "×" + size[2],
@@ -89,6 +91,9 @@ public final class CpuPlan implements ExecutionPlan {
             activationBytes = act;
             lowerBound = lower;
             scratchBytes = scratch;
+            if (spent != null) {
+                spent.run(); // every weight is packed: the file's copy goes before the arena comes
+            }
             MemoryBudget.check("activations and scratch for " + cases + " case(s) of " + size[0] + "×" + size[1] + "×"
                     + size[2], act + scratch, MemoryBudget.machineBytes(), "this machine");
             MemorySegment activations = arena.allocate(Math.max(act, 64), ArenaPlanner.ALIGNMENT);

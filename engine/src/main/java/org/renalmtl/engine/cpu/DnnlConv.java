@@ -31,6 +31,8 @@ final class DnnlConv extends CpuKernel {
     private final boolean residual;
     private MemorySegment residualCopyFrom; // the residual's bytes when the plan did not put the output over them
     private MemorySegment residualCopyTo; // the output's bytes, which the sum post-op accumulates into
+    private MemorySegment packedWeight; // in the layout the primitive chose
+    private MemorySegment packedBias; // (Cout), or null
     private dnnl_primitive prim;
     private dnnl_exec_arg_t args;
     private int nargs;
@@ -116,22 +118,27 @@ final class DnnlConv extends CpuKernel {
     }
 
     @Override
+    void packConstants() {
+        packedWeight = pack(weight, weightDims, weightSourceTag, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
+        packedBias = bias == null ? null : copyConstant(bias, cout * Float.BYTES);
+    }
+
+    @Override
     void bind(MemorySegment[] inputs, MemorySegment output, MemorySegment workspace) {
+        pack();
         if (residual && inputs[1].address() != output.address()) {
             long bytes = dnnl_memory_desc_get_size(dst);
             residualCopyFrom = inputs[1].asSlice(0, bytes);
             residualCopyTo = output.asSlice(0, bytes);
         }
         dnnl_memory_desc wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-        MemorySegment w = pack(weight, weightDims, weightSourceTag, wmd);
         dnnl_memory sp = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace);
         dnnl_memory src = memory(in[0], inputs[0]);
         dnnl_memory out = memory(dst, output);
-        dnnl_memory wm = memory(wmd, w);
+        dnnl_memory wm = memory(wmd, packedWeight);
         prim = primitive(pd);
-        if (bias != null) {
-            MemorySegment b = copyConstant(bias, cout * Float.BYTES);
-            dnnl_memory bm = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1), b);
+        if (packedBias != null) {
+            dnnl_memory bm = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1), packedBias);
             args = args(new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
                     new dnnl_memory[] {src, wm, bm, out, sp});
             nargs = 5;

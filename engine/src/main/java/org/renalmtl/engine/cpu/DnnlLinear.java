@@ -28,6 +28,8 @@ final class DnnlLinear extends CpuKernel {
     private final dnnl_memory_desc dst; // (N, out) plain
     private final long[] weightDims; // (out, in)
     private MemorySegment out; // (N, out), the bound output
+    private MemorySegment packedWeight; // in the layout the primitive chose
+    private MemorySegment packedBias; // (out), or null
     private dnnl_primitive prim;
     private dnnl_exec_arg_t args;
     private int nargs;
@@ -55,14 +57,21 @@ final class DnnlLinear extends CpuKernel {
     }
 
     @Override
+    void packConstants() {
+        packedWeight = pack(op.weight(), weightDims, dnnl_ab, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
+        packedBias = op.bias() == null ? null : copyConstant(op.bias(), weightDims[0] * Float.BYTES);
+    }
+
+    @Override
     void bind(MemorySegment[] inputs, MemorySegment output, MemorySegment workspace) {
+        pack();
         dnnl_memory_desc wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-        MemorySegment w = pack(op.weight(), weightDims, dnnl_ab, wmd);
+        MemorySegment w = packedWeight;
         dnnl_memory sp = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace);
         prim = primitive(pd);
         out = output.asSlice(0, dnnl_memory_desc_get_size(dst));
-        if (op.bias() != null) {
-            MemorySegment b = copyConstant(op.bias(), weightDims[0] * Float.BYTES);
+        if (packedBias != null) {
+            MemorySegment b = packedBias;
             args = args(new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
                     new dnnl_memory[] {memory(src, inputs[0]), memory(wmd, w),
                         memory(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1), b), memory(dst, output), sp});

@@ -25,6 +25,7 @@ final class DnnlNorm extends CpuKernel {
     private final dnnl_memory_desc out; // the output's: the input's unless the plan wants another
     private final List<String> constants = new ArrayList<>(); // the tensors read at run time, in argument order
     private final List<Integer> kinds = new ArrayList<>(); // their DNNL_ARG_* kinds
+    private MemorySegment[] packed; // per constant, in argument order: (C)
     private dnnl_primitive prim;
     private dnnl_exec_arg_t args;
     private int nargs;
@@ -76,7 +77,17 @@ final class DnnlNorm extends CpuKernel {
     }
 
     @Override
+    void packConstants() {
+        long channels = graph.value(node.input(0)).dim(1);
+        packed = new MemorySegment[constants.size()];
+        for (int i = 0; i < packed.length; i++) {
+            packed[i] = copyConstant(constants.get(i), channels * Float.BYTES);
+        }
+    }
+
+    @Override
     void bind(MemorySegment[] inputs, MemorySegment output, MemorySegment workspace) {
+        pack();
         int n = 3 + constants.size();
         int[] k = new int[n];
         dnnl_memory[] m = new dnnl_memory[n];
@@ -88,9 +99,8 @@ final class DnnlNorm extends CpuKernel {
         m[2] = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace);
         long channels = graph.value(node.input(0)).dim(1);
         for (int i = 0; i < constants.size(); i++) {
-            MemorySegment c = copyConstant(constants.get(i), channels * Float.BYTES);
             k[3 + i] = kinds.get(i);
-            m[3 + i] = memory(md(new long[] {channels}, dnnl_a), c);
+            m[3 + i] = memory(md(new long[] {channels}, dnnl_a), packed[i]);
         }
         prim = primitive(pd);
         args = args(k, m);
