@@ -35,6 +35,7 @@ public final class CpuGraph implements AutoCloseable {
     private final MemorySegment[] staging; // per graph input, in declaration order: the caller's data copied in
     private final MemorySegment[] written; // per node: the bytes its kernel writes (for the non-finite check)
     private final List<dnnl_memory_desc> descs = new ArrayList<>(); // layouts made here, destroyed on close
+    private final dnnl_memory_desc[] layout; // per value: the layout it is stored in
     private MemorySegment activations; // the schedule's arena, once bound
     private MemorySegment[] outputs; // per graph output, in declaration order: its dense bytes in the arena
     private boolean closed;
@@ -49,6 +50,7 @@ public final class CpuGraph implements AutoCloseable {
             dnnl_memory_desc[] md = layouts(graph, null, firstWorkspace);
             this.schedule = Schedule.of(graph, new CpuStorage(md, firstWorkspace));
             dnnl_memory_desc[] settled = settledLayouts(md);
+            layout = settled;
             long most = schedule.workspaceBytes();
             for (int i = 0; i < nodes; i++) {
                 if (schedule.elided(i)) {
@@ -319,6 +321,52 @@ public final class CpuGraph implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /** Receives each node's output during {@link #runVisiting}. */
+    @FunctionalInterface
+    public interface NodeVisitor {
+        /**
+         * @param node index of the node that just ran
+         * @param output its output, dense row-major float32 of its logical shape
+         * @return whether to go on
+         */
+        boolean visit(int node, float[] output);
+    }
+
+    /**
+     * Runs the graph node by node, reading every working node's output back right after it runs (before
+     * a later node can reuse its bytes): for debugging a model value by value against
+     * {@code Reference.runAll}, so that a mismatch names the first node that differs. Slow; allocates.
+     *
+     * @param inputs as for {@link #run}
+     */
+    public void runVisiting(MemorySegment[] inputs, NodeVisitor visitor) {
+        checkBound();
+        for (int k = 0; k < staging.length; k++) {
+            MemorySegment.copy(inputs[k], 0, staging[k], 0, Math.min(inputs[k].byteSize(), staging[k].byteSize()));
+        }
+        for (int i = 0; i < kernels.length; i++) {
+            if (kernels[i] == null) {
+                continue;
+            }
+            kernels[i].execute();
+            Dnnl.check(dnnl_stream_wait(Dnnl.stream()), "stream wait");
+            int v = graph.nodes().get(i).output();
+            long[] dims = graph.value(v).shape();
+            dnnl_memory_desc plainMd = Dnnl.md(dims, DnnlLayouts.plainTag(dims.length));
+            float[] out;
+            try (Arena local = Arena.ofConfined()) {
+                MemorySegment plain = local.allocate(graph.value(v).bytes(), 64);
+                DnnlLayouts.reorder(layout[v], segment(v), plainMd, plain);
+                out = plain.toArray(JAVA_FLOAT);
+            } finally {
+                dnnl_memory_desc_destroy(plainMd);
+            }
+            if (!visitor.visit(i, out)) {
+                return;
+            }
+        }
     }
 
     /** @return the schedule this graph runs by */
