@@ -114,7 +114,7 @@ abstract class CpuKernel implements AutoCloseable {
     }
 
     /** @return an argument list for {@code dnnl_primitive_execute} */
-    protected dnnl_exec_arg_t args(int[] kinds, dnnl_memory[] mems) {
+    private dnnl_exec_arg_t args(int[] kinds, dnnl_memory[] mems) {
         dnnl_exec_arg_t a = own(new dnnl_exec_arg_t(kinds.length));
         for (int i = 0; i < kinds.length; i++) {
             a.position(i).arg(kinds[i]).memory(mems[i]);
@@ -122,11 +122,48 @@ abstract class CpuKernel implements AutoCloseable {
         return a.position(0);
     }
 
-    /** @return a primitive for {@code pd} */
-    protected dnnl_primitive primitive(dnnl_primitive_desc pd) {
+    /** A primitive bound to its arguments: what {@link #execute} runs, without allocating. */
+    protected final class Call {
+        private final dnnl_primitive primitive;
+        private final dnnl_exec_arg_t args;
+        private final int nargs;
+
+        private Call(dnnl_primitive primitive, dnnl_exec_arg_t args, int nargs) {
+            this.primitive = primitive;
+            this.args = args;
+            this.nargs = nargs;
+        }
+
+        /** Runs the primitive on the stream. */
+        void run() {
+            Dnnl.check(dnnl_primitive_execute(primitive, Dnnl.stream(), nargs, args), executing);
+        }
+    }
+
+    /** @return a primitive for {@code pd} bound to {@code mems} as arguments {@code kinds} */
+    protected Call call(dnnl_primitive_desc pd, int[] kinds, dnnl_memory[] mems) {
         dnnl_primitive p = own(new dnnl_primitive());
         Dnnl.check(dnnl_primitive_create(p, pd), "primitive for " + node.name());
-        return p;
+        return new Call(p, args(kinds, mems), kinds.length);
+    }
+
+    /**
+     * @param bias the bias memory, or null for a primitive without one
+     * @return a convolution's or inner product's primitive bound to source, weights, optional bias,
+     *     destination and scratchpad
+     */
+    protected Call weightedCall(dnnl_primitive_desc pd, dnnl_memory src, dnnl_memory weights, dnnl_memory bias,
+            dnnl_memory dst, dnnl_memory scratchpad) {
+        return bias == null
+                ? call(pd, new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
+                        new dnnl_memory[] {src, weights, dst, scratchpad})
+                : call(pd, new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
+                        new dnnl_memory[] {src, weights, bias, dst, scratchpad});
+    }
+
+    /** @return the memory of {@code pd}'s scratchpad over the shared {@code workspace} */
+    protected dnnl_memory scratchpad(dnnl_primitive_desc pd, MemorySegment workspace) {
+        return memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace);
     }
 
     /** @return scratchpad bytes of {@code pd} (user-managed scratchpad, see {@link #attr}) */

@@ -3,10 +3,8 @@ package org.renalmtl.engine.cpu;
 import static org.bytedeco.dnnl.global.dnnl.*;
 
 import java.lang.foreign.MemorySegment;
-import org.bytedeco.dnnl.dnnl_exec_arg_t;
 import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
-import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.renalmtl.engine.graph.Graph;
 import org.renalmtl.engine.graph.Node;
@@ -18,8 +16,7 @@ final class DnnlAdd extends CpuKernel {
     private final dnnl_memory_desc a; // first input's layout, and the output's
     private final dnnl_memory_desc b; // second input's layout (may differ: oneDNN reads it as it is)
     private final dnnl_memory_desc out; // the first input's layout unless the plan wants another
-    private dnnl_primitive prim;
-    private dnnl_exec_arg_t args;
+    private Call call;
 
     DnnlAdd(Graph graph, Node node, dnnl_memory_desc a, dnnl_memory_desc b, dnnl_memory_desc wanted) {
         super(graph, node);
@@ -43,14 +40,13 @@ final class DnnlAdd extends CpuKernel {
 
     @Override
     void bind(MemorySegment[] inputs, MemorySegment output, MemorySegment workspace) {
-        prim = primitive(pd);
-        args = args(new int[] {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
+        call = call(pd, new int[] {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
                 new dnnl_memory[] {memory(a, inputs[0]), memory(b, inputs[1]), memory(out, output),
-                    memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace)});
+                    scratchpad(pd, workspace)});
     }
 
     @Override
     void execute() {
-        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), 4, args), executing);
+        call.run();
     }
 }

@@ -3,10 +3,8 @@ package org.renalmtl.engine.cpu;
 import static org.bytedeco.dnnl.global.dnnl.*;
 
 import java.lang.foreign.MemorySegment;
-import org.bytedeco.dnnl.dnnl_exec_arg_t;
 import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
-import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.renalmtl.engine.graph.Activation;
 import org.renalmtl.engine.graph.Dims3;
@@ -33,9 +31,7 @@ final class DnnlConv extends CpuKernel {
     private MemorySegment residualCopyTo; // the output's bytes, which the sum post-op accumulates into
     private MemorySegment packedWeight; // in the layout the primitive chose
     private MemorySegment packedBias; // (Cout), or null
-    private dnnl_primitive prim;
-    private dnnl_exec_arg_t args;
-    private int nargs;
+    private Call call;
 
     /**
      * @param in the inputs' layouts (x, then the residual for a residual conv)
@@ -131,22 +127,11 @@ final class DnnlConv extends CpuKernel {
             residualCopyFrom = inputs[1].asSlice(0, bytes);
             residualCopyTo = output.asSlice(0, bytes);
         }
-        dnnl_memory_desc wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-        dnnl_memory sp = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace);
-        dnnl_memory src = memory(in[0], inputs[0]);
-        dnnl_memory out = memory(dst, output);
-        dnnl_memory wm = memory(wmd, packedWeight);
-        prim = primitive(pd);
-        if (packedBias != null) {
-            dnnl_memory bm = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1), packedBias);
-            args = args(new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
-                    new dnnl_memory[] {src, wm, bm, out, sp});
-            nargs = 5;
-        } else {
-            args = args(new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
-                    new dnnl_memory[] {src, wm, out, sp});
-            nargs = 4;
-        }
+        dnnl_memory bias = packedBias == null ? null
+                : memory(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1), packedBias);
+        call = weightedCall(pd, memory(in[0], inputs[0]),
+                memory(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), packedWeight), bias,
+                memory(dst, output), scratchpad(pd, workspace));
     }
 
     @Override
@@ -154,6 +139,6 @@ final class DnnlConv extends CpuKernel {
         if (residualCopyFrom != null) {
             MemorySegment.copy(residualCopyFrom, 0, residualCopyTo, 0, residualCopyFrom.byteSize());
         }
-        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), nargs, args), executing);
+        call.run();
     }
 }

@@ -3,10 +3,8 @@ package org.renalmtl.engine.cpu;
 import static org.bytedeco.dnnl.global.dnnl.*;
 
 import java.lang.foreign.MemorySegment;
-import org.bytedeco.dnnl.dnnl_exec_arg_t;
 import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
-import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,8 +26,7 @@ final class DnnlCopy extends CpuKernel {
     private final dnnl_memory_desc[] to; // per copy: the layout written (a sub-memory of the output for a concat)
     private final int[] source; // per copy: which node input it reads
     private final dnnl_memory_desc out; // the output value's layout
-    private dnnl_primitive[] prims;
-    private dnnl_exec_arg_t[] args;
+    private Call[] calls; // per copy
 
     /**
      * @param wanted the output layout the plan needs, or null for plain
@@ -116,20 +113,18 @@ final class DnnlCopy extends CpuKernel {
 
     @Override
     void bind(MemorySegment[] inputs, MemorySegment output, MemorySegment workspace) {
-        prims = new dnnl_primitive[pds.length];
-        args = new dnnl_exec_arg_t[pds.length];
+        calls = new Call[pds.length];
         for (int i = 0; i < pds.length; i++) {
-            prims[i] = primitive(pds[i]);
-            args[i] = args(new int[] {DNNL_ARG_FROM, DNNL_ARG_TO, DNNL_ARG_SCRATCHPAD},
+            calls[i] = call(pds[i], new int[] {DNNL_ARG_FROM, DNNL_ARG_TO, DNNL_ARG_SCRATCHPAD},
                     new dnnl_memory[] {memory(from[i], inputs[source[i]]), memory(to[i], output),
-                        memory(dnnl_primitive_desc_query_md(pds[i], dnnl_query_scratchpad_md, 0), workspace)});
+                        scratchpad(pds[i], workspace)});
         }
     }
 
     @Override
     void execute() {
-        for (int i = 0; i < prims.length; i++) {
-            Dnnl.check(dnnl_primitive_execute(prims[i], Dnnl.stream(), 3, args[i]), executing);
+        for (Call c : calls) {
+            c.run();
         }
     }
 }

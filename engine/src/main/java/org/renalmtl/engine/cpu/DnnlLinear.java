@@ -4,10 +4,8 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static org.bytedeco.dnnl.global.dnnl.*;
 
 import java.lang.foreign.MemorySegment;
-import org.bytedeco.dnnl.dnnl_exec_arg_t;
 import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
-import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.renalmtl.engine.graph.Activation;
 import org.renalmtl.engine.graph.Graph;
@@ -30,9 +28,7 @@ final class DnnlLinear extends CpuKernel {
     private MemorySegment out; // (N, out), the bound output
     private MemorySegment packedWeight; // in the layout the primitive chose
     private MemorySegment packedBias; // (out), or null
-    private dnnl_primitive prim;
-    private dnnl_exec_arg_t args;
-    private int nargs;
+    private Call call;
 
     DnnlLinear(Graph graph, Node node) {
         super(graph, node);
@@ -65,27 +61,17 @@ final class DnnlLinear extends CpuKernel {
     @Override
     void bind(MemorySegment[] inputs, MemorySegment output, MemorySegment workspace) {
         pack();
-        dnnl_memory_desc wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-        MemorySegment w = packedWeight;
-        dnnl_memory sp = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace);
-        prim = primitive(pd);
         out = output.asSlice(0, dnnl_memory_desc_get_size(dst));
-        if (packedBias != null) {
-            MemorySegment b = packedBias;
-            args = args(new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
-                    new dnnl_memory[] {memory(src, inputs[0]), memory(wmd, w),
-                        memory(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1), b), memory(dst, output), sp});
-            nargs = 5;
-        } else {
-            args = args(new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
-                    new dnnl_memory[] {memory(src, inputs[0]), memory(wmd, w), memory(dst, output), sp});
-            nargs = 4;
-        }
+        dnnl_memory bias = packedBias == null ? null
+                : memory(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1), packedBias);
+        call = weightedCall(pd, memory(src, inputs[0]),
+                memory(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), packedWeight), bias,
+                memory(dst, output), scratchpad(pd, workspace));
     }
 
     @Override
     void execute() {
-        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), nargs, args), executing);
+        call.run();
         Activation act = op.activation();
         if (act.kind() != Activation.Kind.NONE) {
             for (long i = 0; i < out.byteSize() / Float.BYTES; i++) {

@@ -5,10 +5,8 @@ import static org.bytedeco.dnnl.global.dnnl.*;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
-import org.bytedeco.dnnl.dnnl_exec_arg_t;
 import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
-import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.renalmtl.engine.graph.Graph;
 import org.renalmtl.engine.graph.Node;
@@ -26,9 +24,7 @@ final class DnnlNorm extends CpuKernel {
     private final List<String> constants = new ArrayList<>(); // the tensors read at run time, in argument order
     private final List<Integer> kinds = new ArrayList<>(); // their DNNL_ARG_* kinds
     private MemorySegment[] packed; // per constant, in argument order: (C)
-    private dnnl_primitive prim;
-    private dnnl_exec_arg_t args;
-    private int nargs;
+    private Call call;
 
     /** @param wanted the output layout the plan needs, or null to keep the input's */
     DnnlNorm(Graph graph, Node node, dnnl_memory_desc in, dnnl_memory_desc wanted) {
@@ -96,19 +92,17 @@ final class DnnlNorm extends CpuKernel {
         k[1] = DNNL_ARG_DST;
         m[1] = memory(outputMd(), output);
         k[2] = DNNL_ARG_SCRATCHPAD;
-        m[2] = memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace);
+        m[2] = scratchpad(pd, workspace);
         long channels = graph.value(node.input(0)).dim(1);
         for (int i = 0; i < constants.size(); i++) {
             k[3 + i] = kinds.get(i);
             m[3 + i] = memory(md(new long[] {channels}, dnnl_a), packed[i]);
         }
-        prim = primitive(pd);
-        args = args(k, m);
-        nargs = n;
+        call = call(pd, k, m);
     }
 
     @Override
     void execute() {
-        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), nargs, args), executing);
+        call.run();
     }
 }

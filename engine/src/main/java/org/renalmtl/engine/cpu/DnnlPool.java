@@ -3,10 +3,8 @@ package org.renalmtl.engine.cpu;
 import static org.bytedeco.dnnl.global.dnnl.*;
 
 import java.lang.foreign.MemorySegment;
-import org.bytedeco.dnnl.dnnl_exec_arg_t;
 import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
-import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.renalmtl.engine.graph.Activation;
 import org.renalmtl.engine.graph.Graph;
@@ -25,8 +23,7 @@ final class DnnlPool extends CpuKernel {
     private final dnnl_memory_desc poolDst; // what the primitive writes: the output, or its first channels
     private final dnnl_memory_desc out; // the output value's layout
     private final boolean zeroFirst; // the type-A shortcut's padded channels
-    private dnnl_primitive prim;
-    private dnnl_exec_arg_t args;
+    private Call call;
     private MemorySegment zeroed;
 
     /** @param wanted the output layout to use where the op is free to choose (null: oneDNN's choice) */
@@ -100,10 +97,9 @@ final class DnnlPool extends CpuKernel {
     void bind(MemorySegment[] inputs, MemorySegment output, MemorySegment workspace) {
         dnnl_memory_desc dst = node.op() instanceof Op.MaxPool3d ? outputMd() : poolDst;
         zeroed = zeroFirst ? output.asSlice(0, dnnl_memory_desc_get_size(out)) : null;
-        prim = primitive(pd);
-        args = args(new int[] {DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
+        call = call(pd, new int[] {DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD},
                 new dnnl_memory[] {memory(in, inputs[0]), memory(dst, output),
-                    memory(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), workspace)});
+                    scratchpad(pd, workspace)});
     }
 
     @Override
@@ -111,6 +107,6 @@ final class DnnlPool extends CpuKernel {
         if (zeroed != null) {
             zeroed.fill((byte) 0); // the added channels are zeros; the arena may hold anything there
         }
-        Dnnl.check(dnnl_primitive_execute(prim, Dnnl.stream(), 3, args), executing);
+        call.run();
     }
 }
