@@ -263,9 +263,7 @@ public final class CpuGraph implements AutoCloseable {
      */
     public void run(MemorySegment[] inputs, MemorySegment[] results) {
         checkBound();
-        for (int k = 0; k < staging.length; k++) { // a copy (~1 ms for 3 × 96³) buys kernels bound once
-            MemorySegment.copy(inputs[k], 0, staging[k], 0, Math.min(inputs[k].byteSize(), staging[k].byteSize()));
-        }
+        stage(inputs);
         for (CpuKernel kernel : kernels) {
             if (kernel != null) {
                 kernel.execute();
@@ -277,27 +275,43 @@ public final class CpuGraph implements AutoCloseable {
         }
     }
 
+    /** Copies the caller's inputs into the staging buffers the kernels are bound to (~1 ms for 3 × 96³). */
+    private void stage(MemorySegment[] inputs) {
+        for (int k = 0; k < staging.length; k++) {
+            MemorySegment.copy(inputs[k], 0, staging[k], 0, Math.min(inputs[k].byteSize(), staging[k].byteSize()));
+        }
+    }
+
     /**
-     * Runs the graph again on the inputs of the last {@link #run}, checking every node's output.
+     * Runs the graph, checking every node's output right after it runs.
      *
+     * @param inputs as for {@link #run}
      * @return the name of the first node whose output holds a NaN or an infinity, or null if none does
      */
-    public String firstNonFinite() {
+    public String firstNonFinite(MemorySegment[] inputs) {
         checkBound();
-        activations.fill((byte) 0); // nothing left from the last run may be taken for this one's
+        stage(inputs);
+        activations.fill((byte) 0); // nothing left from an earlier run may be taken for this one's
         for (int i = 0; i < kernels.length; i++) {
             if (kernels[i] == null) {
                 continue;
             }
             kernels[i].execute();
             Dnnl.check(dnnl_stream_wait(Dnnl.stream()), "stream wait");
-            for (long e = 0; e < written[i].byteSize() / Float.BYTES; e++) {
-                if (!Float.isFinite(written[i].getAtIndex(JAVA_FLOAT, e))) {
-                    return graph.nodes().get(i).name();
-                }
+            if (!finite(written[i])) {
+                return graph.nodes().get(i).name();
             }
         }
         return null;
+    }
+
+    private static boolean finite(MemorySegment floats) {
+        for (long e = 0; e < floats.byteSize() / Float.BYTES; e++) {
+            if (!Float.isFinite(floats.getAtIndex(JAVA_FLOAT, e))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -311,13 +325,8 @@ public final class CpuGraph implements AutoCloseable {
     public String firstNonFiniteVector() {
         checkBound();
         for (int i = 0; i < kernels.length; i++) {
-            if (kernels[i] == null || graph.value(graph.nodes().get(i).output()).rank() != 2) {
-                continue;
-            }
-            for (long e = 0; e < written[i].byteSize() / Float.BYTES; e++) {
-                if (!Float.isFinite(written[i].getAtIndex(JAVA_FLOAT, e))) {
-                    return graph.nodes().get(i).name();
-                }
+            if (kernels[i] != null && graph.value(graph.nodes().get(i).output()).rank() == 2 && !finite(written[i])) {
+                return graph.nodes().get(i).name();
             }
         }
         return null;
@@ -343,9 +352,7 @@ public final class CpuGraph implements AutoCloseable {
      */
     public void runVisiting(MemorySegment[] inputs, NodeVisitor visitor) {
         checkBound();
-        for (int k = 0; k < staging.length; k++) {
-            MemorySegment.copy(inputs[k], 0, staging[k], 0, Math.min(inputs[k].byteSize(), staging[k].byteSize()));
-        }
+        stage(inputs);
         for (int i = 0; i < kernels.length; i++) {
             if (kernels[i] == null) {
                 continue;

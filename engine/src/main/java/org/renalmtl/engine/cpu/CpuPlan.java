@@ -178,8 +178,7 @@ public final class CpuPlan implements ExecutionPlan {
     public String firstNonFiniteLayer(MemorySegment input) {
         for (int i = 0; i < graphs.size(); i++) {
             inputs[i][0] = input;
-            graphs.get(i).run(inputs[i], outputs[i]);
-            String node = graphs.get(i).firstNonFinite();
+            String node = graphs.get(i).firstNonFinite(inputs[i]);
             if (node != null) {
                 return "network '" + config.networks().get(i).name() + "', node " + node;
             }

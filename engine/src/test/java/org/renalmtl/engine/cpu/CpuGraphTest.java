@@ -77,13 +77,13 @@ class CpuGraphTest {
             g.constant("second.w").data().fill((byte) 0x7f); // 0x7f7f7f7f ≈ 3.4e38: the second conv overflows
             float[] ones = new float[(int) g.value(x).elements()];
             java.util.Arrays.fill(ones, 1f);
+            MemorySegment[] in = inputs(g, Map.of("x", ones), arena);
             try (CpuGraph cpu = CpuGraph.compile(g)) {
-                run(cpu, g, Map.of("x", ones), arena);
-                assertEquals("second", cpu.firstNonFinite());
+                assertEquals("second", cpu.firstNonFinite(in));
             }
             CpuGraph closed = CpuGraph.compile(g);
             closed.close();
-            assertThrows(IllegalStateException.class, closed::firstNonFinite);
+            assertThrows(IllegalStateException.class, () -> closed.firstNonFinite(in));
         }
     }
 
@@ -91,10 +91,11 @@ class CpuGraphTest {
     void aFiniteRunHasNoNonFiniteNode() {
         try (Arena arena = Arena.ofConfined()) {
             Graph g = unet(arena, 1);
+            Map<String, float[]> x = Map.of("x", random(g.value(g.inputs().get("x")).elements(), 3));
             try (CpuGraph cpu = CpuGraph.compile(g)) {
-                run(cpu, g, Map.of("x", random(g.value(g.inputs().get("x")).elements(), 3)), arena);
-                assertNull(cpu.firstNonFinite());
+                run(cpu, g, x, arena);
                 assertNull(cpu.firstNonFiniteVector());
+                assertNull(cpu.firstNonFinite(inputs(g, x, arena)));
             }
         }
     }
@@ -142,7 +143,8 @@ class CpuGraphTest {
         return name;
     }
 
-    private static float[] run(CpuGraph cpu, Graph g, Map<String, float[]> inputs, Arena arena) {
+    /** @return the graph inputs' contents off-heap, in declaration order */
+    private static MemorySegment[] inputs(Graph g, Map<String, float[]> inputs, Arena arena) {
         MemorySegment[] in = new MemorySegment[g.inputs().size()];
         int k = 0;
         for (String name : g.inputs().keySet()) {
@@ -150,6 +152,11 @@ class CpuGraphTest {
             in[k] = arena.allocate((long) v.length * Float.BYTES, 64);
             MemorySegment.copy(v, 0, in[k++], ValueLayout.JAVA_FLOAT, 0, v.length);
         }
+        return in;
+    }
+
+    private static float[] run(CpuGraph cpu, Graph g, Map<String, float[]> inputs, Arena arena) {
+        MemorySegment[] in = inputs(g, inputs, arena);
         Map<String, MemorySegment> outs = new LinkedHashMap<>();
         for (Map.Entry<String, Integer> o : g.outputs().entrySet()) {
             outs.put(o.getKey(), arena.allocate(g.value(o.getValue()).bytes(), 64));
