@@ -11,6 +11,12 @@ For each case writes DIR/<case>.h5 (the model, FORMAT.md, via export.save_h5) an
   probabilities_f64     float64 (B, T)     the same model evaluated in float64
   features_f64/<net>    float64 (B, F_fused)
   @case, @seed, @torch_version
+and DIR/<case>.layers.h5, PyTorch's output of every layer (PyTorchLayersTest):
+  <node name>           float32            one per node of the engine's graph, named as the node (see
+                                           layer_goldens, the one place the mapping is written down);
+                                           computed with the float64 model, stored rounded to float32
+                                           (the engine reads float32 in any case; 6e-8 relative)
+  @case, @order         the node names in the order PyTorch computed them (JSON list)
 plus DIR/manifest.json (cases with description, batch, input size, tasks, storage dtype).
 
 Weights are conditioned so that the comparison means something: Linear layers of the heads get He
@@ -40,7 +46,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export  # noqa: E402
 from renal_mtl import config as C  # noqa: E402
 from renal_mtl.conditioning import condition  # noqa: E402
+from renal_mtl.heads import Gate, MLPStack, PLEHead, Tower  # noqa: E402
 from renal_mtl.model import RenalModel  # noqa: E402
+from renal_mtl.resnet3d import BasicBlock, Bottleneck, ResNet3D, ZeroPadShortcut  # noqa: E402
 
 SMALL = (8, 16, 32, 64)
 FULL = (64, 128, 256, 512)
@@ -161,6 +169,108 @@ def _round_fp16(model):
             t.copy_(t.half().float())
 
 
+def layer_goldens(model, x):
+    """model(x) and PyTorch's value of every node of the engine's graph: (outputs, {node name: tensor}).
+
+    The engine's graph (engine/.../graph/ClassifierGraphs, after FoldBatchNorm and FuseResidual) names
+    each node after the PyTorch module path of the tensors it reads, so a golden's name is the node's,
+    and the value is the output of the PyTorch module that ends what the node computes. BatchNorm is
+    folded into the Conv3d or Linear before it and takes its activation along, and a residual add with
+    its ReLU is fused into the block's last conv, so (``P`` a backbone path such as ``backbone``,
+    ``backbones.1``, ``ccrcc.backbone``; ``B`` a block ``P.layerS.I``; ``N`` a network prefix, "" or
+    ``ccrcc.``; ``L`` a PLE level ``N head.levels.J``):
+
+      node                                 PyTorch value
+      N phases_as_batch (batch fusion)     input of module P (the phases reshaped into the batch)
+      P.input (separate fusion)            input of module P (one phase)
+      P.conv1 (stem conv+BN+ReLU)          relu(output of P.bn1)
+      P.maxpool                            output of P.maxpool
+      B.conv1, bottleneck B.conv2          relu(output of B.bn1 / B.bn2)
+      B.conv2 (basic) / B.conv3 (bottl.)   output of block B (conv, BN, + shortcut, ReLU)
+      B.downsample.0 (type B shortcut)     output of B.downsample.1 (its BatchNorm)
+      B.downsample (type A shortcut)       output of B.downsample (ZeroPadShortcut)
+      P.avgpool                            output of module P (the global mean, (N, F))
+      N features (batch fusion, separate   the network's fused features, as RenalModel.forward returns
+        fusion of 2+ phases)                 them (channels fusion: P.avgpool is the features node)
+      ...layers.i / ...hidden.i (experts,  relu(output of the Linear, or of its BatchNorm1d norms.i
+        gates, towers, MLP head)             where there is one)
+      ...task_gates.T.out, shared_gate.out output of the gate's Linear out, or of its BatchNorm1d norm
+      L.task_outputs.T / L.shared_output  output of module L.task_gates.T / L.shared_gate (the mix)
+      ...towers.T.out, N head.out (MLP)    sigmoid(output of the Linear out): the task's probability
+      N head.probabilities (PLE, T > 1)    sigmoid(output of module N head)
+
+    Every value but the fused features is recorded by a forward hook during the one forward pass (each
+    module runs once in it); a node of the graph without a golden, or a golden without a node, fails
+    PyTorchLayersTest, so this table and ClassifierGraphs cannot drift apart unnoticed.
+    """
+    out = {}
+    handles = []
+
+    def record(name, value):
+        if name in out:
+            raise RuntimeError("layer golden %s recorded twice" % name)
+        out[name] = value.detach().clone()
+
+    def on_output(module, name, post=None):
+        handles.append(module.register_forward_hook(
+            lambda m, i, o: record(name, o if post is None else post(o))))
+
+    def on_input(module, name):
+        handles.append(module.register_forward_pre_hook(lambda m, i: record(name, i[0])))
+
+    fusion = {}
+    for _, path, fu, _ in model._networks:
+        holder = model._holder(path)
+        if fu == "batch":
+            fusion[holder.backbone] = (path + "." if path else "") + "phases_as_batch"
+        elif fu == "separate":
+            for bb in holder.backbones:
+                fusion[bb] = None
+    relu, sigmoid = torch.relu, torch.sigmoid
+    for path, m in model.named_modules():
+        if isinstance(m, ResNet3D):
+            if m in fusion:
+                on_input(m, fusion[m] or path + ".input")
+            on_output(m.bn1, path + ".conv1", relu)
+            if m.maxpool is not None:
+                on_output(m.maxpool, path + ".maxpool")
+            on_output(m, path + ".avgpool")
+        elif isinstance(m, (BasicBlock, Bottleneck)):
+            on_output(m.bn1, path + ".conv1", relu)
+            if isinstance(m, Bottleneck):
+                on_output(m.bn2, path + ".conv2", relu)
+            on_output(m, path + (".conv3" if isinstance(m, Bottleneck) else ".conv2"))
+            if isinstance(m.downsample, ZeroPadShortcut):
+                on_output(m.downsample, path + ".downsample")
+            elif m.downsample is not None:
+                on_output(m.downsample[1], path + ".downsample.0")
+        elif isinstance(m, (MLPStack, Tower)):  # experts; towers and the MLP head (a Tower)
+            linears = getattr(m, m._linear_name) if isinstance(m, MLPStack) else m.hidden
+            stem = "layers" if isinstance(m, MLPStack) else "hidden"
+            for i, lin in enumerate(linears):
+                on_output(m.norms[i] if len(m.norms) else lin, "%s.%s.%d" % (path, stem, i), relu)
+            if isinstance(m, Tower):
+                on_output(m.out, path + ".out", sigmoid)
+        elif isinstance(m, Gate):
+            for i, lin in enumerate(m.hidden):
+                on_output(lin, "%s.hidden.%d" % (path, i), relu)
+            on_output(m.norm if m.norm is not None else m.out, path + ".out")
+            level, task_gate, t = path.rpartition(".task_gates.")
+            on_output(m, level + ".task_outputs." + t if task_gate else path[:-len("gate")] + "output")
+        elif isinstance(m, PLEHead) and len(m.towers) > 1:
+            on_output(m, path + ".probabilities", sigmoid)
+    try:
+        with torch.no_grad():
+            res = model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    for name, path, fu, _ in model._networks:
+        if fu == "batch" or (fu == "separate" and model.n_phases > 1):
+            record((path + "." if path else "") + "features", res["features"][name])
+    return res, out
+
+
 def make_case(case, desc, cfg, batch, size, fp16, seed, out_dir):
     case_seed = (seed * 1000003 + zlib.crc32(case.encode())) % (2 ** 31)
     torch.manual_seed(case_seed)
@@ -180,8 +290,7 @@ def make_case(case, desc, cfg, batch, size, fp16, seed, out_dir):
     export.save_h5(model, model_path, fp16=fp16)
     # The same weights in float64: the exact answer an fp32 engine is judged against. PyTorch's own
     # fp32 distance from it tells the tests how much rounding the network itself amplifies.
-    with torch.no_grad():
-        res64 = copy.deepcopy(model).double()(x.double())
+    res64, layers = layer_goldens(copy.deepcopy(model).double(), x.double())
     io_path = os.path.join(out_dir, case + ".io.h5")
 
     def writer(tmp):
@@ -201,9 +310,19 @@ def make_case(case, desc, cfg, batch, size, fp16, seed, out_dir):
             f.attrs.create("torch_version", torch.__version__, dtype=h5py.string_dtype("utf-8"))
 
     export._atomic_write(io_path, writer)
+
+    def layer_writer(tmp):
+        with h5py.File(tmp, "w") as f:
+            for name, v in layers.items():
+                f.create_dataset(name, data=v.numpy().astype(np.float32))
+            f.attrs.create("case", case, dtype=h5py.string_dtype("utf-8"))
+            f.attrs.create("order", json.dumps(list(layers)), dtype=h5py.string_dtype("utf-8"))
+
+    export._atomic_write(os.path.join(out_dir, case + ".layers.h5"), layer_writer)
     logits = res["logits"].numpy()
     return {
         "case": case, "description": desc, "model": case + ".h5", "io": case + ".io.h5",
+        "layers": case + ".layers.h5",
         "seed": case_seed, "batch": batch, "phases": cfg["phases"], "input_size": list(size),
         "tasks": [t["name"] for t in cfg["tasks"]], "networks": [n["name"] for n in cfg["networks"]],
         "weights_dtype": "float16" if fp16 else "float32",

@@ -538,6 +538,23 @@ class FixturesAndPeersTest(TmpDir):
                 # conditioning keeps activations O(1): a blown-up BN would give features in the hundreds
                 for name in c["networks"]:
                     self.assertLess(float(np.abs(io["features"][name][()]).max()), 50.0)
+                # per-layer goldens: one per node, in run order; the last ones are the outputs above
+                with h5py.File(self.path(c["layers"]), "r") as lf:
+                    order = json.loads(lf.attrs["order"])
+                    self.assertEqual(sorted(order), sorted(lf.keys()))
+                    golden = [lf[k][()] for k in order]
+                for v in golden:
+                    self.assertEqual(v.dtype, np.float32)
+                    self.assertTrue(np.isfinite(v).all())
+                for name in c["networks"]:
+                    f64 = io["features_f64"][name][()]
+                    self.assertTrue(any(v.shape == f64.shape and np.allclose(v, f64, rtol=1e-6, atol=0)
+                                        for v in golden), name)
+                p64 = io["probabilities_f64"][()]
+                for t in range(p64.shape[1]):
+                    self.assertTrue(any(v.shape == (p64.shape[0], 1) and np.allclose(v[:, 0], p64[:, t], rtol=1e-6,
+                                                                                     atol=0)
+                                        for v in golden), t)
         # deterministic for a seed
         again = self.path("again")
         make_fixtures.main(["--out", again, "--only", "r10_a_ple1"])
