@@ -25,7 +25,7 @@ import org.renalmtl.weights.hdf5.Hdf5File;
  * Every network of every PyTorch fixture, node by node: the CPU executor's output of each node against
  * the plain Java {@link Reference} of the same graph on the fixture's input, so that a model mismatch
  * names the first node that differs rather than only the final probabilities ({@link PyTorchOracleTest}
- * holds those to PyTorch). Each side runs the whole graph, so float32 rounding accumulates through the
+ * holds those to PyTorch, {@link PyTorchLayersTest} every node to PyTorch's own value of it). Each side runs the whole graph, so float32 rounding accumulates through the
  * layers before a node: the worst node measured is 4.0e-4 relative L2 in {@code r50_b} (50 layers of
  * random weights), 7.2e-5 in every other case. The bound, 1e-3 for every node, sits above that, while a
  * wrong kernel (a dropped bias, a shifted window) misses by orders of magnitude.
