@@ -63,3 +63,39 @@ template <> __device__ __forceinline__ float4 rmtl_splat<float4>(float v) { retu
 static __device__ __forceinline__ float rmtl_relu(float v) {
     return v < 0.0f ? 0.0f : v;
 }
+
+// Logistic function without overflow: exp is only ever taken of a non-positive number (IEEE expf,
+// no fast-math, so it is within 2 ulp and 1 / (1 + e) never sees inf / inf).
+static __device__ __forceinline__ float rmtl_sigmoid(float v) {
+    if (v >= 0.0f) return 1.0f / (1.0f + expf(-v));
+    const float e = expf(v);  // v < 0 or NaN (NaN propagates)
+    return e / (1.0f + e);
+}
+
+// The activation codes of the graph IR: the ordinal of org.renalmtl.engine.graph.Activation.Kind.
+#define RMTL_ACT_NONE 0
+#define RMTL_ACT_RELU 1
+#define RMTL_ACT_LEAKY_RELU 2
+#define RMTL_ACT_SIGMOID 3
+#define RMTL_ACT_TANH 4
+
+// The one definition of every fused activation (Activation.apply in float): every kernel that takes
+// (act, slope) applies it through this helper, so they agree bit for bit. relu is x <= 0 ? 0 : x
+// (NaN stays NaN, -0 becomes +0), leaky_relu x >= 0 ? x : slope * x (slope is read only by it),
+// sigmoid never overflows, tanh is CUDA's tanhf (max 2 ulp). An unknown code gives NaN, so a
+// launcher bug shows in the output instead of passing the data through unchanged. `act` is the same
+// for every thread of a launch, so the switch never diverges.
+static __device__ __forceinline__ float rmtl_act(float v, int act, float slope) {
+    switch (act) {
+        case RMTL_ACT_NONE: return v;
+        case RMTL_ACT_RELU: return v <= 0.0f ? 0.0f : v;
+        case RMTL_ACT_LEAKY_RELU: return v >= 0.0f ? v : slope * v;
+        case RMTL_ACT_SIGMOID: return rmtl_sigmoid(v);
+        case RMTL_ACT_TANH: return tanhf(v);
+        default: return NAN;
+    }
+}
+static __device__ __forceinline__ float4 rmtl_act(float4 v, int act, float slope) {
+    return make_float4(rmtl_act(v.x, act, slope), rmtl_act(v.y, act, slope),
+                       rmtl_act(v.z, act, slope), rmtl_act(v.w, act, slope));
+}

@@ -14,7 +14,8 @@
 template <int V, typename I>
 static __device__ __forceinline__ void maxpool3d_impl(
     float* __restrict__ out, const float* __restrict__ in,
-    int n, int d, int h, int w, int c, int od, int oh, int ow, int kernel, int stride, int pad)
+    int n, int d, int h, int w, int c, int od, int oh, int ow,
+    int kd, int kh, int kw, int sd, int sh, int sw, int pd, int ph, int pw)
 {
     typedef typename rmtl_vec<V>::type vec_t;
     const int cv = c / V;  // channel vectors per voxel
@@ -29,10 +30,10 @@ static __device__ __forceinline__ void maxpool3d_impl(
         const int z = (int)(p % od);
         const I i = p / od;
         // Window clipped to the volume: padded cells are -inf in PyTorch and never win.
-        const int z0 = z * stride - pad, y0 = y * stride - pad, x0 = x * stride - pad;
-        const int zs = max(z0, 0), ze = min(z0 + kernel, d);
-        const int ys = max(y0, 0), ye = min(y0 + kernel, h);
-        const int xs = max(x0, 0), xe = min(x0 + kernel, w);
+        const int z0 = z * sd - pd, y0 = y * sh - ph, x0 = x * sw - pw;
+        const int zs = max(z0, 0), ze = min(z0 + kd, d);
+        const int ys = max(y0, 0), ye = min(y0 + kh, h);
+        const int xs = max(x0, 0), xe = min(x0 + kw, w);
         vec_t m = rmtl_splat<vec_t>(-INFINITY);
         for (int zz = zs; zz < ze; ++zz) {
             for (int yy = ys; yy < ye; ++yy) {
@@ -47,31 +48,33 @@ static __device__ __forceinline__ void maxpool3d_impl(
 template <int V>
 static __device__ __forceinline__ void maxpool3d_dispatch(
     float* __restrict__ out, const float* __restrict__ in,
-    int n, int d, int h, int w, int c, int od, int oh, int ow, int kernel, int stride, int pad)
+    int n, int d, int h, int w, int c, int od, int oh, int ow,
+    int kd, int kh, int kw, int sd, int sh, int sw, int pd, int ph, int pw)
 {
     const long long inElems = (long long)n * d * h * w * c;
     const long long outElems = (long long)n * od * oh * ow * c;
     if (rmtl_fits32(inElems > outElems ? inElems : outElems))
-        maxpool3d_impl<V, unsigned>(out, in, n, d, h, w, c, od, oh, ow, kernel, stride, pad);
+        maxpool3d_impl<V, unsigned>(out, in, n, d, h, w, c, od, oh, ow, kd, kh, kw, sd, sh, sw, pd, ph, pw);
     else
-        maxpool3d_impl<V, long long>(out, in, n, d, h, w, c, od, oh, ow, kernel, stride, pad);
+        maxpool3d_impl<V, long long>(out, in, n, d, h, w, c, od, oh, ow, kd, kh, kw, sd, sh, sw, pd, ph, pw);
 }
 
-// in (n, d, h, w, c) -> out (n, od, oh, ow, c): max over the cubic window kernel^3 at stride, with
-// `pad` cells of padding on each side that never win (PyTorch max_pool3d semantics, NaN propagates;
-// a window with no cell inside the volume, impossible when pad <= kernel / 2, gives -inf).
-// The caller gives od = floor((d + 2 pad - kernel) / stride) + 1 (likewise oh, ow).
+// in (n, d, h, w, c) -> out (n, od, oh, ow, c): max over the window kd x kh x kw at strides
+// (sd, sh, sw), with pd / ph / pw cells of padding on each side of each axis that never win (PyTorch
+// MaxPool3d semantics, floor mode, dilation 1, NaN propagates; a window with no cell inside the
+// volume, impossible when 2 p <= k per axis as PyTorch requires, gives -inf).
+// The caller gives od = floor((d + 2 pd - kd) / sd) + 1, oh and ow likewise on their axes.
 // The minimum of 4 resident blocks caps registers at 64: with the plain bound ptxas aimed lower and
 // spilled (8-byte stack frame); at 4 blocks x 256 threads the SM still has 32 warps to hide latency.
 extern "C" __global__ void __launch_bounds__(RMTL_BLOCK, 4)
 maxpool3d_ndhwc(float* __restrict__ out, const float* __restrict__ in,
                 int n, int d, int h, int w, int c, int od, int oh, int ow,
-                int kernel, int stride, int pad)
+                int kd, int kh, int kw, int sd, int sh, int sw, int pd, int ph, int pw)
 {
     if (c % 4 == 0 && rmtl_aligned16(in) && rmtl_aligned16(out))
-        maxpool3d_dispatch<4>(out, in, n, d, h, w, c, od, oh, ow, kernel, stride, pad);
+        maxpool3d_dispatch<4>(out, in, n, d, h, w, c, od, oh, ow, kd, kh, kw, sd, sh, sw, pd, ph, pw);
     else
-        maxpool3d_dispatch<1>(out, in, n, d, h, w, c, od, oh, ow, kernel, stride, pad);
+        maxpool3d_dispatch<1>(out, in, n, d, h, w, c, od, oh, ow, kd, kh, kw, sd, sh, sw, pd, ph, pw);
 }
 
 // Global average pooling, one block per (sample, chunk of channel vectors). Within a warp, L lanes

@@ -3,7 +3,7 @@
 // -DRMTL_EMULATE). Each CUDA thread of a block is an OS thread; blocks run one after another, so a
 // function-local `static` array is exactly one block's shared memory; __syncthreads is a barrier
 // over the block's threads and __shfl_down_sync an exchange through a per-warp buffer between two
-// warp barriers. This checks indexing, tails, vector/scalar dispatch, the 64-bit index path,
+// warp barriers (float and double). This checks indexing, tails, vector/scalar dispatch, the 64-bit index path,
 // barriers and shuffle trees; it says nothing about speed, and float rounding of expf may differ
 // from the GPU's by an ulp or two (the checks' tolerances cover that).
 #pragma once
@@ -33,15 +33,18 @@ using std::min;
 
 inline std::barrier<>* rmtl_block_barrier = nullptr;
 inline std::barrier<>* rmtl_warp_barrier[32] = {};
-inline float rmtl_xchg[32][32];
 
 inline void __syncthreads() { rmtl_block_barrier->arrive_and_wait(); }
 
-inline float __shfl_down_sync(unsigned, float v, int off) {
+inline double rmtl_xchg[32][32];
+
+template <typename T> inline T rmtl_shfl_down(T v, int off) {
     const unsigned warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    rmtl_xchg[warp][lane] = v;
+    rmtl_xchg[warp][lane] = (double)v;  // exact for float and double
     rmtl_warp_barrier[warp]->arrive_and_wait();
-    const float r = lane + off < 32 ? rmtl_xchg[warp][lane + off] : v;
+    const T r = lane + off < 32 ? (T)rmtl_xchg[warp][lane + off] : v;
     rmtl_warp_barrier[warp]->arrive_and_wait();
     return r;
 }
+inline float __shfl_down_sync(unsigned, float v, int off) { return rmtl_shfl_down(v, off); }
+inline double __shfl_down_sync(unsigned, double v, int off) { return rmtl_shfl_down(v, off); }

@@ -27,6 +27,9 @@
 #include <thread>
 #include "emulate.h"
 #include "../../main/cuda/layout.cu"
+#include "../../main/cuda/copy.cu"
+#include "../../main/cuda/elementwise.cu"
+#include "../../main/cuda/norm.cu"
 #include "../../main/cuda/pooling.cu"
 #include "../../main/cuda/shortcut.cu"
 #include "../../main/cuda/head.cu"
@@ -39,6 +42,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -105,12 +109,21 @@ template <typename T> T argAt(void** a, int i) { T v; std::memcpy(&v, a[i], size
 std::map<std::string, Adapter>& emulatedKernels() {
     static std::map<std::string, Adapter> k = {
         {"ncdhw_to_ndhwc", [](void** a) { ncdhw_to_ndhwc(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<int>(a, 2), argAt<int>(a, 3), argAt<int>(a, 4), argAt<int>(a, 5)); }},
-        {"maxpool3d_ndhwc", [](void** a) { maxpool3d_ndhwc(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<int>(a, 2), argAt<int>(a, 3), argAt<int>(a, 4), argAt<int>(a, 5), argAt<int>(a, 6), argAt<int>(a, 7), argAt<int>(a, 8), argAt<int>(a, 9), argAt<int>(a, 10), argAt<int>(a, 11), argAt<int>(a, 12)); }},
+        {"copy_nd", [](void** a) { copy_nd(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<long long>(a, 2),
+                                           argAt<int>(a, 3), argAt<int>(a, 4), argAt<int>(a, 5), argAt<int>(a, 6), argAt<int>(a, 7),
+                                           argAt<long long>(a, 8), argAt<long long>(a, 9), argAt<long long>(a, 10), argAt<long long>(a, 11), argAt<long long>(a, 12),
+                                           argAt<int>(a, 13), argAt<int>(a, 14), argAt<int>(a, 15), argAt<int>(a, 16), argAt<int>(a, 17),
+                                           argAt<long long>(a, 18), argAt<long long>(a, 19), argAt<long long>(a, 20), argAt<long long>(a, 21), argAt<long long>(a, 22)); }},
+        {"affine_act", [](void** a) { affine_act(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<const float*>(a, 2), argAt<const float*>(a, 3), argAt<long long>(a, 4), argAt<int>(a, 5), argAt<int>(a, 6), argAt<float>(a, 7)); }},
+        {"add_act", [](void** a) { add_act(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<const float*>(a, 2), argAt<long long>(a, 3), argAt<int>(a, 4), argAt<float>(a, 5)); }},
+        {"instance_norm_ndhwc", [](void** a) { instance_norm_ndhwc(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<const float*>(a, 2), argAt<const float*>(a, 3), argAt<int>(a, 4), argAt<int>(a, 5), argAt<int>(a, 6), argAt<float>(a, 7), argAt<int>(a, 8), argAt<float>(a, 9)); }},
+        {"maxpool3d_ndhwc", [](void** a) { maxpool3d_ndhwc(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<int>(a, 2), argAt<int>(a, 3), argAt<int>(a, 4), argAt<int>(a, 5), argAt<int>(a, 6), argAt<int>(a, 7), argAt<int>(a, 8), argAt<int>(a, 9), argAt<int>(a, 10), argAt<int>(a, 11), argAt<int>(a, 12), argAt<int>(a, 13), argAt<int>(a, 14), argAt<int>(a, 15), argAt<int>(a, 16), argAt<int>(a, 17), argAt<int>(a, 18)); }},
         {"global_avg_pool_ndhwc", [](void** a) { global_avg_pool_ndhwc(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<int>(a, 2), argAt<int>(a, 3), argAt<int>(a, 4), argAt<int>(a, 5)); }},
         {"shortcut_a_ndhwc", [](void** a) { shortcut_a_ndhwc(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<int>(a, 2), argAt<int>(a, 3), argAt<int>(a, 4), argAt<int>(a, 5), argAt<int>(a, 6), argAt<int>(a, 7), argAt<int>(a, 8), argAt<int>(a, 9), argAt<int>(a, 10), argAt<int>(a, 11)); }},
         {"bias_act", [](void** a) { bias_act(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<int>(a, 2), argAt<int>(a, 3), argAt<int>(a, 4)); }},
         {"gate_softmax_mix", [](void** a) { gate_softmax_mix(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<const float*>(a, 2), argAt<const int*>(a, 3), argAt<int>(a, 4), argAt<int>(a, 5), argAt<int>(a, 6), argAt<int>(a, 7)); }},
         {"sigmoid", [](void** a) { sigmoid(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<int>(a, 2)); }},
+        {"gate_mix", [](void** a) { gate_mix(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<const float* const*>(a, 2), argAt<int>(a, 3), argAt<int>(a, 4), argAt<int>(a, 5)); }},
     };
     return k;
 }
@@ -124,16 +137,26 @@ CUresult emuLaunch(CUfunction f, unsigned gx, unsigned, unsigned, unsigned bx, u
     const Adapter& kernel = *reinterpret_cast<const Adapter*>(f);
     gridDim.x = gx;
     blockDim.x = bx;
-    for (unsigned b = 0; b < std::min(gx, kEmulatedBlocks); ++b) {
-        std::barrier<> block(bx);
-        std::vector<std::unique_ptr<std::barrier<>>> warps;
-        for (unsigned w = 0; w < bx / 32; ++w) { warps.emplace_back(new std::barrier<>(32)); rmtl_warp_barrier[w] = warps.back().get(); }
-        rmtl_block_barrier = &block;
-        std::vector<std::thread> threads;
-        for (unsigned t = 0; t < bx; ++t)
-            threads.emplace_back([&, t] { blockIdx.x = b; threadIdx.x = t; kernel(args); });
-        for (auto& t : threads) t.join();
-    }
+    // One OS thread per CUDA thread of a block, reused for every block: the blocks run one after
+    // another, separated by a barrier (a function-local static, the emulated shared memory, is thus
+    // never used by two blocks at once). Creating the threads once per launch rather than once per
+    // block keeps the 4096-block launches of the 64-bit checks cheap.
+    const unsigned blocks = std::min(gx, kEmulatedBlocks);
+    std::barrier<> block(bx);
+    std::vector<std::unique_ptr<std::barrier<>>> warps;
+    for (unsigned w = 0; w < bx / 32; ++w) { warps.emplace_back(new std::barrier<>(32)); rmtl_warp_barrier[w] = warps.back().get(); }
+    rmtl_block_barrier = &block;
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < bx; ++t)
+        threads.emplace_back([&, t] {
+            threadIdx.x = t;
+            for (unsigned b = 0; b < blocks; ++b) {
+                blockIdx.x = b;
+                kernel(args);
+                block.arrive_and_wait();
+            }
+        });
+    for (auto& t : threads) t.join();
     return CUDA_SUCCESS;
 }
 void loadDriver() {
@@ -201,10 +224,15 @@ std::vector<float> download(CUdeviceptr d, size_t floats) {
 }
 bool isPoison(float v) { unsigned u; std::memcpy(&u, &v, 4); return u == kPoison; }
 
+struct I64 { long long v; };  // a `long long` kernel argument (tagged: CUdeviceptr is an integer too)
+struct F32 { float v; };      // a `float` kernel argument
+
 struct Arg {  // one cuLaunchKernel argument: a host cell holding the value
     unsigned char cell[8];
     Arg(CUdeviceptr p) { std::memcpy(cell, &p, 8); }
     Arg(int v) { std::memcpy(cell, &v, 4); }
+    Arg(I64 v) { std::memcpy(cell, &v.v, 8); }
+    Arg(F32 v) { std::memcpy(cell, &v.v, 4); }
 };
 
 void launch(CUfunction f, unsigned grid, std::vector<Arg> args, unsigned block = kBlock) {
@@ -261,7 +289,7 @@ void compare(const std::string& name, const std::vector<float>& got, const std::
     report(name, bad == 0 && unwritten == 0, buf);
 }
 
-CUfunction fLayout, fMaxpool, fGap, fShortcut, fBiasAct, fGate, fSigmoid;
+CUfunction fLayout, fCopy, fAffine, fAdd, fNorm, fMaxpool, fGap, fShortcut, fBiasAct, fGate, fSigmoid, fGateMix;
 
 // ---------------------------------------------------------------- layout
 void checkLayout(int n, int c, int spatial, int cpad, int outOffset, unsigned block = kBlock, unsigned gridOverride = 0) {
@@ -284,15 +312,18 @@ void checkLayout(int n, int c, int spatial, int cpad, int outOffset, unsigned bl
 }
 
 // ---------------------------------------------------------------- maxpool
-void checkMaxpool(int n, int d, int h, int w, int c, int k, int s, int pad, int inOffset, bool nans, unsigned gridOverride = 0) {
-    int od = (d + 2 * pad - k) / s + 1, oh = (h + 2 * pad - k) / s + 1, ow = (w + 2 * pad - k) / s + 1;
+struct Win { int kd, kh, kw, sd, sh, sw, pd, ph, pw; };
+Win cubic(int k, int s, int p) { return {k, k, k, s, s, s, p, p, p}; }
+
+void checkMaxpool(int n, int d, int h, int w, int c, Win g, int inOffset, bool nans, unsigned gridOverride = 0) {
+    int od = (d + 2 * g.pd - g.kd) / g.sd + 1, oh = (h + 2 * g.ph - g.kh) / g.sh + 1, ow = (w + 2 * g.pw - g.kw) / g.sw + 1;
     auto in = randn((size_t)n * d * h * w * c);
     if (nans) for (size_t i = 0; i < in.size(); i += 997) in[i] = NAN;
     Dev din(in.size() + inOffset), dout((size_t)n * od * oh * ow * c);
     upload(din.p + 4ull * inOffset, in.data(), in.size() * 4);
     poison(dout.p, dout.n);
     launch(fMaxpool, gridOverride ? gridOverride : gridFor((long long)dout.n),
-           {dout.p, din.p + 4ull * inOffset, n, d, h, w, c, od, oh, ow, k, s, pad});
+           {dout.p, din.p + 4ull * inOffset, n, d, h, w, c, od, oh, ow, g.kd, g.kh, g.kw, g.sd, g.sh, g.sw, g.pd, g.ph, g.pw});
     auto got = download(dout.p, dout.n);
     std::vector<double> want(got.size());
     for (int i = 0; i < n; ++i)
@@ -301,9 +332,9 @@ void checkMaxpool(int n, int d, int h, int w, int c, int k, int s, int pad, int 
                 for (int x = 0; x < ow; ++x)
                     for (int ch = 0; ch < c; ++ch) {
                         double m = -INFINITY;
-                        for (int zz = z * s - pad; zz < z * s - pad + k; ++zz)
-                            for (int yy = y * s - pad; yy < y * s - pad + k; ++yy)
-                                for (int xx = x * s - pad; xx < x * s - pad + k; ++xx) {
+                        for (int zz = z * g.sd - g.pd; zz < z * g.sd - g.pd + g.kd; ++zz)
+                            for (int yy = y * g.sh - g.ph; yy < y * g.sh - g.ph + g.kh; ++yy)
+                                for (int xx = x * g.sw - g.pw; xx < x * g.sw - g.pw + g.kw; ++xx) {
                                     if (zz < 0 || yy < 0 || xx < 0 || zz >= d || yy >= h || xx >= w) continue;
                                     double v = in[((((size_t)i * d + zz) * h + yy) * w + xx) * c + ch];
                                     if (std::isnan(v) || v > m) m = v;
@@ -312,8 +343,8 @@ void checkMaxpool(int n, int d, int h, int w, int c, int k, int s, int pad, int 
                         want[((((size_t)i * od + z) * oh + y) * ow + x) * c + ch] = m;
                     }
     char name[160];
-    std::snprintf(name, sizeof name, "maxpool3d_ndhwc n=%d %dx%dx%d c=%d k%d s%d p%d off=%d%s%s", n, d, h, w, c, k, s, pad, inOffset,
-                  nans ? " NaN" : "", gridOverride ? " 64-bit" : "");
+    std::snprintf(name, sizeof name, "maxpool3d_ndhwc n=%d %dx%dx%d c=%d k%d%d%d s%d%d%d p%d%d%d off=%d%s%s", n, d, h, w, c, g.kd, g.kh, g.kw,
+                  g.sd, g.sh, g.sw, g.pd, g.ph, g.pw, inOffset, nans ? " NaN" : "", gridOverride ? " 64-bit" : "");
     compare(name, got, want, -1, 1);
 }
 
@@ -439,6 +470,273 @@ void checkSigmoid(int n) {
     compare("sigmoid n=" + std::to_string(n) + " (incl. +-inf, 1e30, NaN)", got, want, 1e-6, 1.0);
 }
 
+// ---------------------------------------------------------------- copy_nd
+struct Axes { int d[5]; long long s[5]; };
+
+// Dense row-major strides of dims d (rank 5, leading dims 1 for a lower rank).
+Axes dense(std::initializer_list<int> dims) {
+    Axes a{};
+    int k = 5 - (int)dims.size();
+    for (int q = 0; q < k; ++q) a.d[q] = 1;
+    for (int v : dims) a.d[k++] = v;
+    long long s = 1;
+    for (int q = 4; q >= 0; --q) { a.s[q] = s; s *= a.d[q]; }
+    return a;
+}
+long long offsetOf(long long f, const Axes& a) {
+    long long off = 0;
+    for (int q = 4; q >= 0; --q) { off += (f % a.d[q]) * a.s[q]; f /= a.d[q]; }
+    return off;
+}
+
+// One copy_nd launch: `in` of inFloats floats at inOffset, out buffer of outFloats at outOffset; every
+// output cell the copy does not write must keep the poison.
+void checkCopy(const std::string& what, const Axes& o, const Axes& i, size_t outFloats, size_t inFloats, int outOffset, int inOffset,
+               unsigned block = kBlock, unsigned gridOverride = 0) {
+    long long count = 1;
+    for (int q = 0; q < 5; ++q) count *= o.d[q];
+    auto in = randn(inFloats);
+    if (!in.empty()) in[0] = -0.0f;
+    if (in.size() > 3) in[3] = NAN;
+    Dev din(inFloats + inOffset), dout(outFloats + outOffset);
+    upload(din.p + 4ull * inOffset, in.data(), in.size() * 4);
+    poison(dout.p, dout.n);
+    launch(fCopy, gridOverride ? gridOverride : gridFor(count),
+           {dout.p + 4ull * outOffset, din.p + 4ull * inOffset, I64{count}, o.d[0], o.d[1], o.d[2], o.d[3], o.d[4],
+            I64{o.s[0]}, I64{o.s[1]}, I64{o.s[2]}, I64{o.s[3]}, I64{o.s[4]}, i.d[0], i.d[1], i.d[2], i.d[3], i.d[4],
+            I64{i.s[0]}, I64{i.s[1]}, I64{i.s[2]}, I64{i.s[3]}, I64{i.s[4]}}, block);
+    auto got = download(dout.p + 4ull * outOffset, outFloats);
+    std::vector<double> want(got.size(), 0.0);
+    std::vector<bool> untouched(got.size(), true);
+    for (long long f = 0; f < count; ++f) {
+        long long oo = offsetOf(f, o), ii = offsetOf(f, i);
+        want[oo] = in[ii];
+        untouched[oo] = false;
+    }
+    char name[200];
+    std::snprintf(name, sizeof name, "copy_nd %s count=%lld off=%d/%d blk=%u%s", what.c_str(), count, outOffset, inOffset, block,
+                  gridOverride ? " 64-bit" : "");
+    compare(name, got, want, -1, 1, &untouched);  // data movement: bit-exact, -0 and NaN included
+}
+
+// NDHWC strides of a tensor (n, c, d, h, w) in logical (NCDHW) axis order.
+Axes ndhwcView(int n, int c, int d, int h, int w) {
+    Axes a{{n, c, d, h, w}, {}};
+    a.s[1] = 1;
+    a.s[4] = c;
+    a.s[3] = (long long)w * c;
+    a.s[2] = (long long)h * w * c;
+    a.s[0] = (long long)d * h * w * c;
+    return a;
+}
+
+void checkCopies(unsigned huge) {
+    // Layout changes: NCDHW -> NDHWC (out strided, in dense) and back, odd sizes.
+    checkCopy("ncdhw->ndhwc 2x5x7x6x5", ndhwcView(2, 5, 7, 6, 5), dense({2, 5, 7, 6, 5}), 2 * 5 * 210, 2 * 5 * 210, 0, 0);
+    checkCopy("ndhwc->ncdhw 2x32x5x6x7", dense({2, 32, 5, 6, 7}), ndhwcView(2, 32, 5, 6, 7), 2 * 32 * 210, 2 * 32 * 210, 0, 0);
+    checkCopy("ncdhw->ndhwc 1x1x9x8x7 (c=1)", ndhwcView(1, 1, 9, 8, 7), dense({1, 1, 9, 8, 7}), 504, 504, 0, 0);
+    // Slices: sample 1 of 3 (pointer offset; dense: one merged axis, float4), channels [4, 10) of 12.
+    checkCopy("slice n=1 of 3 (dense, float4)", dense({1, 100, 12}), dense({1, 100, 12}), 1200, 3600, 0, 1200);
+    {
+        Axes in{{1, 1, 3, 100, 6}, {0, 0, 1200, 12, 1}};  // (n, s, 6) out of (n, s, 12), the pointer at channel 4
+        checkCopy("slice channels 4..9 of 12 (scalar)", dense({3, 100, 6}), in, 1800, 3600 - 4, 0, 4);
+    }
+    // Concat of 3 NDHWC inputs (8, 4, 13 channels) into 25: each input alone, so the other slices keep the poison.
+    {
+        const int n = 2, sp = 7 * 5 * 3, C = 25, cs[3] = {8, 4, 13}, at[3] = {0, 8, 12};
+        for (int q = 0; q < 3; ++q) {
+            Axes o{{1, 1, n, sp, cs[q]}, {0, 0, (long long)sp * C, C, 1}};
+            checkCopy("concat input " + std::to_string(q) + " (" + std::to_string(cs[q]) + " of 25 ch)", o, dense({n, sp, cs[q]}),
+                      (size_t)n * sp * C - at[q], (size_t)n * sp * cs[q], at[q], 0);
+        }
+    }
+    {
+        // Concat slice on the float4 path: 16 channels at channel 32 of 48.
+        const int n = 3, sp = 9 * 4 * 5, C = 48;
+        Axes o{{1, 1, n, sp, 16}, {0, 0, (long long)sp * C, C, 1}};
+        checkCopy("concat 16 ch at 32 of 48 (float4)", o, dense({n, sp, 16}), (size_t)n * sp * C - 32, (size_t)n * sp * 16, 32, 0);
+    }
+    // Reshape across layouts: NDHWC (n, c, d, h, w) flattened in PyTorch's order to (n, c*d*h*w).
+    checkCopy("flatten ndhwc->(n, c*dhw)", dense({2, 6 * 3 * 4 * 5}), ndhwcView(2, 6, 3, 4, 5), 720, 720, 0, 0);
+    checkCopy("unflatten (n, c*dhw)->ndhwc", ndhwcView(3, 5, 2, 3, 7), dense({3, 5 * 2 * 3 * 7}), 630, 630, 0, 0);
+    // Dense copies: odd count (scalar), misaligned out (scalar), same flat data under different dims.
+    checkCopy("dense 1001 floats", dense({7, 11, 13}), dense({7, 11, 13}), 1001, 1001, 0, 0);
+    checkCopy("dense misaligned out", dense({4, 64, 8}), dense({4, 64, 8}), 2048, 2048, 1, 0);
+    checkCopy("reshape (6, 40) <- (4, 5, 12)", dense({6, 40}), dense({4, 5, 12}), 240, 240, 0, 0);
+    checkCopy("one element", dense({1}), dense({1}), 1, 1, 0, 0);
+    checkCopy("ndhwc->ncdhw 3 warps", dense({2, 12, 3, 4, 5}), ndhwcView(2, 12, 3, 4, 5), 1440, 1440, 0, 0, 96);
+    {
+        const int n = 2, sp = 30, C = 20;
+        Axes o{{1, 1, n, sp, 8}, {0, 0, (long long)sp * C, C, 1}};
+        checkCopy("concat 8 ch at 12 of 20 (float4)", o, dense({n, sp, 8}), (size_t)n * sp * C - 12, (size_t)n * sp * 8, 12, 0, kBlock, huge);
+    }
+    checkCopy("flatten ndhwc->(n, c*dhw)", dense({2, 4 * 3 * 3 * 3}), ndhwcView(2, 4, 3, 3, 3), 216, 216, 0, 0, kBlock, huge);
+}
+
+// ---------------------------------------------------------------- activations (rmtl_act's CPU reference)
+double actRef(double x, int act, float slope) {
+    switch (act) {
+        case 0: return x;
+        case 1: return x <= 0 ? 0.0 : x;
+        case 2: return x >= 0 ? x : (double)slope * x;
+        case 3: return 1.0 / (1.0 + std::exp(-x));
+        case 4: return std::tanh(x);
+        default: return NAN;
+    }
+}
+const char* actName(int act) {
+    static const char* n[] = {"none", "relu", "leaky", "sigmoid", "tanh", "bad"};
+    return n[std::min(act, 5)];
+}
+// Inputs with the cases each activation must get right: NaN, -0, +-inf, large |x| for sigmoid/tanh.
+void spice(std::vector<float>& x) {
+    const float special[] = {NAN, -0.0f, 0.0f, INFINITY, -INFINITY, 100.0f, -100.0f, 1e30f, -1e30f, 20.0f, -20.0f};
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; ++i)
+        if (i * 37 < x.size()) x[i * 37] = special[i];
+}
+// Tolerance of an activation against float64: none/relu/leaky are one float rounding of the same
+// value, so the reference rounds to float and the check is bit-exact; sigmoid (expf within 2 ulp, an
+// add, a divide) and tanhf (CUDA: 2 ulp) are within 1e-6 absolute of a value in [-1, 1].
+double actTol(int act) { return act == 3 || act == 4 ? 1e-6 : -1.0; }
+
+// ---------------------------------------------------------------- affine_act
+void checkAffine(long long rows, int cols, bool hasScale, bool hasShift, int act, float slope, bool inPlace, int offset,
+                 unsigned block = kBlock, unsigned gridOverride = 0) {
+    size_t total = (size_t)rows * cols;
+    auto x = randn(total, 3.0f), sc = randn(cols), sh = randn(cols);
+    spice(x);
+    Dev dx(total + offset), dout(total + offset), ds(cols + offset), db(cols + offset);
+    upload(dx.p + 4ull * offset, x.data(), total * 4);
+    upload(ds.p + 4ull * offset, sc.data(), cols * 4);
+    upload(db.p + 4ull * offset, sh.data(), cols * 4);
+    CUdeviceptr out = inPlace ? dx.p + 4ull * offset : dout.p + 4ull * offset;
+    if (!inPlace) poison(dout.p, dout.n);
+    launch(fAffine, gridOverride ? gridOverride : gridFor((long long)total),
+           {out, dx.p + 4ull * offset, hasScale ? ds.p + 4ull * offset : CUdeviceptr(0), hasShift ? db.p + 4ull * offset : CUdeviceptr(0),
+            I64{rows}, cols, act, F32{slope}}, block);
+    auto got = download(out, total);
+    std::vector<double> want(total);
+    for (size_t i = 0; i < total; ++i) {
+        const float v = x[i], s = sc[i % cols], b = sh[i % cols];
+        // The kernel's float affine step (one fmaf with both, else one mul or add), then the activation.
+        const float y = hasScale && hasShift ? std::fma(v, s, b) : hasScale ? v * s : hasShift ? v + b : v;
+        const double a = actRef(y, act, slope);
+        want[i] = actTol(act) < 0 ? (double)(float)a : a;
+    }
+    char name[200];
+    std::snprintf(name, sizeof name, "affine_act %lldx%d scale=%d shift=%d %s%s off=%d blk=%u%s", rows, cols, hasScale, hasShift, actName(act),
+                  inPlace ? " in-place" : "", offset, block, gridOverride ? " 64-bit" : "");
+    compare(name, got, want, actTol(act), 1.0);
+}
+
+// ---------------------------------------------------------------- add_act
+void checkAdd(long long n, int act, float slope, int alias, int offset, unsigned gridOverride = 0) {
+    auto a = randn(n, 2.0f), b = randn(n, 2.0f);
+    spice(a);
+    Dev da(n + offset), db(n + offset), dout(n + offset);
+    upload(da.p + 4ull * offset, a.data(), n * 4);
+    upload(db.p + 4ull * offset, b.data(), n * 4);
+    poison(dout.p, dout.n);
+    CUdeviceptr out = alias == 1 ? da.p + 4ull * offset : alias == 2 ? db.p + 4ull * offset : dout.p + 4ull * offset;
+    launch(fAdd, gridOverride ? gridOverride : gridFor(n), {out, da.p + 4ull * offset, db.p + 4ull * offset, I64{n}, act, F32{slope}});
+    auto got = download(out, n);
+    std::vector<double> want(n);
+    for (long long i = 0; i < n; ++i) {
+        const double r = actRef(a[i] + b[i], act, slope);  // the kernel's float add, then the activation
+        want[i] = actTol(act) < 0 ? (double)(float)r : r;
+    }
+    char name[200];
+    std::snprintf(name, sizeof name, "add_act n=%lld %s%s off=%d%s", n, actName(act), alias == 1 ? " out=a" : alias == 2 ? " out=b" : "", offset,
+                  gridOverride ? " 64-bit" : "");
+    compare(name, got, want, actTol(act), 1.0);
+}
+
+// ---------------------------------------------------------------- instance_norm_ndhwc
+void checkNorm(int n, int spatial, int c, bool affine, int act, float slope, float mean, float sd, int offset, bool specials,
+               unsigned block = kBlock, unsigned gridOverride = 0) {
+    const float eps = 1e-5f;
+    size_t total = (size_t)n * spatial * c;
+    auto x = randn(total, sd), sc = randn(c), sh = randn(c);
+    for (auto& v : x) v += mean;
+    if (specials) {
+        for (int s = 0; s < spatial; ++s) x[(size_t)s * c] = 0.75f;               // sample 0, channel 0: constant (var 0)
+        if (c > 1) x[(size_t)(spatial / 2) * c + 1] = NAN;                        // sample 0, channel 1: one NaN
+        if (n > 1 && c > 2) x[((size_t)spatial + spatial / 3) * c + 2] = 1e6f;  // sample 1, channel 2: an outlier
+    }
+    Dev dx(total + offset), dout(total + offset), ds(c), db(c);
+    upload(dx.p + 4ull * offset, x.data(), total * 4);
+    upload(ds.p, sc.data(), c * 4);
+    upload(db.p, sh.data(), c * 4);
+    poison(dout.p, dout.n);
+    long long work = (long long)n * ((c + 7) / 8) * kBlock;
+    launch(fNorm, gridOverride ? gridOverride : gridFor(work),
+           {dout.p + 4ull * offset, dx.p + 4ull * offset, affine ? ds.p : CUdeviceptr(0), affine ? db.p : CUdeviceptr(0), n, spatial, c,
+            F32{eps}, act, F32{slope}}, block);
+    auto got = download(dout.p + 4ull * offset, total);
+    std::vector<double> want(total);
+    double scale = 1e-30;
+    for (int i = 0; i < n; ++i)
+        for (int ch = 0; ch < c; ++ch) {  // PyTorch's definition in float64, two passes (ReferenceNorm.instanceNorm3d)
+            double sum = 0, sq = 0;
+            for (int s = 0; s < spatial; ++s) sum += x[((size_t)i * spatial + s) * c + ch];
+            const double mu = sum / spatial;
+            for (int s = 0; s < spatial; ++s) { double d = x[((size_t)i * spatial + s) * c + ch] - mu; sq += d * d; }
+            const double sdv = std::sqrt(sq / spatial + (double)eps);
+            for (int s = 0; s < spatial; ++s) {
+                size_t at = ((size_t)i * spatial + s) * c + ch;
+                double y = (x[at] - mu) / sdv * (affine ? sc[ch] : 1.0) + (affine ? sh[ch] : 0.0);
+                want[at] = actRef(y, act, slope);
+                if (!std::isnan(want[at])) scale = std::max(scale, std::fabs(want[at]));
+            }
+        }
+    char name[200];
+    std::snprintf(name, sizeof name, "instance_norm_ndhwc n=%d sp=%d c=%d affine=%d %s mean=%g sd=%g off=%d blk=%u%s%s", n, spatial, c, affine,
+                  actName(act), mean, sd, offset, block, specials ? " const/NaN/outlier" : "", gridOverride ? " 64-bit" : "");
+    // Statistics in double (exact to ~1e-15), then per element (x - hi) - lo, one multiply-add and the
+    // activation in float: about 3 float roundings of |y|, i.e. <= 3.6e-7 of the largest |y|; 1e-6 of
+    // it (8 ulp at the top of the range) leaves a margin, and sigmoid/tanh's own 2 ulp fit inside.
+    compare(name, got, want, 1e-6, scale);
+}
+
+// ---------------------------------------------------------------- gate_mix (expert pointer array)
+void checkGateMix(int batch, int width, int e, int expertOffset, float logitScale, bool nanLogit) {
+    auto logits = randn((size_t)batch * e, logitScale);
+    if (nanLogit) logits[(size_t)(batch - 1) * e] = NAN;  // the last case's outputs must all be NaN
+    std::vector<std::vector<float>> ex;
+    std::vector<std::unique_ptr<Dev>> dex;
+    std::vector<CUdeviceptr> ptrs;
+    for (int k = 0; k < e; ++k) {
+        ex.push_back(randn((size_t)batch * width));
+        dex.emplace_back(new Dev((size_t)batch * width + expertOffset));
+        CUdeviceptr p = dex.back()->p + 4ull * (k % 2 ? expertOffset : 0);  // odd experts misaligned when expertOffset != 0
+        upload(p, ex.back().data(), ex.back().size() * 4);
+        ptrs.push_back(p);
+    }
+    Dev dl(logits.size()), dp((size_t)2 * e), dout((size_t)batch * width);
+    upload(dl.p, logits.data(), logits.size() * 4);
+    upload(dp.p, ptrs.data(), ptrs.size() * 8);
+    poison(dout.p, dout.n);
+    launch(fGateMix, gridFor((long long)batch * width), {dout.p, dl.p, dp.p, batch, width, e});
+    auto got = download(dout.p, dout.n);
+    std::vector<double> want(got.size());
+    for (int b = 0; b < batch; ++b) {
+        double mx = -INFINITY, sum = 0;
+        bool nan = false;
+        for (int k = 0; k < e; ++k) { double l = logits[(size_t)b * e + k]; nan |= std::isnan(l); mx = std::max(mx, l); }
+        for (int k = 0; k < e; ++k) sum += std::exp(logits[(size_t)b * e + k] - mx);
+        for (int j = 0; j < width; ++j) {
+            double acc = 0;
+            for (int k = 0; k < e; ++k) acc += std::exp(logits[(size_t)b * e + k] - mx) / sum * ex[k][(size_t)b * width + j];
+            want[(size_t)b * width + j] = nan ? NAN : acc;
+        }
+    }
+    char name[200];
+    std::snprintf(name, sizeof name, "gate_mix b=%d w=%d e=%d expert-off=%d scale=%g%s", batch, width, e, expertOffset, logitScale,
+                  nanLogit ? " NaN logit" : "");
+    // As gate_softmax_mix: float expf, one division, e products and sums against float64.
+    compare(name, got, want, 1e-5, 1.0);
+}
+
 #ifndef RMTL_EMULATE
 // ---------------------------------------------------------------- timing at model shapes
 struct Timer {
@@ -479,7 +777,7 @@ void timing(int cases) {
     {
         Dev in((size_t)n * 48 * 48 * 48 * 64), out((size_t)n * 24 * 24 * 24 * 64);
         auto r = randn(in.n); upload(in.p, r.data(), r.size() * 4);
-        double ms = timeKernel(fMaxpool, gridFor((long long)out.n / 4), {out.p, in.p, n, 48, 48, 48, 64, 24, 24, 24, 3, 2, 1});
+        double ms = timeKernel(fMaxpool, gridFor((long long)out.n / 4), {out.p, in.p, n, 48, 48, 48, 64, 24, 24, 24, 3, 3, 3, 2, 2, 2, 1, 1, 1});
         rows.push_back({"maxpool3d_ndhwc 48^3x64 -> 24^3, k3 s2 p1", ms, (in.n + out.n) * 4e-6});
     }
     {
@@ -513,6 +811,38 @@ void timing(int cases) {
         double ms = timeKernel(fSigmoid, gridFor((long long)x.n), {out.p, x.p, cases * 3});
         rows.push_back({"sigmoid cases x 3", ms, 2 * x.n * 4e-6});
     }
+    {   // nnU-Net 3d_fullres shapes (patch 128^3, first stage 32 channels), `cases` samples
+        const long long vox = 128LL * 128 * 128;
+        Dev a((size_t)cases * vox * 32), b((size_t)cases * vox * 32), cat((size_t)cases * vox * 64), sc(32), sh(32);
+        auto r = randn(a.n); upload(a.p, r.data(), r.size() * 4); upload(b.p, r.data(), r.size() * 4);
+        upload(sc.p, r.data(), 128); upload(sh.p, r.data() + 32, 128);
+        double ms = timeKernel(fCopy, gridFor((long long)a.n), {cat.p + 128, a.p, I64{(long long)a.n}, 1, 1, 1, cases * (int)vox, 32,
+                               I64{0}, I64{0}, I64{0}, I64{64}, I64{1}, 1, 1, 1, cases * (int)vox, 32, I64{0}, I64{0}, I64{0}, I64{32}, I64{1}});
+        rows.push_back({"copy_nd 128^3x32 into ch 32..63 of 64 (concat)", ms, 2 * a.n * 4e-6});
+        ms = timeKernel(fCopy, gridFor((long long)a.n), {b.p, a.p, I64{(long long)a.n}, cases, 32, 128, 128, 128,
+                        I64{vox * 32}, I64{1}, I64{128 * 128 * 32}, I64{128 * 32}, I64{32}, cases, 32, 128, 128, 128,
+                        I64{vox * 32}, I64{vox}, I64{128 * 128}, I64{128}, I64{1}});
+        rows.push_back({"copy_nd 32x128^3 ncdhw -> ndhwc", ms, 2 * a.n * 4e-6});
+        ms = timeKernel(fAffine, gridFor((long long)a.n / 4), {b.p, a.p, sc.p, sh.p, I64{cases * vox}, 32, 2, F32{0.01f}});
+        rows.push_back({"affine_act 128^3x32 scale+shift+leaky", ms, 2 * a.n * 4e-6});
+        ms = timeKernel(fAdd, gridFor((long long)a.n / 4), {b.p, a.p, b.p, I64{(long long)a.n}, 2, F32{0.01f}});
+        rows.push_back({"add_act 128^3x32 leaky, out = b", ms, 3 * a.n * 4e-6});
+        ms = timeKernel(fNorm, gridFor((long long)cases * 4 * kBlock), {b.p, a.p, sc.p, sh.p, cases, (int)vox, 32, F32{1e-5f}, 2, F32{0.01f}});
+        rows.push_back({"instance_norm_ndhwc 128^3x32 (2 reads, 1 write)", ms, 3 * a.n * 4e-6});
+        Dev a5((size_t)cases * 4 * 4 * 4 * 320), b5(a5.n), sc5(320);
+        auto r5 = randn(a5.n); upload(a5.p, r5.data(), r5.size() * 4); upload(sc5.p, r5.data(), 320 * 4);
+        ms = timeKernel(fNorm, gridFor((long long)cases * 40 * kBlock), {b5.p, a5.p, sc5.p, sc5.p, cases, 64, 320, F32{1e-5f}, 2, F32{0.01f}});
+        rows.push_back({"instance_norm_ndhwc 4^3x320", ms, 3 * a5.n * 4e-6});
+    }
+    {
+        Dev l((size_t)cases * 8), out((size_t)cases * 128), p(16);
+        std::vector<std::unique_ptr<Dev>> ex;
+        std::vector<CUdeviceptr> ptrs;
+        for (int k = 0; k < 8; ++k) { ex.emplace_back(new Dev((size_t)cases * 128)); ptrs.push_back(ex.back()->p); }
+        auto r = randn(l.n); upload(l.p, r.data(), r.size() * 4); upload(p.p, ptrs.data(), 64);
+        double ms = timeKernel(fGateMix, gridFor((long long)cases * 128 / 4), {out.p, l.p, p.p, cases, 128, 8});
+        rows.push_back({"gate_mix 8 experts x 128", ms, (9.0 * cases * 128) * 4e-6});
+    }
     for (auto& r : rows) {
         std::printf("%-45s %9.4f ms  %9.2f MB  %8.1f GB/s\n", r.name.c_str(), r.ms, r.mb, r.mb / r.ms);
         char buf[200];
@@ -536,6 +866,7 @@ int main(int argc, char** argv) {
     image.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 #endif
 
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // one line per check, also into a pipe or file
     loadDriver();
     ck(p_cuInit(0), "cuInit");
     CUdevice dev;
@@ -555,8 +886,10 @@ int main(int argc, char** argv) {
     CUmodule mod;
     ck(p_cuModuleLoadData(&mod, image.data()), "cuModuleLoadData(renal_mtl.fatbin)");
     struct { const char* name; CUfunction* f; } kernels[] = {
-        {"ncdhw_to_ndhwc", &fLayout}, {"maxpool3d_ndhwc", &fMaxpool}, {"global_avg_pool_ndhwc", &fGap},
-        {"shortcut_a_ndhwc", &fShortcut}, {"bias_act", &fBiasAct}, {"gate_softmax_mix", &fGate}, {"sigmoid", &fSigmoid}};
+        {"ncdhw_to_ndhwc", &fLayout}, {"copy_nd", &fCopy}, {"affine_act", &fAffine}, {"add_act", &fAdd},
+        {"instance_norm_ndhwc", &fNorm}, {"maxpool3d_ndhwc", &fMaxpool}, {"global_avg_pool_ndhwc", &fGap},
+        {"shortcut_a_ndhwc", &fShortcut}, {"bias_act", &fBiasAct}, {"gate_softmax_mix", &fGate}, {"sigmoid", &fSigmoid},
+        {"gate_mix", &fGateMix}};
     std::ostringstream res;
     std::printf("\n%-24s %5s %6s %8s %8s %7s\n", "kernel", "regs", "smem", "local", "binary", "maxthr");
     for (auto& k : kernels) {
@@ -586,12 +919,45 @@ int main(int argc, char** argv) {
     checkLayout(2, 3, 777, 8, 0, kBlock, huge);
     checkLayout(1, 33, 100, 40, 0, kBlock, huge);
 
-    checkMaxpool(3, 24, 24, 24, 64, 3, 2, 1, 0, false);   // the stem's pool at a quarter size
-    checkMaxpool(2, 7, 9, 11, 64, 3, 2, 1, 0, true);      // odd sizes, NaN propagation
-    checkMaxpool(2, 7, 9, 11, 6, 3, 2, 1, 0, false);      // c % 4 != 0: scalar path
-    checkMaxpool(1, 8, 8, 8, 16, 2, 2, 0, 1, false);      // misaligned in: scalar path
-    checkMaxpool(1, 5, 6, 7, 12, 3, 1, 1, 0, true);       // stride 1
-    checkMaxpool(1, 5, 6, 7, 8, 3, 2, 1, 0, false, huge);
+    checkCopies(huge);
+
+    for (int act = 0; act <= 4; ++act) checkAffine(37, 64, true, true, act, act == 2 ? 0.01f : 0.0f, false, 0);
+    checkAffine(37, 64, false, false, 5, 0.0f, false, 0);                 // unknown code: NaN everywhere
+    checkAffine(50, 32, true, false, 2, 0.2f, true, 0);                    // scale only, in place
+    checkAffine(50, 32, false, true, 1, 0.0f, true, 0);                    // bias + relu after a GEMM, in place
+    checkAffine(1, 5, false, false, 3, 0.0f, false, 0);                    // standalone sigmoid, 5 tasks
+    checkAffine(41, 7, true, true, 2, 0.01f, false, 0);                    // cols % 4 != 0: scalar
+    checkAffine(30, 16, true, true, 4, 0.0f, false, 1);                    // misaligned: scalar
+    checkAffine(33, 12, true, false, 1, 0.0f, false, 0, 96);               // 3 warps
+    checkAffine(9, 20, false, true, 3, 0.0f, true, 1, kBlock, huge);
+
+    for (int act = 0; act <= 4; ++act) checkAdd(4099, act, act == 2 ? 0.01f : 0.0f, 0, 0);  // float4 bulk + 3 tail
+    checkAdd(1000, 1, 0.0f, 1, 0);                                         // out = a (residual in place)
+    checkAdd(1001, 2, 0.01f, 2, 0);                                        // out = b
+    checkAdd(777, 1, 0.0f, 0, 1);                                          // misaligned: scalar
+    checkAdd(2, 0, 0.0f, 0, 0);                                            // all tail
+    checkAdd(1003, 2, 0.01f, 1, 0, huge);
+
+    checkNorm(2, 30 * 30 * 30, 32, true, 2, 0.01f, 0.0f, 1.0f, 0, true);   // nnU-Net stage 1 shape, smaller volume
+    checkNorm(1, 5 * 6 * 7, 320, true, 2, 0.01f, 0.5f, 2.0f, 0, false);    // deepest stage: 40 tiles
+    checkNorm(2, 333, 13, false, 0, 0.0f, -1.0f, 1.0f, 0, true);           // c % 4 != 0: scalar, channel tail
+    checkNorm(2, 500, 12, true, 3, 0.0f, 2.0f, 3.0f, 1, false);            // misaligned: scalar, sigmoid
+    checkNorm(1, 1000, 24, true, 4, 0.0f, 0.0f, 1.0f, 0, false, 96);       // 3 warps, tanh
+    checkNorm(3, 1, 8, true, 1, 0.0f, 0.0f, 1.0f, 0, false);               // one voxel: var 0, y = shift
+    checkNorm(1, 200, 40, true, 2, 0.01f, 0.0f, 1.0f, 0, false, kBlock, huge);
+    checkNorm(1, 128 * 128 * 128, 8, true, 2, 0.01f, 100.0f, 0.01f, 0, false);  // 2M voxels, |mean| / std = 1e4
+    checkNorm(1, 128 * 128 * 128, 4, false, 0, 0.0f, 0.0f, 1.0f, 0, false);     // 2M voxels, centred
+
+    checkMaxpool(3, 24, 24, 24, 64, cubic(3, 2, 1), 0, false);   // the stem's pool at a quarter size
+    checkMaxpool(2, 7, 9, 11, 64, cubic(3, 2, 1), 0, true);      // odd sizes, NaN propagation
+    checkMaxpool(2, 7, 9, 11, 6, cubic(3, 2, 1), 0, false);      // c % 4 != 0: scalar path
+    checkMaxpool(1, 8, 8, 8, 16, cubic(2, 2, 0), 1, false);      // misaligned in: scalar path
+    checkMaxpool(1, 5, 6, 7, 12, cubic(3, 1, 1), 0, true);       // stride 1
+    checkMaxpool(1, 5, 6, 7, 8, cubic(3, 2, 1), 0, false, huge);
+    checkMaxpool(2, 6, 9, 10, 32, {1, 2, 2, 1, 2, 2, 0, 0, 0}, 0, false);   // in-plane only (anisotropic data)
+    checkMaxpool(2, 9, 5, 8, 7, {3, 1, 2, 2, 1, 3, 1, 0, 1}, 0, true);      // every axis different, scalar, NaN
+    checkMaxpool(1, 7, 8, 6, 12, {2, 3, 1, 1, 2, 2, 1, 1, 0}, 1, false);    // misaligned in, padding on two axes
+    checkMaxpool(1, 6, 7, 5, 4, {3, 2, 1, 2, 2, 1, 1, 1, 0}, 0, false, huge);
 
     checkGap(3, 27, 512, 512, 0, 0);                      // R18 end of backbone
     checkGap(2, 27, 512, 1536, 512, 0);                   // 'separate' fusion: phase 1's slice
@@ -618,6 +984,11 @@ int main(int argc, char** argv) {
     checkGate(2, 64, 3, {1}, 64, 0, 1.0f);                             // one expert: weight 1
     checkGate(4, 32, 4, {0, 1, 2, 3}, 32, 0, 300.0f);                  // huge logits: max-subtraction
     checkSigmoid(1000);
+    checkGateMix(8, 128, 4, 0, 1.0f, false);
+    checkGateMix(3, 6, 5, 0, 1.0f, false);                                 // width % 4 != 0: scalar
+    checkGateMix(4, 64, 3, 1, 1.0f, false);                                // misaligned experts: scalar
+    checkGateMix(5, 32, 6, 0, 300.0f, true);                               // huge logits, NaN logit
+    checkGateMix(2, 16, 1, 0, 1.0f, false);                                // one expert: weight 1
 
 #ifndef RMTL_EMULATE
     timing(1);

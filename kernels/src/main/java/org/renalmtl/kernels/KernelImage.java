@@ -44,16 +44,22 @@ public record KernelImage(byte[] fatbin, String sourceHash) {
 
     /**
      * Entry points of the fatbin ({@code extern "C"}, so unmangled), in the order of KERNELS.md:
-     * layout, pooling, shortcut, head. Each has a CPU twin of the same name in camelCase.
+     * layout, copy, pooling, shortcut, elementwise, norm, head. Each has a CPU twin of the same name
+     * in camelCase.
      */
     public static final List<String> KERNEL_NAMES = List.of(
             "ncdhw_to_ndhwc",
+            "copy_nd",
             "maxpool3d_ndhwc",
             "global_avg_pool_ndhwc",
             "shortcut_a_ndhwc",
+            "affine_act",
+            "add_act",
+            "instance_norm_ndhwc",
             "bias_act",
             "gate_softmax_mix",
-            "sigmoid");
+            "sigmoid",
+            "gate_mix");
 
     /**
      * Threads per block for every kernel (blockDim = (256, 1, 1), no dynamic shared memory). The

@@ -85,7 +85,7 @@ class KernelImageTest {
         assertEquals(KernelImage.KERNEL_NAMES, documented);
 
         List<String> defined = new ArrayList<>();
-        for (String file : List.of("layout.cu", "pooling.cu", "shortcut.cu", "head.cu")) {
+        for (String file : List.of("layout.cu", "copy.cu", "pooling.cu", "shortcut.cu", "elementwise.cu", "norm.cu", "head.cu")) {
             Matcher def = Pattern.compile("extern \"C\" __global__ void(?: __launch_bounds__\\([^)]*\\))?\\s+([a-z0-9_]+)\\(")
                     .matcher(Files.readString(CUDA_DIR.resolve(file)));
             while (def.find()) {

@@ -6,9 +6,9 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Head ops (PLE experts, gates, towers) on the CPU. {@link #biasAct}, {@link #gateSoftmaxMix} and
- * {@link #sigmoid} are the CPU twins of {@code kernels/src/main/cuda/head.cu} (same names, same
- * argument order) and the oracles of those kernels; {@link #linear} is the twin of the cuBLAS GEMM
+ * Head ops (PLE experts, gates, towers) on the CPU. {@link #biasAct}, {@link #gateSoftmaxMix},
+ * {@link #sigmoid} and {@link #gateMix} are the CPU twins of {@code kernels/src/main/cuda/head.cu}
+ * (same names, same argument order) and the oracles of those kernels; {@link #linear} is the twin of the cuBLAS GEMM
  * that precedes {@code bias_act}. All buffers are float32, row-major.
  */
 public final class Head {
@@ -114,6 +114,44 @@ public final class Head {
                 v = (float) (e / (1.0 + e));
             }
             out.setAtIndex(JAVA_FLOAT, i, v);
+        }
+    }
+
+    /**
+     * The graph IR's gate mix: per case b, {@code g = softmax(logits[b, 0..e-1])} (max-subtracted, in
+     * double) and {@code out[b, j] = Σ_i g[i] · experts[i][b, j]} summed in double, rounded once. A NaN
+     * logit makes the case's outputs NaN.
+     *
+     * @param out // (batch, width)
+     * @param logits // (batch, e)
+     * @param experts e segments, each // (batch, width) (the kernel takes a device array of e pointers)
+     * @throws IllegalArgumentException if {@code experts} does not hold e segments
+     */
+    public static void gateMix(MemorySegment out, MemorySegment logits, MemorySegment[] experts, int batch, int width,
+            int e) {
+        if (experts.length != e) {
+            throw new IllegalArgumentException(experts.length + " expert segments for e = " + e);
+        }
+        double[] p = new double[e]; // (e) one case's softmax numerators
+        for (int b = 0; b < batch; b++) {
+            long lr = (long) b * e;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < e; i++) {
+                max = Math.max(max, logits.getAtIndex(JAVA_FLOAT, lr + i));
+            }
+            double sum = 0;
+            for (int i = 0; i < e; i++) {
+                p[i] = Math.exp(logits.getAtIndex(JAVA_FLOAT, lr + i) - max);
+                sum += p[i];
+            }
+            long row = (long) b * width;
+            for (int j = 0; j < width; j++) {
+                double acc = 0;
+                for (int i = 0; i < e; i++) {
+                    acc += p[i] / sum * experts[i].getAtIndex(JAVA_FLOAT, row + j);
+                }
+                out.setAtIndex(JAVA_FLOAT, row + j, (float) acc);
+            }
         }
     }
 }

@@ -13,31 +13,35 @@ public final class Pooling {
     private Pooling() {}
 
     /**
-     * Cubic max-pool; padded cells never win (PyTorch {@code max_pool3d}).
+     * Max-pool with a per-axis window {@code kd × kh × kw}, strides {@code (sd, sh, sw)} and padding
+     * {@code (pd, ph, pw)} cells on each side of each axis: PyTorch's {@code MaxPool3d} (floor mode,
+     * dilation 1). Padded cells never win; NaN propagates ({@link Math#max}); a window with no cell
+     * inside the volume gives −∞. The caller gives {@code od = ⌊(d + 2·pd − kd) / sd⌋ + 1}, likewise
+     * {@code oh}, {@code ow}.
      *
      * @param out // (n, od, oh, ow, c)
      * @param in // (n, d, h, w, c)
      */
     public static void maxpool3dNdhwc(MemorySegment out, MemorySegment in, int n, int d, int h, int w, int c, int od,
-            int oh, int ow, int kernel, int stride, int pad) {
+            int oh, int ow, int kd, int kh, int kw, int sd, int sh, int sw, int pd, int ph, int pw) {
         for (int i = 0; i < n; i++) {
             for (int z = 0; z < od; z++) {
                 for (int y = 0; y < oh; y++) {
                     for (int x = 0; x < ow; x++) {
                         for (int ch = 0; ch < c; ch++) {
                             float m = Float.NEGATIVE_INFINITY;
-                            for (int kz = 0; kz < kernel; kz++) {
-                                int iz = z * stride - pad + kz;
+                            for (int kz = 0; kz < kd; kz++) {
+                                int iz = z * sd - pd + kz;
                                 if (iz < 0 || iz >= d) {
                                     continue;
                                 }
-                                for (int ky = 0; ky < kernel; ky++) {
-                                    int iy = y * stride - pad + ky;
+                                for (int ky = 0; ky < kh; ky++) {
+                                    int iy = y * sh - ph + ky;
                                     if (iy < 0 || iy >= h) {
                                         continue;
                                     }
-                                    for (int kx = 0; kx < kernel; kx++) {
-                                        int ix = x * stride - pad + kx;
+                                    for (int kx = 0; kx < kw; kx++) {
+                                        int ix = x * sw - pw + kx;
                                         if (ix < 0 || ix >= w) {
                                             continue;
                                         }
