@@ -1,7 +1,6 @@
 package org.renalmtl.engine.cpu;
 
 import static org.bytedeco.dnnl.global.dnnl.*;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -19,6 +18,7 @@ import org.renalmtl.engine.graph.Graph;
 import org.renalmtl.engine.graph.Node;
 import org.renalmtl.engine.graph.Op;
 import org.renalmtl.engine.graph.OpCases;
+import org.renalmtl.engine.graph.OracleBound;
 import org.renalmtl.engine.graph.Reference;
 
 /**
@@ -28,33 +28,24 @@ import org.renalmtl.engine.graph.Reference;
  * (the layouts convs hand on in a real network), so each kernel is checked on what it will meet.
  */
 class CpuOpsOracleTest {
-    /**
-     * The bound per op: {@code |cpu - reference| ≤ rel · max|reference| + abs}, fixed, with why.
-     *
-     * @param rel relative to the output's largest magnitude
-     * @param abs absolute
-     * @param why the reason for these numbers
-     */
-    record Bound(double rel, double abs, String why) {}
-
-    /** One table: every op's bound and its reason. The reference accumulates in double and rounds once. */
-    static Bound bound(Op op) {
+    /** One table: every op's bound ({@link OracleBound}) and its reason; the reference accumulates in double. */
+    static OracleBound bound(Op op) {
         return switch (op) {
-            case Op.Conv3d c -> new Bound(1e-5, 1e-6, "fp32 sums of up to 17·27 = 459 products in oneDNN's order "
+            case Op.Conv3d c -> new OracleBound(1e-5, 1e-6, "fp32 sums of up to 17·27 = 459 products in oneDNN's order "
                     + "(~√K·2⁻²⁴ relative each, bounded by 1e-5 of the largest output); sigmoid/tanh post-ops are "
                     + "oneDNN polynomial approximations within ~1e-6");
-            case Op.ConvTranspose3d t -> new Bound(1e-5, 1e-6, "as a conv: fp32 sums of ≤ 32·8 products");
-            case Op.InstanceNorm3d n -> new Bound(1e-5, 1e-5, "fp32 mean and variance over ≤ 210 voxels, outputs ~N(0,1)");
-            case Op.BatchNorm b -> new Bound(1e-6, 1e-6, "one fp32 multiply-add per element after an fp32 rsqrt");
-            case Op.MaxPool3d m -> new Bound(0, 0, "a max selects an input exactly");
-            case Op.GlobalAvgPool g -> new Bound(1e-6, 0, "fp32 mean of ≤ 60 values");
-            case Op.ShortcutA s -> new Bound(0, 0, "a copy of every other voxel and zeros");
-            case Op.Linear l -> new Bound(1e-5, 1e-6, "fp32 dot products of ≤ 64 terms; sigmoid/tanh approximations");
-            case Op.GateMix g -> new Bound(1e-6, 1e-6, "fp32 softmax of 3 logits and a 3-term mix, as PyTorch's float");
-            case Op.Add a -> new Bound(0, 0, "one correctly rounded fp32 add, as the reference's one rounding");
-            case Op.Concat c -> new Bound(0, 0, "a copy");
-            case Op.Slice s -> new Bound(0, 0, "a copy");
-            case Op.Reshape r -> new Bound(0, 0, "a copy");
+            case Op.ConvTranspose3d t -> new OracleBound(1e-5, 1e-6, "as a conv: fp32 sums of ≤ 32·8 products");
+            case Op.InstanceNorm3d n -> new OracleBound(1e-5, 1e-5, "fp32 mean and variance over ≤ 210 voxels, outputs ~N(0,1)");
+            case Op.BatchNorm b -> new OracleBound(1e-6, 1e-6, "one fp32 multiply-add per element after an fp32 rsqrt");
+            case Op.MaxPool3d m -> new OracleBound(0, 0, "a max selects an input exactly");
+            case Op.GlobalAvgPool g -> new OracleBound(1e-6, 0, "fp32 mean of ≤ 60 values");
+            case Op.ShortcutA s -> new OracleBound(0, 0, "a copy of every other voxel and zeros");
+            case Op.Linear l -> new OracleBound(1e-5, 1e-6, "fp32 dot products of ≤ 64 terms; sigmoid/tanh approximations");
+            case Op.GateMix g -> new OracleBound(1e-6, 1e-6, "fp32 softmax of 3 logits and a 3-term mix, as PyTorch's float");
+            case Op.Add a -> new OracleBound(0, 0, "one correctly rounded fp32 add, as the reference's one rounding");
+            case Op.Concat c -> new OracleBound(0, 0, "a copy");
+            case Op.Slice s -> new OracleBound(0, 0, "a copy");
+            case Op.Reshape r -> new OracleBound(0, 0, "a copy");
         };
     }
 
@@ -79,7 +70,7 @@ class CpuOpsOracleTest {
                 String layout = tag == dnnl_nCdhw16c ? " [nCdhw16c input]" : tag == dnnl_nCdhw8c ? " [nCdhw8c input]" : "";
                 tests.add(DynamicTest.dynamicTest(c.name() + layout, () -> {
                     float[] got = run(c, tag);
-                    compare(c, expected, got);
+                    bound(c.node().op()).check(c.name() + layout, "cpu", expected, got);
                 }));
             }
         }
@@ -160,27 +151,5 @@ class CpuOpsOracleTest {
             }
         }
         throw new IllegalArgumentException("value " + value + " is not a graph input");
-    }
-
-    private static void compare(OpCases.Case c, float[] expected, float[] got) {
-        Bound b = bound(c.node().op());
-        double scale = 0;
-        for (float v : expected) {
-            scale = Math.max(scale, Math.abs(v));
-        }
-        double limit = b.rel() * scale + b.abs();
-        int worst = -1;
-        double worstErr = -1;
-        for (int i = 0; i < expected.length; i++) {
-            double err = Math.abs((double) got[i] - expected[i]);
-            if (!(err <= worstErr)) { // NaN counts as the worst
-                worst = i;
-                worstErr = err;
-            }
-        }
-        int at = worst;
-        double err = worstErr;
-        assertTrue(expected.length == got.length && err <= limit, () -> c.name() + ": worst error " + err + " at element "
-                + at + " (cpu " + got[at] + ", reference " + expected[at] + ") exceeds " + limit + " (" + b.why() + ")");
     }
 }
