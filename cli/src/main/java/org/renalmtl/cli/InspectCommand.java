@@ -5,8 +5,8 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.renalmtl.engine.classifier.BackboneGraph;
-import org.renalmtl.engine.classifier.HeadGraph;
+import org.renalmtl.engine.graph.ClassifierGraphs;
+import org.renalmtl.engine.graph.Macs;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.Tensor;
 import org.renalmtl.weights.TensorLayout;
@@ -54,11 +54,8 @@ final class InspectCommand implements Callable<Integer> {
             int[] size = c.input().size();
             for (ModelConfig.Network n : c.networks()) {
                 ModelConfig.Backbone b = n.backbone();
-                BackboneGraph g = BackboneGraph.build(b, TensorLayout.backbonePrefix(n, 0), wf.tensors(), size[0], size[1],
-                        size[2]);
-                int passes = n.fusion() == ModelConfig.Fusion.CHANNELS ? 1 : c.phases().size();
-                HeadGraph h = HeadGraph.build(n, c.phases().size(), wf.tensors());
-                double netFlops = 2.0 * (g.macs() * passes + h.macs());
+                // One case through the network as the engine runs it: every phase's backbone pass and the head.
+                double netFlops = 2.0 * Macs.of(ClassifierGraphs.build(c, n, wf.tensors(), 1, size));
                 flops += netFlops;
                 out.printf("network %s (prefix '%s'): tasks %s%n", n.name(), n.prefix(), n.tasks());
                 out.printf("  backbone: 3D ResNet-%d (%s), widths %s, stem %s/%s%s, strides %s, dilations %s, shortcut %s%n",

@@ -1,5 +1,11 @@
 package org.renalmtl.engine.cuda;
 
+import static org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_BWD_DATA_ALGO_0;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_FWD_ALGO_FFT;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING;
@@ -19,10 +25,28 @@ import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_SUCCESS;
  * @param mathType the math type it was timed with (set on the descriptor before it runs, as PyTorch does)
  * @param memory workspace bytes it needs
  * @param timeMs its time in the search
+ * @param backwardData whether it is a {@code cudnnConvolutionBackwardData} algorithm (a transposed
+ *     convolution's), whose ids name other algorithms
  */
-record ConvCandidate(int algo, int status, int mathType, long memory, float timeMs) {
+record ConvCandidate(int algo, int status, int mathType, long memory, float timeMs, boolean backwardData) {
+    /** A forward convolution's candidate. */
+    ConvCandidate(int algo, int status, int mathType, long memory, float timeMs) {
+        this(algo, status, mathType, memory, timeMs, false);
+    }
+
     /** @return cuDNN's algorithm name without {@code CUDNN_CONVOLUTION_FWD_ALGO_}, e.g. {@code IMPLICIT_PRECOMP_GEMM} */
     String algoName() {
+        if (backwardData) {
+            return switch (algo) {
+                case CUDNN_CONVOLUTION_BWD_DATA_ALGO_0 -> "BWD_DATA_0";
+                case CUDNN_CONVOLUTION_BWD_DATA_ALGO_1 -> "BWD_DATA_1";
+                case CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT -> "BWD_DATA_FFT";
+                case CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING -> "BWD_DATA_FFT_TILING";
+                case CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD -> "BWD_DATA_WINOGRAD";
+                case CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED -> "BWD_DATA_WINOGRAD_NONFUSED";
+                default -> "backward-data algorithm " + algo;
+            };
+        }
         return switch (algo) {
             case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM -> "IMPLICIT_GEMM";
             case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM -> "IMPLICIT_PRECOMP_GEMM";

@@ -4,27 +4,36 @@ import static org.bytedeco.cuda.global.cudnn.CUDNN_ACTIVATION_IDENTITY;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_ACTIVATION_RELU;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_NOT_PROPAGATE_NAN;
 
-import org.renalmtl.engine.classifier.Op;
+import org.renalmtl.engine.graph.Activation;
+import org.renalmtl.engine.graph.Op;
 
 /**
- * What follows a convolution (bias, optional residual, ReLU or identity), as the parameters of
- * both ways of issuing it: the fused {@code cudnnConvolutionBiasActivationForward} and the plain
- * {@code cudnnConvolutionForward} followed by our {@code bias_act}. Pure Java (compile-time cuDNN
+ * What follows a convolution (bias, optional residual, activation), as the parameters of both ways
+ * of issuing it: the fused {@code cudnnConvolutionBiasActivationForward} and the plain
+ * {@code cudnnConvolutionForward} followed by our {@code affine_act}. Pure Java (compile-time cuDNN
  * constants only), so the parameters are tested on any machine.
  *
- * @param relu ReLU after the bias (else identity)
- * @param residual whether the layer adds a residual: the graph writes such a layer in place over
- *     it, so y already holds z when the convolution starts
+ * @param activation the conv's activation
+ * @param residual whether the layer adds a residual: y holds z when the convolution starts (the graph
+ *     writes such a layer in place over it, or the kernel copies z there first)
  */
-record ConvEpilogue(boolean relu, boolean residual) {
+record ConvEpilogue(Activation activation, boolean residual) {
     /** @return the epilogue of a graph convolution */
-    static ConvEpilogue of(Op.Conv c) {
-        return new ConvEpilogue(c.relu(), c.residual() >= 0);
+    static ConvEpilogue of(Op.Conv3d c) {
+        return new ConvEpilogue(c.activation(), c.residual());
     }
 
-    /** @return the activation descriptor's mode (cuDNN fuses only RELU, or IDENTITY with IMPLICIT_PRECOMP_GEMM) */
+    /**
+     * @return whether the fused call can apply the activation: it fuses only RELU, and IDENTITY (with
+     *     {@code IMPLICIT_PRECOMP_GEMM}); leaky ReLU, sigmoid and tanh run as {@code affine_act}
+     */
+    boolean fusable() {
+        return activation.kind() == Activation.Kind.NONE || activation.kind() == Activation.Kind.RELU;
+    }
+
+    /** @return the activation descriptor's mode (meaningful when {@link #fusable}) */
     int activationMode() {
-        return relu ? CUDNN_ACTIVATION_RELU : CUDNN_ACTIVATION_IDENTITY;
+        return activation.kind() == Activation.Kind.RELU ? CUDNN_ACTIVATION_RELU : CUDNN_ACTIVATION_IDENTITY;
     }
 
     /**
@@ -49,8 +58,8 @@ record ConvEpilogue(boolean relu, boolean residual) {
         return residual ? 1f : 0f;
     }
 
-    /** @return {@code bias_act}'s {@code relu} argument on the plain path */
-    int biasActRelu() {
-        return relu ? 1 : 0;
+    /** @return {@code affine_act}'s {@code act} argument on the plain path */
+    int actCode() {
+        return CudaKernel.code(activation);
     }
 }

@@ -67,6 +67,23 @@ final class ConvMath {
             return found.stream().filter(c -> c.status() == CUDNN_STATUS_SUCCESS && c.memory() <= workspaceLimit
                     && accepted.contains(c.mathType())).toList();
         }
+
+        /**
+         * @param found a search's results, fastest first
+         * @param workspaceLimit bytes of workspace an algorithm may need
+         * @param layer the layer searched, for the message
+         * @return {@link #usable} results, never empty
+         * @throws CudaException naming the layer, the precision and what the search found, when none is usable
+         */
+        List<ConvCandidate> require(List<ConvCandidate> found, long workspaceLimit, String layer) {
+            List<ConvCandidate> usable = usable(found, workspaceLimit);
+            if (usable.isEmpty()) {
+                throw new CudaException("cuDNN: no algorithm for " + layer + " within " + workspaceLimit
+                        + " bytes of workspace at precision " + precision.label() + " (accepted math types "
+                        + accepted.stream().map(ConvMath::mathName).toList() + "); the search found " + found);
+            }
+            return usable;
+        }
     }
 
     /** @param reason one line: why, and what would run it */

@@ -1,30 +1,22 @@
 package org.renalmtl.engine.cuda;
 
-import static org.bytedeco.cuda.global.cublas.CUBLAS_DEFAULT_MATH;
-import static org.bytedeco.cuda.global.cublas.CUBLAS_TF32_TENSOR_OP_MATH;
-import static org.bytedeco.cuda.global.cublas.cublasCreate_v2;
-import static org.bytedeco.cuda.global.cublas.cublasDestroy_v2;
-import static org.bytedeco.cuda.global.cublas.cublasSetMathMode;
-import static org.bytedeco.cuda.global.cublas.cublasSetStream_v2;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static org.bytedeco.cuda.global.cublas.cublasSetWorkspace_v2;
 import static org.bytedeco.cuda.global.cudart.*;
-import static org.bytedeco.cuda.global.cudnn.cudnnCreate;
-import static org.bytedeco.cuda.global.cudnn.cudnnDestroy;
-import static org.bytedeco.cuda.global.cudnn.cudnnSetStream;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUevent_st;
 import org.bytedeco.cuda.cudart.CUgraphExec_st;
 import org.bytedeco.cuda.cudart.CUgraph_st;
-import org.bytedeco.cuda.cudart.CUstream_st;
-import org.bytedeco.cuda.cudnn.cudnnContext;
-import org.bytedeco.javacpp.SizeTPointer;
 import org.renalmtl.engine.Precision;
+import org.renalmtl.engine.graph.ClassifierGraphs;
+import org.renalmtl.engine.graph.FoldBatchNorm;
+import org.renalmtl.engine.graph.FuseResidual;
+import org.renalmtl.engine.graph.Graph;
 import org.renalmtl.engine.plan.ArenaPlanner;
 import org.renalmtl.engine.plan.ExecutionPlan;
 import org.renalmtl.engine.plan.MemoryBudget;
@@ -34,23 +26,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Everything a model needs to run one shape on one GPU, the CUDA twin of {@code cpu.CpuPlan}:
- * its networks, ONE weight allocation, ONE activation arena placed by {@link ArenaPlanner} with the
- * CPU plan's liveness (plus the input, logits and fused features after it), one workspace
- * (cuDNN's largest chosen algorithm and cuBLAS's), pinned host staging for input and output, and
- * the whole forward captured once as a CUDA graph. Created once per (cases, D, H, W); after
- * creation {@link #forward} calls no {@code cudaMalloc} and no cuDNN search: it copies the input
- * into pinned memory, replays the graph (upload, layout, convolutions, pools, head, sigmoid,
- * download) and copies the probabilities out.
+ * A model on one GPU for one shape (cases, D, H, W), the twin of {@code cpu.CpuPlan}: each network
+ * the same {@link Graph} the CPU runs (built from the config, BatchNorm folded, residual adds fused)
+ * compiled by {@link CudaGraph}; ONE weight allocation; ONE activation arena sized for the largest
+ * network (they run one after another), followed by the device input and every network's outputs
+ * (probabilities, features), contiguous so one copy brings them all back; one workspace (cuDNN's
+ * largest chosen algorithm and cuBLAS's); pinned host staging; and the whole forward captured once
+ * as a CUDA graph. After creation {@link #forward} calls no {@code cudaMalloc} and no cuDNN search:
+ * it copies the input into pinned memory, replays the graph (upload, every network, download) and
+ * scatters the probabilities into the model's task order.
  *
- * <p>Creation order: the precision's cuDNN math types ({@code ConvMath.decide}: refused, or
- * narrowed by a known cuDNN bug, with a logged warning); handles and stream; networks (graphs,
- * folded weights); arena plan; allocations; binding (descriptors, each read back); algorithm choice
- * per convolution on a temporary workspace (one search per distinct layer, {@code FindExCache},
- * then a trial of the fused call); the exact workspace; two eager warm-up forwards on the capture
- * stream (cuDNN and cuBLAS create things lazily); capture; instantiate; one replay.
- * {@link #memGetInfoDeltaBytes()} is the device memory that all of this took, measured with
- * {@code cudaMemGetInfo} (the CUDA context excluded).
+ * <p>Creation order: the context (the precision's cuDNN math types, {@code ConvMath.decide}: refused,
+ * or narrowed by a known cuDNN bug, with a logged warning; handles; stream; kernels); graphs and their
+ * weights; the memory check and allocations; binding (descriptors, each read back); algorithm choice
+ * per convolution on a temporary workspace (one search per distinct layer, {@code FindExCache}, then a
+ * trial of the fused call); the exact workspace; two eager warm-up forwards on the capture stream
+ * (cuDNN and cuBLAS create things lazily); capture; instantiate; one replay.
+ * {@link #memGetInfoDeltaBytes()} is the device memory all of this took, by {@code cudaMemGetInfo}
+ * (the CUDA context excluded).
  *
  * <p>Not thread-safe: {@code Model} serialises callers. Close it to free the device memory.
  */
@@ -66,28 +59,25 @@ public final class CudaPlan implements ExecutionPlan {
     private final int[] size;
     private final int device;
     private final Precision precision;
-    private final ConvMath.Use math;
     private final long inputBytes; // (cases, phases, D, H, W) float32
-    private final long probBytes; // (cases, tasks) float32
-    private final List<CudaNetwork> networks = new ArrayList<>();
+    private final List<CudaGraph> graphs = new ArrayList<>(); // per network, in config order
+    private final int[][] taskColumns; // per network: its tasks' columns in the model's output
+    private final long[] probabilityOffset; // per network: bytes into the outputs // (cases, tasks of the network)
+    private final long[] featureOffset; // per network: bytes into the outputs // (cases, fused)
+    private final long[] featureBytes; // per network
     private final Arena hostArena = Arena.ofShared();
-    private final MemorySegment[] hostFeatures; // per network // (cases, fused), filled on demand
-    private final long[] featureAddress; // per network: device address // (cases, fused)
-    private CUstream_st stream;
-    private cudnnContext dnn;
-    private cublasContext blas;
-    private Kernels kernels;
+    private final MemorySegment[] hostFeatures; // per network: the last forward's features // (cases, fused)
+    private CudaContext ctx;
     private DeviceBuffer weights;
-    private DeviceBuffer arena;
+    private DeviceBuffer arena; // activations, then the input, then every network's outputs
     private DeviceBuffer workspace;
     private PinnedBuffer pinnedIn; // (cases, phases, D, H, W)
-    private PinnedBuffer pinnedOut; // (cases, tasks)
+    private PinnedBuffer pinnedOut; // every network's outputs, as in the arena
     private CUgraph_st graph;
     private CUgraphExec_st graphExec;
-    private Kernels.Launch finalBias;
-    private Kernels.Launch sigmoid;
     private long deviceInput; // (cases, phases, D, H, W)
-    private long deviceLogits; // (cases, tasks): logits, then probabilities in place
+    private long deviceOutputs; // every network's probabilities and features
+    private long outputBytes;
     private long activationBytes;
     private long lowerBound;
     private long convWorkspaceBytes;
@@ -99,7 +89,7 @@ public final class CudaPlan implements ExecutionPlan {
      * Builds the plan on device {@code deviceIndex}.
      *
      * @param config model config
-     * @param tensors weights by name
+     * @param tensors weights by name; only read while the plan is built
      * @param cases cases per forward
      * @param size (D, H, W) of one phase
      * @param deviceIndex CUDA ordinal
@@ -110,122 +100,90 @@ public final class CudaPlan implements ExecutionPlan {
      */
     public CudaPlan(ModelConfig config, Map<String, Tensor> tensors, int cases, int[] size, int deviceIndex,
             Precision precision) {
-        // Without a GPU the version is 0 and only the build's own refusal (bf16) applies, before require's reason.
-        this.math = switch (ConvMath.decide(precision, CudaRuntime.cudnnVersion())) {
-            case ConvMath.Refuse r -> throw new UnsupportedOperationException(r.reason());
-            case ConvMath.Use u -> u;
-        };
-        CudaRuntime.require(deviceIndex);
-        if (math.guard() != null) {
-            LOG.warn("precision {}: {}", precision.label(), math.guard());
-        }
         this.config = config;
         this.cases = cases;
         this.size = size.clone();
         this.device = deviceIndex;
         this.precision = precision;
-        int phases = config.phases().size();
-        int tasks = config.tasks().size();
-        this.inputBytes = (long) cases * phases * size[0] * size[1] * size[2] * Float.BYTES;
-        this.probBytes = (long) cases * tasks * Float.BYTES;
-        this.hostFeatures = new MemorySegment[config.networks().size()];
-        this.featureAddress = new long[config.networks().size()];
+        int n = config.networks().size();
+        this.inputBytes = (long) cases * config.phases().size() * size[0] * size[1] * size[2] * Float.BYTES;
+        this.taskColumns = new int[n][];
+        this.probabilityOffset = new long[n];
+        this.featureOffset = new long[n];
+        this.featureBytes = new long[n];
+        this.hostFeatures = new MemorySegment[n];
+        ctx = new CudaContext(deviceIndex, precision);
         try {
-            build(tensors, phases, tasks);
+            if (ctx.math.guard() != null) {
+                LOG.warn("precision {}: {}", precision.label(), ctx.math.guard());
+            }
+            build(tensors);
         } catch (RuntimeException e) {
             close();
             throw e;
         }
     }
 
-    private void build(Map<String, Tensor> tensors, int phases, int tasks) {
-        Cuda.check(cudaSetDevice(device), "cudaSetDevice(" + device + ")");
-        Cuda.check(cudaFree(null), "create the CUDA context"); // the context is not ours to count
-        long free0 = freeDeviceBytes();
-        CUstream_st s = new CUstream_st();
-        Cuda.check(cudaStreamCreateWithFlags(s, cudaStreamNonBlocking), "create stream");
-        stream = s;
-        cudnnContext d = new cudnnContext();
-        Cuda.checkDnn(cudnnCreate(d), "cudnnCreate");
-        dnn = d;
-        Cuda.checkDnn(cudnnSetStream(dnn, stream), "cudnnSetStream");
-        cublasContext b = new cublasContext();
-        Cuda.checkBlas(cublasCreate_v2(b), "cublasCreate");
-        blas = b;
-        Cuda.checkBlas(cublasSetStream_v2(blas, stream), "cublasSetStream");
-        Cuda.checkBlas(cublasSetMathMode(blas, precision == Precision.FP32 ? CUBLAS_DEFAULT_MATH : CUBLAS_TF32_TENSOR_OP_MATH),
-                "cublasSetMathMode");
-        kernels = new Kernels(device);
-
+    private void build(Map<String, Tensor> tensors) {
+        long free0 = ctx.freeDeviceBytes();
         WeightBlock block = new WeightBlock();
-        int[][] columns = new int[config.networks().size()][];
-        float[] bias = new float[tasks]; // per model task: its tower's final bias, added after all GEMMs
-        for (int i = 0; i < config.networks().size(); i++) {
-            ModelConfig.Network net = config.networks().get(i);
-            CudaNetwork n = new CudaNetwork(config, net, tensors, cases, size, math, block);
-            networks.add(n);
-            columns[i] = net.tasks().stream().mapToInt(config::taskIndex).toArray();
-            float[] tb = n.towerBias();
-            for (int t = 0; t < columns[i].length; t++) {
-                bias[columns[i][t]] = tb[t];
-            }
-        }
-        long biasOffset = block.add(bias);
-
-        List<ArenaPlanner.Plan> plans = new ArrayList<>();
         long act = 0;
         long lower = 0;
-        for (CudaNetwork n : networks) {
-            ArenaPlanner.Plan p = ArenaPlanner.plan(n.requests());
-            plans.add(p);
-            act = Math.max(act, p.size());
-            lower = Math.max(lower, p.lowerBound());
+        long out = 0;
+        try (Arena folded = Arena.ofConfined()) { // folded weights: copied into the block, then freed
+            for (int i = 0; i < config.networks().size(); i++) {
+                ModelConfig.Network net = config.networks().get(i);
+                Graph g = FuseResidual.apply(FoldBatchNorm.apply(
+                        ClassifierGraphs.build(config, net, tensors, cases, size), folded, false));
+                CudaGraph cg = CudaGraph.prepare(g);
+                graphs.add(cg);
+                cg.register(block);
+                taskColumns[i] = net.tasks().stream().mapToInt(config::taskIndex).toArray();
+                act = Math.max(act, cg.arenaBytes());
+                lower = Math.max(lower, cg.schedule().lowerBound());
+                probabilityOffset[i] = out;
+                out += ArenaPlanner.align(g.value(g.outputs().get(ClassifierGraphs.PROBABILITIES)).bytes());
+                featureOffset[i] = out;
+                featureBytes[i] = g.value(g.outputs().get(ClassifierGraphs.FEATURES)).bytes();
+                out += ArenaPlanner.align(featureBytes[i]);
+            }
         }
         activationBytes = act;
         lowerBound = lower;
-        // The arena: planned activations, then input, logits and every network's features (these
-        // outlive their network's turn, so they are not planned).
-        long io = act;
-        long inputOffset = io;
-        io += ArenaPlanner.align(inputBytes);
-        long logitsOffset = io;
-        io += ArenaPlanner.align(probBytes);
-        long[] featureOffset = new long[networks.size()];
-        for (int i = 0; i < networks.size(); i++) {
-            featureOffset[i] = io;
-            io += ArenaPlanner.align(networks.get(i).featureBytes());
-        }
+        outputBytes = out;
+        long inputAt = ArenaPlanner.align(act);
+        long outputsAt = inputAt + ArenaPlanner.align(inputBytes);
         // Checked before the first cudaMalloc, with the figures: an input size implying more than the device
         // holds is a bad input (exit 2), not a CUDA out-of-memory error half-way through the allocations.
         MemoryBudget.check("weights and activations for " + cases + " case(s) of " + size[0] + "×" + size[1] + "×"
-                + size[2], block.bytes() + io, freeDeviceBytes(), "cuda:" + device + " (free)");
+                + size[2], block.bytes() + outputsAt + out, ctx.freeDeviceBytes(), "cuda:" + device + " (free)");
         weights = block.upload();
-        arena = DeviceBuffer.allocate(io, "activation arena");
+        arena = DeviceBuffer.allocate(outputsAt + out, "activation arena, input and outputs");
         trackPeak(0);
         pinnedIn = new PinnedBuffer(inputBytes, "input staging");
-        pinnedOut = new PinnedBuffer(probBytes, "output staging");
+        pinnedOut = new PinnedBuffer(out, "output staging");
         pinnedIn.segment().fill((byte) 0); // the warm-ups run on it: defined input, no NaN from stale bytes
-        long base = arena.address();
-        deviceInput = base + inputOffset;
-        deviceLogits = base + logitsOffset;
-        for (int i = 0; i < networks.size(); i++) {
-            featureAddress[i] = base + featureOffset[i];
-            hostFeatures[i] = hostArena.allocate(Math.max(networks.get(i).featureBytes(), 4), 64);
-            networks.get(i).bind(base, plans.get(i).offsets(), deviceInput, featureAddress[i], deviceLogits, columns[i],
-                    tasks, weights.address(), kernels);
+        deviceInput = arena.address() + inputAt;
+        deviceOutputs = arena.address() + outputsAt;
+        for (int i = 0; i < graphs.size(); i++) {
+            Graph g = graphs.get(i).schedule().graph();
+            long[] outputs = new long[g.outputs().size()];
+            int k = 0;
+            for (String name : g.outputs().keySet()) {
+                outputs[k++] = deviceOutputs
+                        + (name.equals(ClassifierGraphs.PROBABILITIES) ? probabilityOffset[i] : featureOffset[i]);
+            }
+            graphs.get(i).bind(ctx, arena.address(), weights.address(), new long[] {deviceInput}, outputs);
+            hostFeatures[i] = hostArena.allocate(Math.max(featureBytes[i], 4), 64);
         }
-        int n = cases * tasks;
-        finalBias = kernels.launch("bias_act", n).ptr(deviceLogits).ptr(weights.address() + biasOffset).i32(cases)
-                .i32(tasks).i32(0);
-        sigmoid = kernels.launch("sigmoid", n).ptr(deviceLogits).ptr(deviceLogits).i32(n);
 
-        long searchBytes = Math.min(SEARCH_WORKSPACE_CAP, freeDeviceBytes() / 2);
+        long searchBytes = Math.min(SEARCH_WORKSPACE_CAP, ctx.freeDeviceBytes() / 2);
         long most = 0;
         FindExCache found = new FindExCache();
         try (DeviceBuffer search = DeviceBuffer.allocate(searchBytes, "cuDNN algorithm search")) {
             trackPeak(search.bytes());
-            for (CudaNetwork net : networks) {
-                most = Math.max(most, net.chooseAlgorithms(dnn, stream, search.address(), search.bytes(), found));
+            for (CudaGraph g : graphs) {
+                most = Math.max(most, g.choose(ctx, search.address(), search.bytes(), found));
             }
         }
         LOG.debug("cuDNN: {} algorithm searches for {} convolutions", found.searches(), convolutions().size());
@@ -233,53 +191,51 @@ public final class CudaPlan implements ExecutionPlan {
         long wsBlas = ArenaPlanner.align(most);
         workspace = DeviceBuffer.allocate(wsBlas + BLAS_WORKSPACE, "workspace");
         trackPeak(0);
-        for (CudaNetwork net : networks) {
-            net.setWorkspace(workspace.address(), most);
+        for (CudaGraph g : graphs) {
+            g.setWorkspace(workspace.address(), most);
         }
-        Cuda.checkBlas(cublasSetWorkspace_v2(blas, Cuda.at(workspace.address() + wsBlas), BLAS_WORKSPACE),
+        Cuda.checkBlas(cublasSetWorkspace_v2(ctx.blas, Cuda.at(workspace.address() + wsBlas), BLAS_WORKSPACE),
                 "cublasSetWorkspace");
 
         // Warm up on the capture stream: handles and kernels initialise lazily, never during capture.
         for (int i = 0; i < 2; i++) {
             enqueueAll();
-            Cuda.check(cudaStreamSynchronize(stream), "warm-up forward");
+            ctx.synchronize("warm-up forward");
         }
         graph = new CUgraph_st();
-        Cuda.check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "begin graph capture");
+        Cuda.check(cudaStreamBeginCapture(ctx.stream, cudaStreamCaptureModeThreadLocal), "begin graph capture");
         try {
             enqueueAll();
         } catch (RuntimeException e) {
             CUgraph_st broken = new CUgraph_st();
-            cudaStreamEndCapture(stream, broken);
+            cudaStreamEndCapture(ctx.stream, broken);
             if (!broken.isNull()) {
                 cudaGraphDestroy(broken);
             }
             graph = null;
             throw e;
         }
-        Cuda.check(cudaStreamEndCapture(stream, graph), "end graph capture");
+        Cuda.check(cudaStreamEndCapture(ctx.stream, graph), "end graph capture");
         graphExec = new CUgraphExec_st();
         Cuda.check(cudaGraphInstantiate(graphExec, graph, 0L), "instantiate the forward graph");
-        Cuda.check(cudaGraphLaunch(graphExec, stream), "first graph replay");
-        Cuda.check(cudaStreamSynchronize(stream), "first graph replay");
-        memGetInfoDelta = free0 - freeDeviceBytes();
+        Cuda.check(cudaGraphLaunch(graphExec, ctx.stream), "first graph replay");
+        ctx.synchronize("first graph replay");
+        memGetInfoDelta = free0 - ctx.freeDeviceBytes();
     }
 
     private void trackPeak(long temporary) {
         peakOwnBytes = Math.max(peakOwnBytes, ownDeviceBytes() + temporary);
     }
 
-    /** Everything one forward does on the stream, from pinned input to pinned probabilities. */
+    /** Everything one forward does on the stream, from pinned input to pinned outputs. */
     private void enqueueAll() {
         Cuda.check(cudaMemcpyAsync(Cuda.at(deviceInput), Cuda.at(pinnedIn.address()), inputBytes,
-                cudaMemcpyHostToDevice, stream), "upload input");
-        for (CudaNetwork n : networks) {
-            n.enqueue(dnn, blas, stream);
+                cudaMemcpyHostToDevice, ctx.stream), "upload input");
+        for (CudaGraph g : graphs) {
+            g.enqueue(ctx);
         }
-        finalBias.enqueue(stream);
-        sigmoid.enqueue(stream);
-        Cuda.check(cudaMemcpyAsync(Cuda.at(pinnedOut.address()), Cuda.at(deviceLogits), probBytes,
-                cudaMemcpyDeviceToHost, stream), "download probabilities");
+        Cuda.check(cudaMemcpyAsync(Cuda.at(pinnedOut.address()), Cuda.at(deviceOutputs), outputBytes,
+                cudaMemcpyDeviceToHost, ctx.stream), "download outputs");
     }
 
     private void checkOpen() {
@@ -288,7 +244,6 @@ public final class CudaPlan implements ExecutionPlan {
         }
     }
 
-    /** @return cases per forward */
     @Override
     public int cases() {
         return cases;
@@ -318,11 +273,11 @@ public final class CudaPlan implements ExecutionPlan {
     @Override
     public void forward(MemorySegment input, MemorySegment probabilities) {
         checkOpen();
-        Cuda.check(cudaSetDevice(device), "cudaSetDevice");
+        ctx.use();
         MemorySegment.copy(input, 0, pinnedIn.segment(), 0, inputBytes);
-        Cuda.check(cudaGraphLaunch(graphExec, stream), "graph replay");
-        Cuda.check(cudaStreamSynchronize(stream), "forward");
-        MemorySegment.copy(pinnedOut.segment(), 0, probabilities, 0, probBytes);
+        Cuda.check(cudaGraphLaunch(graphExec, ctx.stream), "graph replay");
+        ctx.synchronize("forward");
+        scatter(probabilities);
     }
 
     /**
@@ -333,11 +288,48 @@ public final class CudaPlan implements ExecutionPlan {
      */
     void forwardEager(MemorySegment input, MemorySegment probabilities) {
         checkOpen();
-        Cuda.check(cudaSetDevice(device), "cudaSetDevice");
+        ctx.use();
         MemorySegment.copy(input, 0, pinnedIn.segment(), 0, inputBytes);
         enqueueAll();
-        Cuda.check(cudaStreamSynchronize(stream), "eager forward");
-        MemorySegment.copy(pinnedOut.segment(), 0, probabilities, 0, probBytes);
+        ctx.synchronize("eager forward");
+        scatter(probabilities);
+    }
+
+    /** Copies each network's probabilities from the pinned outputs into the model's task columns, and its features. */
+    private void scatter(MemorySegment probabilities) {
+        MemorySegment outs = pinnedOut.segment();
+        int tasks = config.tasks().size();
+        for (int i = 0; i < graphs.size(); i++) {
+            int[] cols = taskColumns[i];
+            for (int c = 0; c < cases; c++) {
+                for (int t = 0; t < cols.length; t++) {
+                    float p = outs.get(JAVA_FLOAT, probabilityOffset[i] + ((long) c * cols.length + t) * Float.BYTES);
+                    probabilities.setAtIndex(JAVA_FLOAT, (long) c * tasks + cols[t], p);
+                }
+            }
+            MemorySegment.copy(outs, featureOffset[i], hostFeatures[i], 0, featureBytes[i]);
+        }
+    }
+
+    /**
+     * Re-runs each network on {@code input} with a check after every node.
+     *
+     * @return "network 'x', node y" for the first node whose output is not finite, or null
+     */
+    @Override
+    public String firstNonFiniteLayer(MemorySegment input) {
+        checkOpen();
+        ctx.use();
+        MemorySegment.copy(input, 0, pinnedIn.segment(), 0, inputBytes);
+        Cuda.check(cudaMemcpy(Cuda.at(deviceInput), Cuda.at(pinnedIn.address()), inputBytes, cudaMemcpyHostToDevice),
+                "upload input");
+        for (int i = 0; i < graphs.size(); i++) {
+            String node = graphs.get(i).firstNonFinite(ctx);
+            if (node != null) {
+                return "network '" + config.networks().get(i).name() + "', node " + node;
+            }
+        }
+        return null;
     }
 
     /**
@@ -351,7 +343,7 @@ public final class CudaPlan implements ExecutionPlan {
      */
     public float[] timeReplays(int warmups, int iterations) {
         checkOpen();
-        Cuda.check(cudaSetDevice(device), "cudaSetDevice");
+        ctx.use();
         float[] out = new float[iterations];
         CUevent_st start = new CUevent_st();
         CUevent_st stop = new CUevent_st();
@@ -360,14 +352,14 @@ public final class CudaPlan implements ExecutionPlan {
             Cuda.check(cudaEventCreate(stop), "create event");
             try {
                 for (int i = 0; i < warmups; i++) {
-                    Cuda.check(cudaGraphLaunch(graphExec, stream), "graph replay");
+                    Cuda.check(cudaGraphLaunch(graphExec, ctx.stream), "graph replay");
                 }
-                Cuda.check(cudaStreamSynchronize(stream), "warm-up replays");
+                Cuda.check(cudaStreamSynchronize(ctx.stream), "warm-up replays");
                 float[] ms = new float[1];
                 for (int i = 0; i < iterations; i++) {
-                    Cuda.check(cudaEventRecord(start, stream), "record event");
-                    Cuda.check(cudaGraphLaunch(graphExec, stream), "graph replay");
-                    Cuda.check(cudaEventRecord(stop, stream), "record event");
+                    Cuda.check(cudaEventRecord(start, ctx.stream), "record event");
+                    Cuda.check(cudaGraphLaunch(graphExec, ctx.stream), "graph replay");
+                    Cuda.check(cudaEventRecord(stop, ctx.stream), "record event");
                     Cuda.check(cudaEventSynchronize(stop), "wait for event");
                     Cuda.check(cudaEventElapsedTime(ms, start, stop), "elapsed time");
                     out[i] = ms[0];
@@ -381,18 +373,14 @@ public final class CudaPlan implements ExecutionPlan {
         return out;
     }
 
-    /** @return fused features of network {@code i} from the last forward, copied to host // (cases, fused) */
+    /** @return fused features of network {@code i} from the last forward // (cases, fused) */
     @Override
     public MemorySegment features(int i) {
         checkOpen();
-        Cuda.check(cudaSetDevice(device), "cudaSetDevice");
-        MemorySegment host = hostFeatures[i];
-        Cuda.check(cudaMemcpy(Cuda.at(host.address()), Cuda.at(featureAddress[i]), host.byteSize(),
-                cudaMemcpyDeviceToHost), "download features");
-        return host;
+        return hostFeatures[i];
     }
 
-    /** @return planned activation bytes (shared by all networks; the arena adds input, logits and features) */
+    /** @return planned activation bytes (shared by all networks; the arena adds input and outputs) */
     @Override
     public long activationBytes() {
         return activationBytes;
@@ -429,8 +417,8 @@ public final class CudaPlan implements ExecutionPlan {
 
     /**
      * @return device memory taken by creating this plan, by {@code cudaMemGetInfo} (free before the
-     *     handles minus free after the first replay): own allocations plus cuDNN/cuBLAS handles,
-     *     the loaded module and the instantiated graph; the CUDA context is excluded
+     *     graphs minus free after the first replay): own allocations plus the loaded kernels' and the
+     *     instantiated graph's; the CUDA context and the handles are excluded
      */
     public long memGetInfoDeltaBytes() {
         return memGetInfoDelta;
@@ -438,10 +426,9 @@ public final class CudaPlan implements ExecutionPlan {
 
     /** @return free bytes on this plan's device now ({@code cudaMemGetInfo}) */
     public long freeDeviceBytes() {
-        try (SizeTPointer free = new SizeTPointer(1); SizeTPointer total = new SizeTPointer(1)) {
-            Cuda.check(cudaMemGetInfo(free, total), "cudaMemGetInfo");
-            return free.get();
-        }
+        checkOpen();
+        ctx.use();
+        return ctx.freeDeviceBytes();
     }
 
     /** @return {@code cudaMalloc} calls made by the CUDA backend so far in this process */
@@ -452,8 +439,8 @@ public final class CudaPlan implements ExecutionPlan {
     /** @return how each convolution of every network runs (algorithm, math type, fused or not), in plan order */
     List<ConvChoice> convolutions() {
         List<ConvChoice> out = new ArrayList<>();
-        for (CudaNetwork n : networks) {
-            out.addAll(n.convolutions());
+        for (CudaGraph g : graphs) {
+            out.addAll(g.convolutions());
         }
         return out;
     }
@@ -464,9 +451,9 @@ public final class CudaPlan implements ExecutionPlan {
             return;
         }
         closed = true;
-        cudaSetDevice(device);
-        if (stream != null) {
-            cudaStreamSynchronize(stream);
+        if (ctx != null) {
+            cudaSetDevice(device);
+            cudaStreamSynchronize(ctx.stream);
         }
         if (graphExec != null) {
             cudaGraphExecDestroy(graphExec);
@@ -474,17 +461,8 @@ public final class CudaPlan implements ExecutionPlan {
         if (graph != null) {
             cudaGraphDestroy(graph);
         }
-        for (CudaNetwork n : networks) {
-            n.close();
-        }
-        if (kernels != null) {
-            kernels.close();
-        }
-        if (blas != null) {
-            cublasDestroy_v2(blas);
-        }
-        if (dnn != null) {
-            cudnnDestroy(dnn);
+        for (CudaGraph g : graphs) {
+            g.close();
         }
         for (AutoCloseable c : new AutoCloseable[] {workspace, arena, weights, pinnedIn, pinnedOut}) {
             if (c instanceof DeviceBuffer b) {
@@ -493,8 +471,8 @@ public final class CudaPlan implements ExecutionPlan {
                 p.close();
             }
         }
-        if (stream != null) {
-            cudaStreamDestroy(stream);
+        if (ctx != null) {
+            ctx.close();
         }
         hostArena.close();
     }

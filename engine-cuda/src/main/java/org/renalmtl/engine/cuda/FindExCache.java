@@ -8,7 +8,7 @@ import java.util.function.Supplier;
 import org.renalmtl.engine.Precision;
 
 /**
- * The usable {@code cudnnFindConvolutionForwardAlgorithmEx} results of one plan, by what determines
+ * The usable {@code cudnnFindConvolution*AlgorithmEx} results of one plan, by what determines
  * them, so identical layers (and the three backbones of a separate-fusion network, which differ only
  * in their weights) run the search once. One cache per plan: the results also depend on the device
  * and the search workspace, which are fixed within a plan.
@@ -17,6 +17,7 @@ final class FindExCache {
     /**
      * What a search depends on.
      *
+     * @param direction {@code forward} (a convolution) or {@code backward-data} (a transposed one)
      * @param input x dims (N, C, D, H, W) as stored
      * @param filter w dims (K, C, kD, kH, kW)
      * @param padding (pD, pH, pW)
@@ -24,11 +25,12 @@ final class FindExCache {
      * @param dilation (dD, dH, dW)
      * @param precision the plan's precision (with the cuDNN version, it fixes the math types)
      */
-    record Key(List<Integer> input, List<Integer> filter, List<Integer> padding, List<Integer> stride,
+    record Key(String direction, List<Integer> input, List<Integer> filter, List<Integer> padding, List<Integer> stride,
             List<Integer> dilation, Precision precision) {
         /** @return a key comparing the arrays by content */
-        static Key of(int[] input, int[] filter, int[] padding, int[] stride, int[] dilation, Precision precision) {
-            return new Key(list(input), list(filter), list(padding), list(stride), list(dilation), precision);
+        static Key of(String direction, int[] input, int[] filter, int[] padding, int[] stride, int[] dilation,
+                Precision precision) {
+            return new Key(direction, list(input), list(filter), list(padding), list(stride), list(dilation), precision);
         }
 
         private static List<Integer> list(int[] a) {

@@ -22,7 +22,9 @@ import org.renalmtl.kernels.KernelImage;
 
 /**
  * Our kernels ({@code kernels/KERNELS.md}) loaded from the fatbin with {@code cuModuleLoadData} into
- * the current context, and pre-built launches of them. Each {@link Launch} owns its argument cells
+ * the current context, and pre-built launches of them: one typed method per kernel, named as the kernel
+ * and its CPU twin (camelCase) with the kernel's arguments in order, device pointers as addresses (0 for
+ * NULL). Each {@link Launch} owns its argument cells
  * (ENGINEERING.md §5: {@code cuLaunchKernel} wants, per argument, a host cell holding the value),
  * written once, so enqueueing it allocates nothing and it can be captured into a CUDA graph.
  */
@@ -61,10 +63,68 @@ final class Kernels implements AutoCloseable {
     }
 
     /**
-     * Starts a launch of {@code kernel} sized for {@code workItems} (kernels/README.md's table);
-     * add its arguments in the kernel's order with {@link Launch#ptr} and {@link Launch#i32}.
+     * {@code copy_nd}: {@code out[Σ c·os] = in[Σ c'·is]} for every flat index, {@code c} its coordinates
+     * in the out dims and {@code c'} in the in dims (row-major; rank below 5 pads with leading 1s).
      */
-    Launch launch(String kernel, long workItems) {
+    Launch copyNd(long out, long in, long count, int o0, int o1, int o2, int o3, int o4, long os0, long os1,
+            long os2, long os3, long os4, int i0, int i1, int i2, int i3, int i4, long is0, long is1, long is2,
+            long is3, long is4) {
+        return launch("copy_nd", count).ptr(out).ptr(in).i64(count).i32(o0).i32(o1).i32(o2).i32(o3).i32(o4)
+                .i64(os0).i64(os1).i64(os2).i64(os3).i64(os4).i32(i0).i32(i1).i32(i2).i32(i3).i32(i4).i64(is0)
+                .i64(is1).i64(is2).i64(is3).i64(is4);
+    }
+
+    /** {@code affine_act}: {@code out[r, c] = act(in[r, c] · scale[c] + shift[c])}; scale, shift may be 0 (none). */
+    Launch affineAct(long out, long in, long scale, long shift, long rows, int cols, int act, float slope) {
+        return launch("affine_act", rows * cols).ptr(out).ptr(in).ptr(scale).ptr(shift).i64(rows).i32(cols).i32(act)
+                .f32(slope);
+    }
+
+    /** {@code add_act}: {@code out[i] = act(a[i] + b[i])}. */
+    Launch addAct(long out, long a, long b, long n, int act, float slope) {
+        return launch("add_act", n).ptr(out).ptr(a).ptr(b).i64(n).i32(act).f32(slope);
+    }
+
+    /** {@code instance_norm_ndhwc}: per (sample, channel) statistics over the spatial positions, affine, act. */
+    Launch instanceNormNdhwc(long out, long in, long scale, long shift, int n, int spatial, int c, float eps, int act,
+            float slope) {
+        // A block per (sample, tile of 8 channels): kernels/README.md's grid table.
+        return launch("instance_norm_ndhwc", (long) n * ((c + 7) / 8) * KernelImage.BLOCK_THREADS).ptr(out).ptr(in)
+                .ptr(scale).ptr(shift).i32(n).i32(spatial).i32(c).f32(eps).i32(act).f32(slope);
+    }
+
+    /** {@code maxpool3d_ndhwc}: PyTorch's max pool, per-axis kernel, stride and padding. */
+    Launch maxpool3dNdhwc(long out, long in, int n, int d, int h, int w, int c, int od, int oh, int ow, int kd, int kh,
+            int kw, int sd, int sh, int sw, int pd, int ph, int pw) {
+        return launch("maxpool3d_ndhwc", (long) n * od * oh * ow * c).ptr(out).ptr(in).i32(n).i32(d).i32(h).i32(w)
+                .i32(c).i32(od).i32(oh).i32(ow).i32(kd).i32(kh).i32(kw).i32(sd).i32(sh).i32(sw).i32(pd).i32(ph).i32(pw);
+    }
+
+    /** {@code global_avg_pool_ndhwc}: {@code out[i · outRowStride + ch] = mean over spatial of in[i, :, ch]}. */
+    Launch globalAvgPoolNdhwc(long out, long in, int n, int spatial, int c, int outRowStride) {
+        // A block per (sample, chunk of 32 channels).
+        return launch("global_avg_pool_ndhwc", (long) n * ((c + 31) / 32) * KernelImage.BLOCK_THREADS).ptr(out)
+                .ptr(in).i32(n).i32(spatial).i32(c).i32(outRowStride);
+    }
+
+    /** {@code shortcut_a_ndhwc}: every {@code stride}-th voxel, channels zero-padded to {@code cout}. */
+    Launch shortcutANdhwc(long out, long in, int n, int d, int h, int w, int cin, int od, int oh, int ow, int cout,
+            int stride) {
+        return launch("shortcut_a_ndhwc", (long) n * od * oh * ow * cout).ptr(out).ptr(in).i32(n).i32(d).i32(h).i32(w)
+                .i32(cin).i32(od).i32(oh).i32(ow).i32(cout).i32(stride);
+    }
+
+    /** {@code gate_mix}: per sample, softmax of the gate's logits, then the experts mixed by it. */
+    Launch gateMix(long out, long logits, long experts, int batch, int width, int e) {
+        return launch("gate_mix", (long) batch * width).ptr(out).ptr(logits).ptr(experts).i32(batch).i32(width).i32(e);
+    }
+
+    /**
+     * Starts a launch of {@code kernel} sized for {@code workItems}: elements for the elementwise kernels
+     * (a float per thread is always enough; the float4 paths finish early), blocks × 256 for the
+     * reductions (kernels/README.md's table).
+     */
+    private Launch launch(String kernel, long workItems) {
         CUfunc_st f = functions.get(kernel);
         if (f == null) {
             throw new IllegalArgumentException("no kernel " + kernel + " in the fatbin");
@@ -76,7 +136,7 @@ final class Kernels implements AutoCloseable {
 
     /** One kernel launch with fixed arguments. */
     static final class Launch {
-        private static final int MAX_ARGS = 16;
+        private static final int MAX_ARGS = 24; // copy_nd has 23
         private final String name;
         private final CUfunc_st function;
         private final int grid;
@@ -101,14 +161,20 @@ final class Kernels implements AutoCloseable {
             return this;
         }
 
-        /** Appends a pointer argument (a device address). */
-        Launch ptr(long deviceAddress) {
+        private Launch ptr(long deviceAddress) {
             return next(deviceAddress, false);
         }
 
-        /** Appends an {@code int} argument. */
-        Launch i32(int value) {
+        private Launch i32(int value) {
             return next(value, true);
+        }
+
+        private Launch i64(long value) {
+            return next(value, false);
+        }
+
+        private Launch f32(float value) {
+            return next(Float.floatToRawIntBits(value), true);
         }
 
         /** @return blocks of {@code KernelImage.BLOCK_THREADS} threads */

@@ -14,41 +14,44 @@
  *       CUDA class before it said yes. {@link org.renalmtl.engine.cuda.CudaBackendProvider}, found by
  *       {@code Model} with {@code ServiceLoader}, uses it for {@code cuda} (refuse with the reason)
  *       and {@code auto} (fall back to the CPU with one logged line).</li>
+ *   <li>{@code CudaGraph} compiles a graph of the engine's IR ({@code engine.graph}) for one GPU, the
+ *       twin of the CPU's {@code CpuGraph}: the same backend-neutral {@code Schedule} (liveness, one
+ *       arena, in-place residuals, views, concat in place) with this backend's storage rules
+ *       ({@code CudaGraph.CudaStorage}: volumes channels-last, NDHWC, so channel slices, reshapes and
+ *       concats of volumes copy), and one {@code CudaKernel} per node ({@code CudaKernels}, the one
+ *       switch over the IR): convolutions on cuDNN ({@code CudnnConv}), transposed convolutions as
+ *       {@code cudnnConvolutionBackwardData} ({@code CudnnConvTranspose}), Linears as cuBLAS SGEMMs
+ *       ({@code CublasLinear}), and our kernels for norms ({@code CudaNorm}), pooling and the type-A
+ *       shortcut ({@code CudaPool}), adds and PLE gates ({@code CudaMix}) and copies
+ *       ({@code CudaCopy}). Kernel launches are typed: one method per kernel in {@code Kernels}, with
+ *       the kernel's name and argument order, as its CPU twin has them ({@code kernels/KERNELS.md}).
+ *       Graph inputs arrive row-major; an input volume with more than one channel that a node reads
+ *       whole is copied to channels-last once per run; outputs are copied back to row-major.</li>
+ *   <li>Convolutions are {@code cudnnConvolutionBiasActivationForward} with BatchNorm folded by the
+ *       graph, the residual as {@code z} aliasing {@code y} (the schedule's in-place residual; a
+ *       residual it could not overwrite is copied into y first), ReLU or IDENTITY; the activation
+ *       descriptor is {@code CUDNN_NOT_PROPAGATE_NAN} with coefficient {@code Double.MAX_VALUE}, as
+ *       PyTorch and TensorFlow set it ({@code ConvEpilogue}). Every descriptor is read back after it is
+ *       set and compared with what was set, strides included ({@code CudnnDescriptors},
+ *       {@code DescriptorCheck}). At plan time, outside capture, {@code cudnnFind*AlgorithmEx} runs once
+ *       per distinct (direction, shapes, convolution parameters, precision) of the plan
+ *       ({@code FindExCache}: identical layers and the three backbones of a separate-fusion network
+ *       share it; ids from {@code perf.algo()}, math types kept); its usable results are tried in
+ *       order with the fused call and the first that runs is kept; when it refuses them all, or the
+ *       activation is one it lacks (leaky ReLU, sigmoid, tanh), the fastest runs as
+ *       {@code cudnnConvolutionForward} with β = 1 over {@code y} holding the residual, then
+ *       {@code affine_act} adds the bias and applies the activation. The real workspace is the largest
+ *       chosen.</li>
  *   <li>{@link org.renalmtl.engine.cuda.CudaPlan} implements {@code ExecutionPlan} for one
- *       (config, cases, D, H, W, device, {@link org.renalmtl.engine.Precision}).
- *       Activations are NDHWC float32; the input's channels are zero-padded to 8 by
- *       {@code ncdhw_to_ndhwc} (and the stem weights likewise) so tensor cores apply.
- *       Convolutions ({@code CudnnConv}) are {@code cudnnConvolutionBiasActivationForward} with
- *       BatchNorm folded by the graph, the residual as {@code z} aliasing {@code y} (the graph's
- *       in-place residual), ReLU or IDENTITY (the shortcut-B convs); the activation descriptor is
- *       {@code CUDNN_NOT_PROPAGATE_NAN} with coefficient {@code Double.MAX_VALUE}, as PyTorch and
- *       TensorFlow set it ({@code ConvEpilogue}). Every descriptor is read back after it is set and
- *       compared with what was set (NDHWC strides included); a difference throws naming the layer
- *       ({@code DescriptorCheck}). At plan time, outside capture,
- *       {@code cudnnFindConvolutionForwardAlgorithmEx} runs once per distinct (shapes, convolution
- *       parameters, precision) of the plan ({@code FindExCache}: identical layers and the three
- *       backbones of a separate-fusion network share it; ids from {@code perf.algo()}, math types
- *       kept); its usable results are tried in order with the fused call and the first that runs is
- *       kept; when it refuses them all, the fastest runs as {@code cudnnConvolutionForward} with
- *       β = 1 over {@code y} holding the residual, then {@code bias_act} adds the bias and applies
- *       ReLU. The real workspace is the largest chosen.
- *       Max-pool, type-A shortcut, global average pool, {@code bias_act},
- *       {@code gate_softmax_mix} and {@code sigmoid} are our kernels, loaded with
- *       {@code cuModuleLoadData} and launched with {@code cuLaunchKernel} from argument cells
- *       written once; Linear layers are cuBLAS SGEMMs. Tower logits land straight in their model
- *       column; all towers' final biases are added by one {@code bias_act}, then {@code sigmoid}.</li>
- *   <li>Memory: all weights in ONE device allocation; activations of all networks in ONE arena
- *       placed by {@code ArenaPlanner} with the CPU plan's liveness (networks run in sequence and
- *       share it), followed by the device input, logits and fused features; one workspace (cuDNN's
- *       plus a fixed cuBLAS workspace, so cuBLAS never allocates during capture); pinned host
- *       staging for input and probabilities. After creation a forward calls no {@code cudaMalloc}
- *       (counted by {@code DeviceBuffer}) and no algorithm search.</li>
- *   <li>CUDA graph: after two eager warm-ups on the plan's stream the whole forward (upload,
- *       layouts, convolutions, pools, head, sigmoid, download) is captured once
- *       ({@code cudaStreamCaptureModeThreadLocal}) and replayed by every
- *       {@link org.renalmtl.engine.cuda.CudaPlan#forward}. Memory is reported as the plan's own
+ *       (config, cases, D, H, W, device, {@link org.renalmtl.engine.Precision}) on the graphs the CPU
+ *       runs: all weights in ONE device allocation; ONE arena (the largest network's activations, then
+ *       the input and every network's outputs); one workspace (cuDNN's plus a fixed cuBLAS workspace,
+ *       so cuBLAS never allocates during capture); pinned host staging. After two eager warm-ups the
+ *       whole forward (upload, every network, download) is captured once as a CUDA graph
+ *       ({@code cudaStreamCaptureModeThreadLocal}) and replayed by every forward: no {@code cudaMalloc}
+ *       (counted by {@code DeviceBuffer}), no algorithm search. Memory is reported as the plan's own
  *       allocations, their high-water mark including the algorithm search, and the
- *       {@code cudaMemGetInfo} delta of creating the plan (context excluded).</li>
+ *       {@code cudaMemGetInfo} delta of creating the plan.</li>
  *   <li>Precision ({@code ConvMath}, decided without a GPU): FP32 = {@code CUDNN_FMA_MATH} and
  *       cuBLAS default math, and only FMA_MATH search results are accepted (DEFAULT_MATH would allow
  *       TF32); TF32 = {@code CUDNN_DEFAULT_MATH} and {@code CUBLAS_TF32_TENSOR_OP_MATH} (the
@@ -74,15 +77,17 @@
  * convolutions make, as plain Java ({@code ConvMathTest}: accepted math types and version guards;
  * {@code ConvEpilogueTest}: activation and residual parameters of both paths;
  * {@code FindExCacheTest}; {@code DescriptorCheckTest}; {@code GpuBenchJsonTest};
- * {@code CudaRuntimeTest}: the reasons of a failed {@code cudnnCreate}). <b>Not yet run on a GPU</b>,
- * so every CUDA call path is unvalidated: context creation and module loading, kernel argument
- * passing, cuDNN descriptor set-up for 5-D NDHWC tensors and filters, the fused convolution with
- * IDENTITY and with {@code z} aliasing {@code y}, the fused-call trial and the plain fallback, the
- * descriptor read-back against real descriptors, the algorithm search, cuBLAS GEMM orientation,
- * graph capture and replay, the memory figures, and whether {@code ALLOW_CONVERSION} gives FP16
- * tensor-core kernels for 3-D convolutions. {@code CudaPlanTest}, {@code CudnnConvTest} (one layer,
- * both paths, against the engine's float64 reference convolution) and {@code KernelTwinTest} check
- * all of this on a GPU (against PyTorch float64 fixtures, the CPU plan and the CPU twins); they are
- * skipped with the probe's reason elsewhere.
+ * {@code CudaRuntimeTest}: the reasons of a failed {@code cudnnCreate}); and the kernel sources, run on
+ * CPU threads by {@code kernels/check-kernels.sh --emulate}. <b>Not yet run on a GPU</b>, so every
+ * CUDA call path is unvalidated: context creation and module loading, kernel argument passing, cuDNN
+ * descriptor set-up for 5-D NDHWC tensors and filters, the fused convolution with IDENTITY and with
+ * {@code z} aliasing {@code y}, the fused-call trial and the plain fallback, the backward-data
+ * transposed convolution, the descriptor read-back against real descriptors, the algorithm search,
+ * cuBLAS GEMM orientation, graph capture and replay, the memory figures, and whether
+ * {@code ALLOW_CONVERSION} gives FP16 tensor-core kernels for 3-D convolutions.
+ * {@code CudaOpsOracleTest} (every IR op against the engine's float64 reference, the CPU's per-op
+ * oracle on the GPU), {@code CudaPlanTest}, {@code CudnnConvTest} (both paths, every epilogue) and
+ * {@code KernelTwinTest} check all of this on a GPU (against PyTorch fixtures, the reference, the CPU
+ * plan and the CPU twins); they are skipped with the probe's reason elsewhere.
  */
 package org.renalmtl.engine.cuda;

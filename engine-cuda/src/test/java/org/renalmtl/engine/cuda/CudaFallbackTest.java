@@ -19,7 +19,6 @@ import org.renalmtl.engine.Device;
 import org.renalmtl.engine.LogCapture;
 import org.renalmtl.engine.Model;
 import org.renalmtl.engine.Precision;
-import org.renalmtl.engine.classifier.Op;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.SeededWeights;
 import org.renalmtl.weights.Tensor;
@@ -98,24 +97,21 @@ class CudaFallbackTest {
     }
 
     @Test
-    void stemWeightsReorderToNdhwcWithZeroPaddedChannels() {
+    void filtersReorderToChannelsLast() {
         int cout = 2;
         int cin = 3;
-        int[] k = {2, 1, 3};
-        int taps = 6;
+        int taps = 6; // a (2, 1, 3) kernel
         float[] w = new float[cout * cin * taps];
         for (int i = 0; i < w.length; i++) {
             w[i] = i + 1; // distinct, so any misplacement shows
         }
-        Op.Conv conv = new Op.Conv("stem", 0, 1, -1, cin, cout, k, new int[] {1, 1, 1}, new int[] {0, 0, 0},
-                new int[] {1, 1, 1}, true, false, w, new float[cout]);
-        float[] out = CudnnBackbone.ndhwcWeights(conv, 8);
-        assertEquals(cout * taps * 8, out.length);
+        float[] out = CudnnConv.channelsLastFilter(new Tensor("w", new long[] {cout, cin, 2, 1, 3},
+                MemorySegment.ofArray(w)));
         float[] expected = new float[out.length];
         for (int o = 0; o < cout; o++) {
             for (int t = 0; t < taps; t++) {
-                for (int c = 0; c < 8; c++) {
-                    expected[(o * taps + t) * 8 + c] = c < cin ? w[(o * cin + c) * taps + t] : 0f;
+                for (int c = 0; c < cin; c++) {
+                    expected[(o * taps + t) * cin + c] = (o * cin + c) * taps + t + 1;
                 }
             }
         }

@@ -20,7 +20,11 @@ class FindExCacheTest {
 
     /** A key built from fresh arrays each time, as every layer builds its own. */
     private static FindExCache.Key key(int channels, int stride, Precision p) {
-        return FindExCache.Key.of(new int[] {2, channels, 12, 12, 12}, new int[] {channels, channels, 3, 3, 3},
+        return key("forward", channels, stride, p);
+    }
+
+    private static FindExCache.Key key(String direction, int channels, int stride, Precision p) {
+        return FindExCache.Key.of(direction, new int[] {2, channels, 12, 12, 12}, new int[] {channels, channels, 3, 3, 3},
                 new int[] {1, 1, 1}, new int[] {stride, stride, stride}, new int[] {1, 1, 1}, p);
     }
 
@@ -53,8 +57,10 @@ class FindExCacheTest {
         cache.candidates(key(24, 1, Precision.FP32), search);
         cache.candidates(key(16, 1, Precision.TF32), search);
         cache.candidates(key(16, 1, Precision.FP32), search);
-        assertEquals(4, runs.get());
-        assertEquals(4, cache.searches());
+        // A transposed conv of the same shapes is another search: backward data, other algorithms.
+        cache.candidates(key("backward-data", 16, 1, Precision.FP32), search);
+        assertEquals(5, runs.get());
+        assertEquals(5, cache.searches());
     }
 
     @Test
