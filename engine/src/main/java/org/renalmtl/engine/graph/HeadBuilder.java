@@ -37,9 +37,9 @@ final class HeadBuilder {
     }
 
     /**
-     * The CGC levels as {@code HeadGraph}/{@code CpuHead} run them: level 0 feeds the features to
-     * everything; at a later level task t's experts and gate read task t's output of the level before,
-     * the shared experts and gate the shared output. A task gate mixes its task's experts then the shared
+     * The CGC levels as the PyTorch model runs them ({@code PLEHead} in weights/export/renal_mtl/heads.py):
+     * level 0 feeds the features to everything; at a later level task t's experts and gate read task t's
+     * output of the level before, the shared experts and gate the shared output. A task gate mixes its task's experts then the shared
      * ones; the shared gate (every level but the last) mixes all experts, task 0's first.
      */
     private int ple(String p, ModelConfig.Ple ple, int tasks, int features) {
