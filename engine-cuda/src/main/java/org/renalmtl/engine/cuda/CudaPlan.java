@@ -58,7 +58,6 @@ public final class CudaPlan implements ExecutionPlan {
     private final int cases;
     private final int[] size;
     private final int device;
-    private final Precision precision;
     private final long inputBytes; // (cases, phases, D, H, W) float32
     private final List<CudaGraph> graphs = new ArrayList<>(); // per network, in config order
     private final int[][] taskColumns; // per network: its tasks' columns in the model's output
@@ -104,7 +103,6 @@ public final class CudaPlan implements ExecutionPlan {
         this.cases = cases;
         this.size = size.clone();
         this.device = deviceIndex;
-        this.precision = precision;
         int n = config.networks().size();
         this.inputBytes = (long) cases * config.phases().size() * size[0] * size[1] * size[2] * Float.BYTES;
         this.taskColumns = new int[n][];
@@ -247,21 +245,6 @@ public final class CudaPlan implements ExecutionPlan {
     @Override
     public int cases() {
         return cases;
-    }
-
-    /** @return (D, H, W) of one phase */
-    public int[] size() {
-        return size.clone();
-    }
-
-    /** @return the convolution/GEMM arithmetic */
-    public Precision precision() {
-        return precision;
-    }
-
-    /** @return the CUDA ordinal this plan runs on */
-    public int deviceIndex() {
-        return device;
     }
 
     /**

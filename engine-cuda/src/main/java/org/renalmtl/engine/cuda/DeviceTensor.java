@@ -61,11 +61,6 @@ record DeviceTensor(long address, long[] dims, long[] strides) {
         return n;
     }
 
-    /** @return the same value {@code bytes} further on (a slice's start) */
-    DeviceTensor at(long bytes) {
-        return new DeviceTensor(address + bytes, dims, strides);
-    }
-
     /** @return whether the elements are dense channels-last: (N, D, H, W, C) for a volume, row-major otherwise */
     boolean channelsLastDense() {
         return Arrays.equals(strides, dims.length == 5 ? channelsLast(dims) : rowMajor(dims));
@@ -89,17 +84,6 @@ record DeviceTensor(long address, long[] dims, long[] strides) {
             stride *= dims[a];
         }
         return s;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof DeviceTensor t && t.address == address && Arrays.equals(t.dims, dims)
-                && Arrays.equals(t.strides, strides);
-    }
-
-    @Override
-    public int hashCode() {
-        return Long.hashCode(address) * 31 + Arrays.hashCode(dims);
     }
 
     @Override
