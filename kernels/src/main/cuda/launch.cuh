@@ -59,11 +59,6 @@ template <typename T> static __device__ __forceinline__ T rmtl_splat(float v);
 template <> __device__ __forceinline__ float rmtl_splat<float>(float v) { return v; }
 template <> __device__ __forceinline__ float4 rmtl_splat<float4>(float v) { return make_float4(v, v, v, v); }
 
-// ReLU that keeps NaN (PyTorch's relu does; fmaxf(v, 0) would turn NaN into 0).
-static __device__ __forceinline__ float rmtl_relu(float v) {
-    return v < 0.0f ? 0.0f : v;
-}
-
 // Logistic function without overflow: exp is only ever taken of a non-positive number (IEEE expf,
 // no fast-math, so it is within 2 ulp and 1 / (1 + e) never sees inf / inf).
 static __device__ __forceinline__ float rmtl_sigmoid(float v) {

@@ -26,7 +26,6 @@
 #include <map>
 #include <thread>
 #include "emulate.h"
-#include "../../main/cuda/layout.cu"
 #include "../../main/cuda/copy.cu"
 #include "../../main/cuda/elementwise.cu"
 #include "../../main/cuda/norm.cu"
@@ -108,7 +107,6 @@ using Adapter = std::function<void(void**)>;
 template <typename T> T argAt(void** a, int i) { T v; std::memcpy(&v, a[i], sizeof v); return v; }
 std::map<std::string, Adapter>& emulatedKernels() {
     static std::map<std::string, Adapter> k = {
-        {"ncdhw_to_ndhwc", [](void** a) { ncdhw_to_ndhwc(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<int>(a, 2), argAt<int>(a, 3), argAt<int>(a, 4), argAt<int>(a, 5)); }},
         {"copy_nd", [](void** a) { copy_nd(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<long long>(a, 2),
                                            argAt<int>(a, 3), argAt<int>(a, 4), argAt<int>(a, 5), argAt<int>(a, 6), argAt<int>(a, 7),
                                            argAt<long long>(a, 8), argAt<long long>(a, 9), argAt<long long>(a, 10), argAt<long long>(a, 11), argAt<long long>(a, 12),
@@ -120,9 +118,6 @@ std::map<std::string, Adapter>& emulatedKernels() {
         {"maxpool3d_ndhwc", [](void** a) { maxpool3d_ndhwc(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<int>(a, 2), argAt<int>(a, 3), argAt<int>(a, 4), argAt<int>(a, 5), argAt<int>(a, 6), argAt<int>(a, 7), argAt<int>(a, 8), argAt<int>(a, 9), argAt<int>(a, 10), argAt<int>(a, 11), argAt<int>(a, 12), argAt<int>(a, 13), argAt<int>(a, 14), argAt<int>(a, 15), argAt<int>(a, 16), argAt<int>(a, 17), argAt<int>(a, 18)); }},
         {"global_avg_pool_ndhwc", [](void** a) { global_avg_pool_ndhwc(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<int>(a, 2), argAt<int>(a, 3), argAt<int>(a, 4), argAt<int>(a, 5)); }},
         {"shortcut_a_ndhwc", [](void** a) { shortcut_a_ndhwc(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<int>(a, 2), argAt<int>(a, 3), argAt<int>(a, 4), argAt<int>(a, 5), argAt<int>(a, 6), argAt<int>(a, 7), argAt<int>(a, 8), argAt<int>(a, 9), argAt<int>(a, 10), argAt<int>(a, 11)); }},
-        {"bias_act", [](void** a) { bias_act(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<int>(a, 2), argAt<int>(a, 3), argAt<int>(a, 4)); }},
-        {"gate_softmax_mix", [](void** a) { gate_softmax_mix(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<const float*>(a, 2), argAt<const int*>(a, 3), argAt<int>(a, 4), argAt<int>(a, 5), argAt<int>(a, 6), argAt<int>(a, 7)); }},
-        {"sigmoid", [](void** a) { sigmoid(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<int>(a, 2)); }},
         {"gate_mix", [](void** a) { gate_mix(argAt<float*>(a, 0), argAt<const float*>(a, 1), argAt<const float* const*>(a, 2), argAt<int>(a, 3), argAt<int>(a, 4), argAt<int>(a, 5)); }},
     };
     return k;
@@ -289,27 +284,7 @@ void compare(const std::string& name, const std::vector<float>& got, const std::
     report(name, bad == 0 && unwritten == 0, buf);
 }
 
-CUfunction fLayout, fCopy, fAffine, fAdd, fNorm, fMaxpool, fGap, fShortcut, fBiasAct, fGate, fSigmoid, fGateMix;
-
-// ---------------------------------------------------------------- layout
-void checkLayout(int n, int c, int spatial, int cpad, int outOffset, unsigned block = kBlock, unsigned gridOverride = 0) {
-    auto in = randn((size_t)n * c * spatial);
-    Dev din(in.size()), dout((size_t)n * spatial * cpad + outOffset);
-    upload(din.p, in.data(), in.size() * 4);
-    poison(dout.p, dout.n);
-    long long work = cpad <= 16 ? (long long)n * spatial : (long long)n * ((spatial + 31) / 32) * ((cpad + 31) / 32) * kBlock;
-    launch(fLayout, gridOverride ? gridOverride : gridFor(work), {dout.p + 4ull * outOffset, din.p, n, c, spatial, cpad}, block);
-    auto got = download(dout.p + 4ull * outOffset, (size_t)n * spatial * cpad);
-    std::vector<double> want(got.size());
-    for (int i = 0; i < n; ++i)
-        for (int s = 0; s < spatial; ++s)
-            for (int ch = 0; ch < cpad; ++ch)
-                want[((size_t)i * spatial + s) * cpad + ch] = ch < c ? in[((size_t)i * c + ch) * spatial + s] : 0.0;
-    char name[160];
-    std::snprintf(name, sizeof name, "ncdhw_to_ndhwc n=%d c=%d sp=%d cpad=%d off=%d blk=%u%s", n, c, spatial, cpad, outOffset,
-                  block, gridOverride ? " 64-bit" : "");
-    compare(name, got, want, -1, 1);
-}
+CUfunction fCopy, fAffine, fAdd, fNorm, fMaxpool, fGap, fShortcut, fGateMix;
 
 // ---------------------------------------------------------------- maxpool
 struct Win { int kd, kh, kw, sd, sh, sw, pd, ph, pw; };
@@ -399,75 +374,6 @@ void checkShortcut(int n, int d, int h, int w, int cin, int cout, int stride, in
     std::snprintf(name, sizeof name, "shortcut_a_ndhwc n=%d %dx%dx%d %d->%d s%d off=%d%s", n, d, h, w, cin, cout, stride, outOffset,
                   gridOverride ? " 64-bit" : "");
     compare(name, got, want, -1, 1);
-}
-
-// ---------------------------------------------------------------- bias + activation
-void checkBiasAct(int rows, int cols, int relu, int offset, unsigned gridOverride = 0) {
-    auto x = randn((size_t)rows * cols), b = randn(cols);
-    x[0] = NAN;
-    Dev dx(x.size() + offset), db(b.size() + offset);
-    upload(dx.p + 4ull * offset, x.data(), x.size() * 4);
-    upload(db.p + 4ull * offset, b.data(), b.size() * 4);
-    launch(fBiasAct, gridOverride ? gridOverride : gridFor((long long)rows * cols), {dx.p + 4ull * offset, db.p + 4ull * offset, rows, cols, relu});
-    auto got = download(dx.p + 4ull * offset, x.size());
-    std::vector<double> want(got.size());
-    for (size_t i = 0; i < x.size(); ++i) {
-        float v = x[i] + b[i % cols];  // the same single float addition the kernel does
-        want[i] = relu && v < 0.0f ? 0.0f : v;
-    }
-    char name[160];
-    std::snprintf(name, sizeof name, "bias_act %dx%d relu=%d off=%d%s", rows, cols, relu, offset, gridOverride ? " 64-bit" : "");
-    compare(name, got, want, -1, 1);
-}
-
-// ---------------------------------------------------------------- gate softmax mix
-void checkGate(int batch, int width, int nexp, std::vector<int> sel, int rowStride, int colOffset, float logitScale) {
-    int nsel = (int)sel.size();
-    auto logits = randn((size_t)batch * nsel, logitScale), experts = randn((size_t)nexp * batch * width);
-    Dev dl(logits.size()), de(experts.size()), ds(sel.size()), dout((size_t)batch * rowStride);
-    upload(dl.p, logits.data(), logits.size() * 4);
-    upload(de.p, experts.data(), experts.size() * 4);
-    upload(ds.p, sel.data(), sel.size() * 4);
-    poison(dout.p, dout.n);
-    launch(fGate, gridFor((long long)batch * width), {dout.p + 4ull * colOffset, dl.p, de.p, ds.p, batch, width, nsel, rowStride});
-    auto got = download(dout.p, dout.n);
-    std::vector<double> want(got.size(), 0.0);
-    std::vector<bool> untouched(got.size(), true);
-    for (int b = 0; b < batch; ++b) {
-        double mx = -INFINITY, sum = 0;
-        for (int i = 0; i < nsel; ++i) mx = std::max(mx, (double)logits[(size_t)b * nsel + i]);
-        for (int i = 0; i < nsel; ++i) sum += std::exp(logits[(size_t)b * nsel + i] - mx);
-        for (int j = 0; j < width; ++j) {
-            double acc = 0;
-            for (int i = 0; i < nsel; ++i)
-                acc += std::exp(logits[(size_t)b * nsel + i] - mx) / sum * experts[((size_t)sel[i] * batch + b) * width + j];
-            size_t o = (size_t)b * rowStride + colOffset + j;
-            want[o] = acc;
-            untouched[o] = false;
-        }
-    }
-    char name[160];
-    std::snprintf(name, sizeof name, "gate_softmax_mix b=%d w=%d nsel=%d stride=%d col=%d scale=%g", batch, width, nsel, rowStride, colOffset,
-                  logitScale);
-    // float expf (<= 2 ulp), one division and nsel float products/sums against float64: 1e-5 of
-    // the experts' scale (about 1) is 100x that bound.
-    compare(name, got, want, 1e-5, 1.0, &untouched);
-}
-
-// ---------------------------------------------------------------- sigmoid
-void checkSigmoid(int n) {
-    auto x = randn(n, 8.0f);
-    const float extremes[] = {0.0f, -0.0f, 88.0f, -88.0f, 104.0f, -104.0f, 1e30f, -1e30f, INFINITY, -INFINITY, NAN};
-    for (size_t i = 0; i < sizeof extremes / sizeof extremes[0] && i < x.size(); ++i) x[i] = extremes[i];
-    Dev dx(x.size()), dout(x.size());
-    upload(dx.p, x.data(), x.size() * 4);
-    poison(dout.p, dout.n);
-    launch(fSigmoid, gridFor(n), {dout.p, dx.p, n});
-    auto got = download(dout.p, dout.n);
-    std::vector<double> want(got.size());
-    for (int i = 0; i < n; ++i) want[i] = 1.0 / (1.0 + std::exp(-(double)x[i]));
-    // expf within 2 ulp, then one add and one divide: 1e-6 absolute on a value in [0, 1].
-    compare("sigmoid n=" + std::to_string(n) + " (incl. +-inf, 1e30, NaN)", got, want, 1e-6, 1.0);
 }
 
 // ---------------------------------------------------------------- copy_nd
@@ -733,7 +639,8 @@ void checkGateMix(int batch, int width, int e, int expertOffset, float logitScal
     char name[200];
     std::snprintf(name, sizeof name, "gate_mix b=%d w=%d e=%d expert-off=%d scale=%g%s", batch, width, e, expertOffset, logitScale,
                   nanLogit ? " NaN logit" : "");
-    // As gate_softmax_mix: float expf, one division, e products and sums against float64.
+    // float expf (<= 2 ulp), one division and e float products/sums against float64: 1e-5 of the
+    // experts' scale (about 1) is 100x that bound.
     compare(name, got, want, 1e-5, 1.0);
 }
 
@@ -769,12 +676,6 @@ void timing(int cases) {
     struct Row { std::string name; double ms, mb; };
     std::vector<Row> rows;
     {
-        Dev in((size_t)n * 96 * 96 * 96), out((size_t)n * 96 * 96 * 96 * 8);
-        auto r = randn(in.n); upload(in.p, r.data(), r.size() * 4);
-        double ms = timeKernel(fLayout, gridFor((long long)n * 96 * 96 * 96), {out.p, in.p, n, 1, 96 * 96 * 96, 8});
-        rows.push_back({"ncdhw_to_ndhwc c=1 -> cpad=8, 96^3", ms, (in.n + out.n) * 4e-6});
-    }
-    {
         Dev in((size_t)n * 48 * 48 * 48 * 64), out((size_t)n * 24 * 24 * 24 * 64);
         auto r = randn(in.n); upload(in.p, r.data(), r.size() * 4);
         double ms = timeKernel(fMaxpool, gridFor((long long)out.n / 4), {out.p, in.p, n, 48, 48, 48, 64, 24, 24, 24, 3, 3, 3, 2, 2, 2, 1, 1, 1});
@@ -791,25 +692,6 @@ void timing(int cases) {
         auto r = randn(in.n); upload(in.p, r.data(), r.size() * 4);
         double ms = timeKernel(fShortcut, gridFor((long long)out.n / 4), {out.p, in.p, n, 24, 24, 24, 64, 12, 12, 12, 128, 2});
         rows.push_back({"shortcut_a_ndhwc 24^3x64 -> 12^3x128 s2", ms, (out.n + out.n / 8) * 4e-6});
-    }
-    {
-        Dev x((size_t)cases * 256), b(256);
-        auto r = randn(x.n); upload(x.p, r.data(), r.size() * 4); upload(b.p, r.data(), 256 * 4);
-        double ms = timeKernel(fBiasAct, gridFor((long long)x.n / 4), {x.p, b.p, cases, 256, 1});
-        rows.push_back({"bias_act cases x 256", ms, 2 * x.n * 4e-6});
-    }
-    {
-        Dev l((size_t)cases * 8), e((size_t)8 * cases * 128), s(8), out((size_t)cases * 128);
-        std::vector<int> sel = {0, 1, 2, 3, 4, 5, 6, 7};
-        auto r = randn(e.n); upload(e.p, r.data(), r.size() * 4); upload(l.p, r.data(), l.n * 4); upload(s.p, sel.data(), 32);
-        double ms = timeKernel(fGate, gridFor((long long)cases * 128 / 4), {out.p, l.p, e.p, s.p, cases, 128, 8, 128});
-        rows.push_back({"gate_softmax_mix 8 experts x 128", ms, (e.n + out.n) * 4e-6});
-    }
-    {
-        Dev x((size_t)cases * 3), out((size_t)cases * 3);
-        auto r = randn(x.n); upload(x.p, r.data(), r.size() * 4);
-        double ms = timeKernel(fSigmoid, gridFor((long long)x.n), {out.p, x.p, cases * 3});
-        rows.push_back({"sigmoid cases x 3", ms, 2 * x.n * 4e-6});
     }
     {   // nnU-Net 3d_fullres shapes (patch 128^3, first stage 32 channels), `cases` samples
         const long long vox = 128LL * 128 * 128;
@@ -886,9 +768,8 @@ int main(int argc, char** argv) {
     CUmodule mod;
     ck(p_cuModuleLoadData(&mod, image.data()), "cuModuleLoadData(renal_mtl.fatbin)");
     struct { const char* name; CUfunction* f; } kernels[] = {
-        {"ncdhw_to_ndhwc", &fLayout}, {"copy_nd", &fCopy}, {"affine_act", &fAffine}, {"add_act", &fAdd},
-        {"instance_norm_ndhwc", &fNorm}, {"maxpool3d_ndhwc", &fMaxpool}, {"global_avg_pool_ndhwc", &fGap},
-        {"shortcut_a_ndhwc", &fShortcut}, {"bias_act", &fBiasAct}, {"gate_softmax_mix", &fGate}, {"sigmoid", &fSigmoid},
+        {"copy_nd", &fCopy}, {"affine_act", &fAffine}, {"add_act", &fAdd}, {"instance_norm_ndhwc", &fNorm},
+        {"maxpool3d_ndhwc", &fMaxpool}, {"global_avg_pool_ndhwc", &fGap}, {"shortcut_a_ndhwc", &fShortcut},
         {"gate_mix", &fGateMix}};
     std::ostringstream res;
     std::printf("\n%-24s %5s %6s %8s %8s %7s\n", "kernel", "regs", "smem", "local", "binary", "maxthr");
@@ -909,15 +790,6 @@ int main(int argc, char** argv) {
 
     // 64-bit index path: a grid of more than 2^31 threads makes rmtl_fits32 false on any data size.
     const unsigned huge = (1u << 23) + 1;
-
-    checkLayout(2, 1, 37 * 41 * 43, 8, 0);
-    checkLayout(2, 3, 37 * 41 * 43, 8, 0);
-    checkLayout(1, 3, 1000, 3, 0);          // cpad % 4 != 0: scalar path
-    checkLayout(2, 1, 5001, 8, 1);          // misaligned out: scalar path
-    checkLayout(2, 40, 1234, 48, 0);        // tiled path with channel and voxel tails
-    checkLayout(1, 64, 4096, 64, 0, 128);   // tiled path, 4 warps per block
-    checkLayout(2, 3, 777, 8, 0, kBlock, huge);
-    checkLayout(1, 33, 100, 40, 0, kBlock, huge);
 
     checkCopies(huge);
 
@@ -972,18 +844,6 @@ int main(int argc, char** argv) {
     checkShortcut(1, 6, 6, 6, 32, 64, 1, 1);              // misaligned out, stride 1
     checkShortcut(1, 5, 5, 5, 8, 16, 2, 0, huge);
 
-    checkBiasAct(8, 256, 1, 0);
-    checkBiasAct(8, 256, 0, 0);
-    checkBiasAct(5, 3, 1, 0);                              // scalar path
-    checkBiasAct(3, 64, 1, 1);                             // misaligned
-    checkBiasAct(7, 20, 1, 0, huge);
-
-    checkGate(8, 128, 8, {2, 3, 6, 7}, 128, 0, 1.0f);
-    checkGate(8, 128, 8, {0, 1, 2, 3, 4, 5, 6, 7}, 384, 128, 1.0f);  // shared gate into a slice
-    checkGate(3, 6, 4, {3, 0}, 6, 0, 1.0f);                            // scalar path
-    checkGate(2, 64, 3, {1}, 64, 0, 1.0f);                             // one expert: weight 1
-    checkGate(4, 32, 4, {0, 1, 2, 3}, 32, 0, 300.0f);                  // huge logits: max-subtraction
-    checkSigmoid(1000);
     checkGateMix(8, 128, 4, 0, 1.0f, false);
     checkGateMix(3, 6, 5, 0, 1.0f, false);                                 // width % 4 != 0: scalar
     checkGateMix(4, 64, 3, 1, 1.0f, false);                                // misaligned experts: scalar

@@ -44,11 +44,10 @@ public record KernelImage(byte[] fatbin, String sourceHash) {
 
     /**
      * Entry points of the fatbin ({@code extern "C"}, so unmangled), in the order of KERNELS.md:
-     * layout, copy, pooling, shortcut, elementwise, norm, head. Each has a CPU twin of the same name
-     * in camelCase.
+     * copy, pooling, shortcut, elementwise, norm, head. Each has a CPU twin of the same name in
+     * camelCase.
      */
     public static final List<String> KERNEL_NAMES = List.of(
-            "ncdhw_to_ndhwc",
             "copy_nd",
             "maxpool3d_ndhwc",
             "global_avg_pool_ndhwc",
@@ -56,9 +55,6 @@ public record KernelImage(byte[] fatbin, String sourceHash) {
             "affine_act",
             "add_act",
             "instance_norm_ndhwc",
-            "bias_act",
-            "gate_softmax_mix",
-            "sigmoid",
             "gate_mix");
 
     /**
@@ -150,7 +146,7 @@ public record KernelImage(byte[] fatbin, String sourceHash) {
      * covers what a capped grid leaves over. The work item of each kernel (an element, a float4 of
      * channels, a 32 x 32 tile) is given in its source file's header comment and in kernels/README.md.
      *
-     * @param workItems       threads the kernel could use, e.g. n * spatial for ncdhw_to_ndhwc's voxel path
+     * @param workItems       threads the kernel could use, e.g. n * od * oh * ow * c for maxpool3d_ndhwc
      * @param multiprocessors the device's multiprocessor count (132 on an H100 SXM)
      * @return gridDim.x
      */

@@ -1,21 +1,22 @@
 package org.renalmtl.engine.cpu;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import java.lang.foreign.MemorySegment;
 
 /**
- * Head ops (PLE experts, gates, towers) on the CPU. {@link #biasAct}, {@link #gateSoftmaxMix},
- * {@link #sigmoid} and {@link #gateMix} are the CPU twins of {@code kernels/src/main/cuda/head.cu}
- * (same names, same argument order) and the oracles of those kernels; {@link #linear} is the twin of the cuBLAS GEMM
- * that precedes {@code bias_act}. All buffers are float32, row-major.
+ * Head ops (PLE experts, gates, towers) on the CPU. {@link #gateMix} is the CPU twin of
+ * {@code gate_mix} in {@code kernels/src/main/cuda/head.cu} (same name, same argument order) and that
+ * kernel's oracle; {@link #linear} is the twin of the cuBLAS GEMM of {@code CublasLinear}, which
+ * {@code affine_act} ({@link Elementwise#affineAct}) follows for the bias and the activation. All
+ * buffers are float32, row-major.
  */
 public final class Head {
     private Head() {}
 
     /**
-     * {@code out[r, o] = Σ_i in[r, i] · weight[o, i]} (no bias: {@link #biasAct} follows, as on the GPU).
+     * {@code out[r, o] = Σ_i in[r, i] · weight[o, i]} (no bias: {@link Elementwise#affineAct} follows, as on
+     * the GPU).
      *
      * @param out // (rows, outF) with row stride {@code outRowStride}
      * @param in // (rows, inF)
@@ -42,78 +43,6 @@ public final class Head {
                 }
                 out.setAtIndex(JAVA_FLOAT, (long) r * outRowStride + o, (float) (s0 + s1));
             }
-        }
-    }
-
-    /**
-     * In place: {@code x[r, j] += bias[j]}, then ReLU if {@code relu != 0}.
-     *
-     * @param x // (rows, cols)
-     * @param bias // (cols)
-     */
-    public static void biasAct(MemorySegment x, MemorySegment bias, int rows, int cols, int relu) {
-        for (int r = 0; r < rows; r++) {
-            for (int j = 0; j < cols; j++) {
-                long at = (long) r * cols + j;
-                float v = x.getAtIndex(JAVA_FLOAT, at) + bias.getAtIndex(JAVA_FLOAT, j);
-                x.setAtIndex(JAVA_FLOAT, at, relu != 0 && v < 0 ? 0f : v);
-            }
-        }
-    }
-
-    /**
-     * Gate softmax and expert mixing in one pass: for each case b, {@code g = softmax(logits[b, :])}
-     * (max-subtracted) and {@code out[b, j] = Σ_i g[i] · experts[sel[i], b, j]}.
-     *
-     * @param out // (batch, width) with row stride {@code outRowStride}
-     * @param logits // (batch, nsel)
-     * @param experts // (E, batch, width)
-     * @param sel // (nsel) int32 expert indices
-     */
-    public static void gateSoftmaxMix(MemorySegment out, MemorySegment logits, MemorySegment experts,
-            MemorySegment sel, int batch, int width, int nsel, int outRowStride) {
-        for (int b = 0; b < batch; b++) {
-            long lr = (long) b * nsel;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int i = 0; i < nsel; i++) {
-                max = Math.max(max, logits.getAtIndex(JAVA_FLOAT, lr + i));
-            }
-            float sum = 0;
-            for (int i = 0; i < nsel; i++) {
-                sum += (float) Math.exp(logits.getAtIndex(JAVA_FLOAT, lr + i) - max);
-            }
-            long or = (long) b * outRowStride;
-            for (int j = 0; j < width; j++) {
-                out.setAtIndex(JAVA_FLOAT, or + j, 0f);
-            }
-            for (int i = 0; i < nsel; i++) {
-                float g = (float) Math.exp(logits.getAtIndex(JAVA_FLOAT, lr + i) - max) / sum;
-                long er = ((long) sel.getAtIndex(JAVA_INT, i) * batch + b) * width;
-                for (int j = 0; j < width; j++) {
-                    out.setAtIndex(JAVA_FLOAT, or + j,
-                            out.getAtIndex(JAVA_FLOAT, or + j) + g * experts.getAtIndex(JAVA_FLOAT, er + j));
-                }
-            }
-        }
-    }
-
-    /**
-     * {@code out[i] = 1 / (1 + exp(-in[i]))}, written so that large |in| never overflows.
-     *
-     * @param out // (n)
-     * @param in // (n)
-     */
-    public static void sigmoid(MemorySegment out, MemorySegment in, int n) {
-        for (int i = 0; i < n; i++) {
-            float x = in.getAtIndex(JAVA_FLOAT, i);
-            float v;
-            if (x >= 0) {
-                v = (float) (1.0 / (1.0 + Math.exp(-x)));
-            } else {
-                double e = Math.exp(x);
-                v = (float) (e / (1.0 + e));
-            }
-            out.setAtIndex(JAVA_FLOAT, i, v);
         }
     }
 
