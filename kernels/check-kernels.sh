@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs kernels/src/test/cuda/kernel_check.cpp (see its header):
 #   kernels/check-kernels.sh [--json out.json]      on a GPU host: the committed fatbin through the driver API
-#   kernels/check-kernels.sh --emulate              anywhere: the kernel sources on CPU threads (about 4 min on 2 cores)
+#   kernels/check-kernels.sh --emulate              anywhere: the kernel sources on CPU threads (about 1.5 min on 2 cores)
 # Needs g++ (C++17; C++20 for --emulate) and the CUDA headers (CUDA_HOME, default /usr/local/cuda).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

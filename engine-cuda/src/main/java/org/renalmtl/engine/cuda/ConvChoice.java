@@ -13,13 +13,16 @@ record ConvChoice(String layer, ConvCandidate candidate, Mode mode) {
     enum Mode {
         /** {@code cudnnConvolutionBiasActivationForward}: act(conv(x) + z + bias), z aliasing y. */
         FUSED,
-        /** {@code cudnnConvolutionForward} with β = 1 over y holding z (the residual), then our {@code bias_act}. */
+        /**
+         * {@code cudnnConvolutionForward} (or, transposed, {@code cudnnConvolutionBackwardData}) with β = 1 over y
+         * holding z (the residual), then our {@code affine_act} for bias and activation.
+         */
         UNFUSED
     }
 
     @Override
     public String toString() {
         return layer + "=" + candidate.algoName() + "/" + ConvMath.mathName(candidate.mathType())
-                + (mode == Mode.FUSED ? "" : "+bias_act");
+                + (mode == Mode.FUSED ? "" : "+affine_act");
     }
 }
