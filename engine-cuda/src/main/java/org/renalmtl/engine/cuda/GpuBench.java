@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import org.renalmtl.engine.Precision;
 import org.renalmtl.weights.ModelConfig;
@@ -158,25 +159,23 @@ public final class GpuBench {
                         r.put("batch", batch);
                         r.put("size", Arrays.toString(s));
                         r.put("precision", p.label());
-                        r.put("arithmetic", ConvMath.arithmetic(p));
-                        switch (ConvMath.decide(p, CudaRuntime.cudnnVersion())) {
+                        r.put("arithmetic", CudaPrecision.arithmetic(p));
+                        Optional<String> refused = CudaPrecision.refusal(p);
+                        if (refused.isPresent()) {
                             // Refused by design (bf16 in this build, fp16 on a buggy cuDNN): not a failure.
-                            case ConvMath.Refuse refused -> r.put("refused", refused.reason());
-                            case ConvMath.Use use -> {
-                                if (use.guard() != null) {
-                                    r.put("guard", use.guard());
+                            r.put("refused", refused.get());
+                        } else {
+                            CudaPrecision.guard(p).ifPresent(g -> r.put("guard", g));
+                            try {
+                                float[] probs = measure(wf, config, batch, s, p, r);
+                                if (p == Precision.FP32) {
+                                    reference = probs;
+                                } else if (reference != null) {
+                                    r.put("max_abs_diff_vs_fp32", maxAbsDiff(probs, reference));
                                 }
-                                try {
-                                    float[] probs = measure(wf, config, batch, s, p, r);
-                                    if (p == Precision.FP32) {
-                                        reference = probs;
-                                    } else if (reference != null) {
-                                        r.put("max_abs_diff_vs_fp32", maxAbsDiff(probs, reference));
-                                    }
-                                } catch (RuntimeException | OutOfMemoryError e) {
-                                    failed = true;
-                                    r.put("error", e.getClass().getSimpleName() + ": " + e.getMessage());
-                                }
+                            } catch (RuntimeException | OutOfMemoryError e) {
+                                failed = true;
+                                r.put("error", e.getClass().getSimpleName() + ": " + e.getMessage());
                             }
                         }
                         Map<String, Object> shown = new LinkedHashMap<>(r);
@@ -258,13 +257,13 @@ public final class GpuBench {
     }
 
     /** @return one convolution's entry in a result's {@code convolutions} list */
-    static Map<String, Object> convolution(ConvChoice c) {
+    static Map<String, Object> convolution(CudaPlan.Convolution c) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("layer", c.layer());
-        m.put("algo", c.candidate().algoName());
-        m.put("math", ConvMath.mathName(c.candidate().mathType()));
-        m.put("mode", c.mode() == ConvChoice.Mode.FUSED ? "fused" : "conv+bias_act");
-        m.put("workspace_bytes", c.candidate().memory());
+        m.put("algo", c.algorithm());
+        m.put("math", c.mathType());
+        m.put("mode", c.fused() ? "fused" : "conv+bias_act");
+        m.put("workspace_bytes", c.workspaceBytes());
         return m;
     }
 

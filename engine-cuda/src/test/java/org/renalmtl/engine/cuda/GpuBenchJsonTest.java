@@ -19,14 +19,15 @@ import org.renalmtl.engine.Precision;
 class GpuBenchJsonTest {
     @Test
     void resultRecordsArithmeticAndEveryConvolution() throws Exception {
-        List<ConvChoice> convs = List.of(
-                new ConvChoice("mtdl/conv1", new ConvCandidate(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM,
-                        CUDNN_STATUS_SUCCESS, CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION, 4096, 0.5f), ConvChoice.Mode.FUSED),
-                new ConvChoice("renal/venous/layer1.0.downsample", new ConvCandidate(6, CUDNN_STATUS_SUCCESS,
-                        CUDNN_FMA_MATH, 0, 0.1f), ConvChoice.Mode.UNFUSED));
+        List<CudaPlan.Convolution> convs = List.of(
+                CudaPlan.Convolution.of(new ConvChoice("mtdl/conv1", new ConvCandidate(
+                        CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_STATUS_SUCCESS,
+                        CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION, 4096, 0.5f), ConvChoice.Mode.FUSED)),
+                CudaPlan.Convolution.of(new ConvChoice("renal/venous/layer1.0.downsample", new ConvCandidate(6,
+                        CUDNN_STATUS_SUCCESS, CUDNN_FMA_MATH, 0, 0.1f), ConvChoice.Mode.UNFUSED)));
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("precision", Precision.FP16.label());
-        r.put("arithmetic", ConvMath.arithmetic(Precision.FP16));
+        r.put("arithmetic", CudaPrecision.arithmetic(Precision.FP16));
         r.put("p50_ms", 1.25);
         r.put("convolutions", convs.stream().map(GpuBench::convolution).toList());
         JsonNode json = new ObjectMapper().readTree(GpuBench.toJson(r));
