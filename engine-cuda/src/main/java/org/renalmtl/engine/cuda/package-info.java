@@ -67,10 +67,12 @@
  *       ALLOW_CONVERSION). {@link org.renalmtl.engine.cuda.CudaPrecision} says the same publicly, in
  *       words, for reports and benchmarks: a precision's arithmetic, whether this cuDNN refuses it and
  *       why, and the version guard that narrowed it.</li>
- *   <li>{@link org.renalmtl.engine.cuda.GpuBench}: p50/p90 latency of graph replays with CUDA
- *       events and device memory per (weights file, batch, precision), JSON for
- *       {@code benchmarks/gpu/run.sh}, with each result's arithmetic in words, the version guard
- *       that applied, and every convolution's algorithm, math type and path (fused or not).</li>
+ *   <li>The GPU benchmark, {@code org.renalmtl.bench.GpuBench} in the {@code benchmarks} module
+ *       ({@code benchmarks/gpu/run.sh} runs it), uses only this package's public API: p50/p90 latency
+ *       of {@code CudaPlan.timeReplays} and the plan's memory figures per (weights file, batch,
+ *       precision), with each result's arithmetic, refusal or version guard
+ *       ({@link org.renalmtl.engine.cuda.CudaPrecision}) and every convolution's algorithm, math type
+ *       and path ({@code CudaPlan.convolutions()}).</li>
  * </ul>
  *
  * <h2>Validated, and not</h2>
@@ -80,8 +82,8 @@
  * CPU (tests in {@code CudaFallbackTest}); the stem weight reordering; and every decision the
  * convolutions make, as plain Java ({@code ConvMathTest}: accepted math types and version guards;
  * {@code ConvEpilogueTest}: activation and residual parameters of both paths;
- * {@code FindExCacheTest}; {@code DescriptorCheckTest}; {@code GpuBenchJsonTest}; {@code BenchmarkApiTest}: the public names of convolution choices and
- * precision decisions;
+ * {@code FindExCacheTest}; {@code DescriptorCheckTest}; {@code BenchmarkApiTest}: the public names of
+ * convolution choices and precision decisions;
  * {@code CudaRuntimeTest}: the reasons of a failed {@code cudnnCreate}); and the kernel sources, run on
  * CPU threads by {@code kernels/check-kernels.sh --emulate}. <b>Not yet run on a GPU</b>, so every
  * CUDA call path is unvalidated: context creation and module loading, kernel argument passing, cuDNN
