@@ -272,7 +272,12 @@ public final class GpuBench {
         return m;
     }
 
-    /** @return one convolution's entry in a result's {@code convolutions} list */
+    /**
+     * Maps one convolution to its JSON entry, with the field names the JSON has always had.
+     *
+     * @param c how a convolution of the plan runs
+     * @return its entry in a result's {@code convolutions} list: layer, algo, math, mode, workspace_bytes
+     */
     static Map<String, Object> convolution(CudaPlan.Convolution c) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("layer", c.layer());

@@ -469,7 +469,10 @@ public final class CudaPlan implements ExecutionPlan {
             }
         }
 
-        /** @return the plan-time choice as the public record */
+        /**
+         * @param c a plan-time choice
+         * @return it as the public record
+         */
         static Convolution of(ConvChoice c) {
             return new Convolution(c.layer(), c.candidate().algoName(), ConvMath.mathName(c.candidate().mathType()),
                     c.mode() == ConvChoice.Mode.FUSED, c.candidate().memory());
@@ -483,6 +486,8 @@ public final class CudaPlan implements ExecutionPlan {
     }
 
     /**
+     * Says how the algorithm choice at plan time left each convolution, for profiles and benchmarks.
+     *
      * @return how each convolution of every network runs (layer, algorithm, math type, fused or not,
      *     workspace), in plan order: every network's convolutions in graph order, networks in config
      *     order; unmodifiable

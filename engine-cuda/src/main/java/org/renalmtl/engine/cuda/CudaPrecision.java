@@ -18,6 +18,8 @@ public final class CudaPrecision {
     private CudaPrecision() {}
 
     /**
+     * Says what a precision computes with on this backend. Touches no CUDA library.
+     *
      * @param precision a precision
      * @return what its arithmetic is, in one line: storage is float32 in every mode, so {@code fp16}
      *     means half-precision products inside cuDNN's convolutions on float32 storage, not a
@@ -28,6 +30,9 @@ public final class CudaPrecision {
     }
 
     /**
+     * Says whether, and why, a {@link CudaPlan} at this precision is refused here, without building
+     * one: the plan's constructor throws {@code UnsupportedOperationException} with this reason.
+     *
      * @param precision a precision
      * @return why a plan at this precision is refused on this process's cuDNN (unavailable in this
      *     build, or a cuDNN version with a bug that breaks it; the reason says what would run it), or
@@ -38,6 +43,9 @@ public final class CudaPrecision {
     }
 
     /**
+     * Says how a known cuDNN bug narrows this precision here (a plan logs it as a warning when built),
+     * e.g. TF32 convolutions run with strict fp32 products on a cuDNN with a broken TF32 3-D kernel.
+     *
      * @param precision a precision
      * @return why a known cuDNN bug narrows the math types this precision's convolutions may use on
      *     this process's cuDNN, and what they use instead, or empty when no guard applies or the
