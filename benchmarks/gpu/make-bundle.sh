@@ -2,9 +2,10 @@
 # Packs what the GPU host needs to run the Java side without Maven (the device machine reaches no
 # registry): benchmarks/gpu/target/bundle (git-ignored; name it in the device tool's `carry`).
 #
-#   benchmarks/gpu/make-bundle.sh [--modules engine,engine-cuda,cli] [--keep-all] [--out DIR]
+#   benchmarks/gpu/make-bundle.sh [--modules engine,engine-cuda,cli,benchmarks] [--keep-all] [--out DIR]
 #
-#   lib/   the modules' jars and every runtime dependency (reactor siblings included)
+#   lib/   the modules' jars and every runtime dependency (reactor siblings included); benchmarks.jar
+#          (the benchmarks module's jar keeps its finalName) holds GpuBench, run.sh's java-bench step
 #   test/  the modules' test jars (<module>-<version>-tests.jar), their test-only dependencies, and
 #          junit-platform-console-standalone (which carries JUnit itself, so the separate junit-*,
 #          opentest4j and apiguardian jars are left out to avoid two copies of the engine)
@@ -12,13 +13,15 @@
 #
 # Builds with `mvn -pl MODULES -am package` (tests skipped: they ran in CI). The device tool carries
 # at most 64 MiB (working tree + carried paths); the jlink'd .jre is 47 MiB, so by default the big
-# native jars a GPU run does not load are left out: dnnl and openblas natives (CPU backends) and the
-# PyTorch presets (test oracles on the CPU). --keep-all keeps them. The script prints the total.
+# jars a GPU run does not load are left out: dnnl and openblas natives (CPU backends), the PyTorch
+# presets (test oracles on the CPU, libtorch in the CPU benchmark), and the rest of the CPU benchmark's
+# peers and harness: ONNX Runtime (54 MiB, every platform's natives), JMH and its jopt-simple and
+# commons-math3. GpuBench needs none of them. --keep-all keeps them. The script prints the total.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-modules="engine,engine-cuda,cli"   # engine-cuda: the GPU tests and GpuBench
+modules="engine,engine-cuda,cli,benchmarks"   # engine-cuda: the GPU tests; benchmarks: GpuBench
 out="$here/target/bundle"
 keep_all=0
 console_version="1.13.4"   # junit-platform 1.13.x goes with the root pom's junit-jupiter 5.13.x
@@ -55,7 +58,8 @@ for f in "$tmp"/deps-test/*.jar; do
 done
 IFS=, read -r -a mods <<< "$modules"
 for m in "${mods[@]}"; do
-    for j in "$m"/target/"$m"-*.jar; do
+    # <module>-<version>[-tests].jar, or <module>[-tests].jar where the module sets its finalName (benchmarks)
+    for j in "$m"/target/"$m".jar "$m"/target/"$m"-*.jar; do
         [[ -f "$j" ]] || continue
         case "$j" in
             *-tests.jar) cp "$j" "$tmp/test/" ;;
@@ -66,7 +70,8 @@ done
 rm -f "$tmp"/test/junit-jupiter*.jar "$tmp"/test/junit-platform-commons*.jar "$tmp"/test/junit-platform-engine*.jar \
       "$tmp"/test/junit-platform-launcher*.jar "$tmp"/test/opentest4j*.jar "$tmp"/test/apiguardian*.jar
 if [[ "$keep_all" == 0 ]]; then
-    for pat in 'dnnl-*-linux-*.jar' 'openblas-*-linux-*.jar' 'pytorch-*.jar'; do
+    for pat in 'dnnl-*-linux-*.jar' 'openblas-*-linux-*.jar' 'pytorch-*.jar' 'onnxruntime-*.jar' 'jmh-core-*.jar' \
+               'jopt-simple-*.jar' 'commons-math3-*.jar'; do
         for f in "$tmp"/lib/$pat "$tmp"/test/$pat; do
             [[ -f "$f" ]] && { echo "make-bundle.sh: leaving out $(basename "$f") ($(( $(stat -c %s "$f") / 1048576 )) MiB; --keep-all keeps it)"; rm -f "$f"; }
         done

@@ -12,8 +12,8 @@
 #   java-tests   engine-cuda's GPU tests (package org.renalmtl.engine.cuda: kernels vs CPU twins, CudaPlan
 #                vs PyTorch float64 on fixtures made here by make_fixtures.py, zero cudaMalloc, graph
 #                replay = eager) from the bundle made by make-bundle.sh
-#   java-bench   org.renalmtl.engine.cuda.GpuBench on the same weights: batch 1 and 8 at 96^3, p50/p90
-#                of CUDA-graph replays (CUDA events), device memory, per precision
+#   java-bench   org.renalmtl.bench.GpuBench (benchmarks module) on the same weights: batch 1 and 8 at 96^3,
+#                p50/p90 of CUDA-graph replays (CUDA events), device memory, per precision
 #   torch        benchmarks/gpu/torch_bench.py, the PyTorch bar, same weights, with the time left
 # A step whose inputs are absent (no JDK 25, no bundle, no nvcc/g++) is skipped with a message; a
 # failing step is recorded and the run goes on.
@@ -26,7 +26,7 @@
 # Environment overrides: BUNDLE (default benchmarks/gpu/target/bundle), JAVA (a java binary),
 # TEST_JARS (glob under BUNDLE/test, default engine-cuda-*-tests.jar), TEST_SELECT (JUnit console selector,
 # default --select-package=org.renalmtl.engine.cuda; the CPU tests need oneDNN natives the bundle leaves out),
-# BENCH_MAIN (default org.renalmtl.engine.cuda.GpuBench), BENCH_ARGS (default below), PYTHON (default python3).
+# BENCH_MAIN (default org.renalmtl.bench.GpuBench), BENCH_ARGS (default below), PYTHON (default python3).
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -56,7 +56,7 @@ tee_pid=$!
 t0=$(date +%s)
 BUNDLE="${BUNDLE:-$repo/benchmarks/gpu/target/bundle}"
 PYTHON="${PYTHON:-python3}"
-BENCH_MAIN="${BENCH_MAIN:-org.renalmtl.engine.cuda.GpuBench}"
+BENCH_MAIN="${BENCH_MAIN:-org.renalmtl.bench.GpuBench}"
 steps_tsv="$work/steps.tsv"
 : > "$steps_tsv"
 
@@ -217,11 +217,11 @@ fi
 
 if skipped java-bench; then record java-bench skipped 0 "--skip"; else
     begin java-bench
-    engine_jars=( "$BUNDLE"/lib/engine-cuda-*.jar )  # GpuBench's module
+    bench_jar="$BUNDLE/lib/benchmarks.jar"  # GpuBench's module; engine-cuda and Jackson beside it in lib/
     if [[ -z "$JAVA_BIN" ]]; then
         record java-bench skipped "$(since)" "no Java 25"
-    elif [[ ! -f "${engine_jars[0]}" ]]; then
-        record java-bench skipped "$(since)" "no $BUNDLE/lib/engine-cuda-*.jar (run benchmarks/gpu/make-bundle.sh and carry it)"
+    elif [[ ! -f "$bench_jar" ]]; then
+        record java-bench skipped "$(since)" "no $bench_jar (run benchmarks/gpu/make-bundle.sh, whose default modules include benchmarks, and carry it)"
     elif [[ "$have_weights" != 1 ]]; then
         record java-bench skipped "$(since)" "no weights (step weights failed or skipped)"
     else

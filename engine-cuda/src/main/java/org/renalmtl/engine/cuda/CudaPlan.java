@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import org.bytedeco.cuda.cudart.CUevent_st;
 import org.bytedeco.cuda.cudart.CUgraphExec_st;
 import org.bytedeco.cuda.cudart.CUgraph_st;
@@ -419,13 +420,69 @@ public final class CudaPlan implements ExecutionPlan {
         return DeviceBuffer.mallocCount();
     }
 
-    /** @return how each convolution of every network runs (algorithm, math type, fused or not), in plan order */
-    List<ConvChoice> convolutions() {
-        List<ConvChoice> out = new ArrayList<>();
-        for (CudaGraph g : graphs) {
-            out.addAll(g.convolutions());
+    /**
+     * How one convolution layer of a plan runs, as chosen when the plan was built: what profiles and
+     * benchmarks record per layer. Names, not cuDNN's numeric ids, so a caller needs no cuDNN types.
+     *
+     * @param layer the layer, network first: e.g. {@code mtdl/layer1.0.conv1}, or
+     *     {@code renal/venous/conv1} for one backbone of a separate-fusion network
+     * @param algorithm cuDNN's algorithm name without its {@code CUDNN_CONVOLUTION_*_ALGO_} prefix, e.g.
+     *     {@code IMPLICIT_PRECOMP_GEMM}; a transposed convolution's backward-data algorithms read
+     *     {@code BWD_DATA_0}, {@code BWD_DATA_1}, ...
+     * @param mathType the cuDNN math type it runs with, without the {@code CUDNN_} prefix, e.g.
+     *     {@code FMA_MATH} or {@code TENSOR_OP_MATH_ALLOW_CONVERSION}
+     * @param fused true when one {@code cudnnConvolutionBiasActivationForward} call applies the bias,
+     *     residual and activation; false when the plain convolution is followed by the backend's own
+     *     bias-and-activation kernel
+     * @param workspaceBytes workspace bytes the algorithm needs (the plan's workspace is the largest)
+     */
+    public record Convolution(String layer, String algorithm, String mathType, boolean fused, long workspaceBytes) {
+        /**
+         * Checks the fields.
+         *
+         * @throws NullPointerException if a name is null
+         * @throws IllegalArgumentException if {@code workspaceBytes} is negative
+         */
+        public Convolution {
+            Objects.requireNonNull(layer, "layer");
+            Objects.requireNonNull(algorithm, "algorithm");
+            Objects.requireNonNull(mathType, "mathType");
+            if (workspaceBytes < 0) {
+                throw new IllegalArgumentException("workspaceBytes " + workspaceBytes + " < 0");
+            }
         }
-        return out;
+
+        /**
+         * @param c a plan-time choice
+         * @return it as the public record
+         */
+        static Convolution of(ConvChoice c) {
+            return new Convolution(c.layer(), c.candidate().algoName(), ConvMath.mathName(c.candidate().mathType()),
+                    c.mode() == ConvChoice.Mode.FUSED, c.candidate().memory());
+        }
+
+        /** @return e.g. {@code mtdl/conv1=IMPLICIT_PRECOMP_GEMM/FMA_MATH}, {@code +bias_act} when not fused */
+        @Override
+        public String toString() {
+            return layer + "=" + algorithm + "/" + mathType + (fused ? "" : "+bias_act");
+        }
+    }
+
+    /**
+     * Says how the algorithm choice at plan time left each convolution, for profiles and benchmarks.
+     *
+     * @return how each convolution of every network runs (layer, algorithm, math type, fused or not,
+     *     workspace), in plan order: every network's convolutions in graph order, networks in config
+     *     order; unmodifiable
+     */
+    public List<Convolution> convolutions() {
+        List<Convolution> out = new ArrayList<>();
+        for (CudaGraph g : graphs) {
+            for (ConvChoice c : g.convolutions()) {
+                out.add(Convolution.of(c));
+            }
+        }
+        return List.copyOf(out);
     }
 
     @Override

@@ -51,7 +51,9 @@
  *       ({@code cudaStreamCaptureModeThreadLocal}) and replayed by every forward: no {@code cudaMalloc}
  *       (counted by {@code DeviceBuffer}), no algorithm search. Memory is reported as the plan's own
  *       allocations, their high-water mark including the algorithm search, and the
- *       {@code cudaMemGetInfo} delta of creating the plan.</li>
+ *       {@code cudaMemGetInfo} delta of creating the plan; {@code CudaPlan.convolutions()} says how
+ *       each convolution runs ({@link org.renalmtl.engine.cuda.CudaPlan.Convolution}: layer,
+ *       algorithm, math type, fused or not, workspace) by name, with no cuDNN type in the API.</li>
  *   <li>Precision ({@code ConvMath}, decided without a GPU): FP32 = {@code CUDNN_FMA_MATH} and
  *       cuBLAS default math, and only FMA_MATH search results are accepted (DEFAULT_MATH would allow
  *       TF32); TF32 = {@code CUDNN_DEFAULT_MATH} and {@code CUBLAS_TF32_TENSOR_OP_MATH} (the
@@ -62,11 +64,15 @@
  *       3-D bugs are guarded by version: on 9.10.2–9.15 (a broken TF32 3-D kernel) TF32
  *       convolutions run with FMA math and a logged warning; on 9.8–9.15 FP16 is refused with the
  *       reason (9.8–9.14 give wrong fp16 3-D convolutions, and the TF32 kernel may serve
- *       ALLOW_CONVERSION).</li>
- *   <li>{@link org.renalmtl.engine.cuda.GpuBench}: p50/p90 latency of graph replays with CUDA
- *       events and device memory per (weights file, batch, precision), JSON for
- *       {@code benchmarks/gpu/run.sh}, with each result's arithmetic in words, the version guard
- *       that applied, and every convolution's algorithm, math type and path (fused or not).</li>
+ *       ALLOW_CONVERSION). {@link org.renalmtl.engine.cuda.CudaPrecision} says the same publicly, in
+ *       words, for reports and benchmarks: a precision's arithmetic, whether this cuDNN refuses it and
+ *       why, and the version guard that narrowed it.</li>
+ *   <li>The GPU benchmark, {@code org.renalmtl.bench.GpuBench} in the {@code benchmarks} module
+ *       ({@code benchmarks/gpu/run.sh} runs it), uses only this package's public API: p50/p90 latency
+ *       of {@code CudaPlan.timeReplays} and the plan's memory figures per (weights file, batch,
+ *       precision), with each result's arithmetic, refusal or version guard
+ *       ({@link org.renalmtl.engine.cuda.CudaPrecision}) and every convolution's algorithm, math type
+ *       and path ({@code CudaPlan.convolutions()}).</li>
  * </ul>
  *
  * <h2>Validated, and not</h2>
@@ -76,7 +82,8 @@
  * CPU (tests in {@code CudaFallbackTest}); the stem weight reordering; and every decision the
  * convolutions make, as plain Java ({@code ConvMathTest}: accepted math types and version guards;
  * {@code ConvEpilogueTest}: activation and residual parameters of both paths;
- * {@code FindExCacheTest}; {@code DescriptorCheckTest}; {@code GpuBenchJsonTest};
+ * {@code FindExCacheTest}; {@code DescriptorCheckTest}; {@code BenchmarkApiTest}: the public names of
+ * convolution choices and precision decisions;
  * {@code CudaRuntimeTest}: the reasons of a failed {@code cudnnCreate}); and the kernel sources, run on
  * CPU threads by {@code kernels/check-kernels.sh --emulate}. <b>Not yet run on a GPU</b>, so every
  * CUDA call path is unvalidated: context creation and module loading, kernel argument passing, cuDNN

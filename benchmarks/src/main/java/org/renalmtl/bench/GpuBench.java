@@ -1,7 +1,14 @@
-package org.renalmtl.engine.cuda;
+package org.renalmtl.bench;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -14,10 +21,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import org.renalmtl.engine.Precision;
+import org.renalmtl.engine.cuda.CudaPlan;
+import org.renalmtl.engine.cuda.CudaPrecision;
+import org.renalmtl.engine.cuda.CudaRuntime;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.WeightFile;
 
@@ -33,7 +43,7 @@ import org.renalmtl.weights.WeightFile;
  * ({@code "convolutions"}: layer, algorithm, math type, fused or not, workspace).
  *
  * <pre>
- * java -cp ... org.renalmtl.engine.cuda.GpuBench --weights MTDL.h5 --stdl STDL.h5 --batches 1,8 \
+ * java -cp ... org.renalmtl.bench.GpuBench --weights MTDL.h5 --stdl STDL.h5 --batches 1,8 \
  *      --precisions fp32,tf32,fp16 --warmups 20 --iterations 100 --json java-bench.json
  * </pre>
  *
@@ -43,6 +53,13 @@ import org.renalmtl.weights.WeightFile;
  * reason; a failing combination (out of memory, a CUDA error) with its error, and the run goes on.
  * Exit code 0 when every combination ran or was refused by design, 1 when some failed or no GPU is
  * usable, 2 for bad options.
+ *
+ * <p>The JSON is one object: {@code "engine"}, {@code "cuda"} ({@link CudaRuntime#describe()}),
+ * {@code "warmups"}, {@code "complete"} and {@code "results"}, one object per combination in the
+ * order measured (a weight file that cannot be read gives one result with its error). Jackson writes
+ * it; a number that is not finite (a NaN difference from NaN probabilities) is written as
+ * {@code null}. It uses only engine-cuda's public API ({@link CudaPlan}, {@link CudaPrecision},
+ * {@link CudaRuntime}).
  */
 public final class GpuBench {
     private final Map<String, Path> models = new LinkedHashMap<>();
@@ -53,7 +70,7 @@ public final class GpuBench {
     private int iterations = 100;
     private int device;
     private Path json;
-    private final List<String> results = new ArrayList<>();
+    private final List<Map<String, Object>> results = new ArrayList<>();
 
     private GpuBench() {}
 
@@ -158,31 +175,29 @@ public final class GpuBench {
                         r.put("batch", batch);
                         r.put("size", Arrays.toString(s));
                         r.put("precision", p.label());
-                        r.put("arithmetic", ConvMath.arithmetic(p));
-                        switch (ConvMath.decide(p, CudaRuntime.cudnnVersion())) {
+                        r.put("arithmetic", CudaPrecision.arithmetic(p));
+                        Optional<String> refused = CudaPrecision.refusal(p);
+                        if (refused.isPresent()) {
                             // Refused by design (bf16 in this build, fp16 on a buggy cuDNN): not a failure.
-                            case ConvMath.Refuse refused -> r.put("refused", refused.reason());
-                            case ConvMath.Use use -> {
-                                if (use.guard() != null) {
-                                    r.put("guard", use.guard());
+                            r.put("refused", refused.get());
+                        } else {
+                            CudaPrecision.guard(p).ifPresent(g -> r.put("guard", g));
+                            try {
+                                float[] probs = measure(wf, config, batch, s, p, r);
+                                if (p == Precision.FP32) {
+                                    reference = probs;
+                                } else if (reference != null) {
+                                    r.put("max_abs_diff_vs_fp32", maxAbsDiff(probs, reference));
                                 }
-                                try {
-                                    float[] probs = measure(wf, config, batch, s, p, r);
-                                    if (p == Precision.FP32) {
-                                        reference = probs;
-                                    } else if (reference != null) {
-                                        r.put("max_abs_diff_vs_fp32", maxAbsDiff(probs, reference));
-                                    }
-                                } catch (RuntimeException | OutOfMemoryError e) {
-                                    failed = true;
-                                    r.put("error", e.getClass().getSimpleName() + ": " + e.getMessage());
-                                }
+                            } catch (RuntimeException | OutOfMemoryError e) {
+                                failed = true;
+                                r.put("error", e.getClass().getSimpleName() + ": " + e.getMessage());
                             }
                         }
                         Map<String, Object> shown = new LinkedHashMap<>(r);
                         shown.remove("convolutions"); // one entry per layer: the JSON has them
                         System.out.println(shown);
-                        results.add(toJson(r));
+                        results.add(r);
                         write(false);
                     }
                 }
@@ -192,7 +207,7 @@ public final class GpuBench {
                 r.put("model", m.getKey());
                 r.put("file", m.getValue().toString());
                 r.put("error", e.getClass().getSimpleName() + ": " + e.getMessage());
-                results.add(toJson(r));
+                results.add(r);
             }
         }
         write(true);
@@ -257,90 +272,95 @@ public final class GpuBench {
         return m;
     }
 
-    /** @return one convolution's entry in a result's {@code convolutions} list */
-    static Map<String, Object> convolution(ConvChoice c) {
+    /**
+     * Maps one convolution to its JSON entry, with the field names the JSON has always had.
+     *
+     * @param c how a convolution of the plan runs
+     * @return its entry in a result's {@code convolutions} list: layer, algo, math, mode, workspace_bytes
+     */
+    static Map<String, Object> convolution(CudaPlan.Convolution c) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("layer", c.layer());
-        m.put("algo", c.candidate().algoName());
-        m.put("math", ConvMath.mathName(c.candidate().mathType()));
-        m.put("mode", c.mode() == ConvChoice.Mode.FUSED ? "fused" : "conv+bias_act");
-        m.put("workspace_bytes", c.candidate().memory());
+        m.put("algo", c.algorithm());
+        m.put("math", c.mathType());
+        m.put("mode", c.fused() ? "fused" : "conv+bias_act");
+        m.put("workspace_bytes", c.workspaceBytes());
         return m;
     }
 
-    /** @return a result as one line of JSON: numbers, strings, and lists or maps of them */
-    static String toJson(Map<String, ?> r) {
-        StringBuilder sb = new StringBuilder();
-        value(sb, r);
-        return sb.toString();
-    }
+    /**
+     * Writes JSON: pretty-printed, map entries in insertion order, and a {@code Double} or
+     * {@code Float} that is not finite as {@code null} (JSON has no NaN; Jackson would write a string).
+     */
+    static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .addModule(new SimpleModule("finite-or-null")
+                    .addSerializer(Double.class, new FiniteOrNull<>(Double.class))
+                    .addSerializer(Float.class, new FiniteOrNull<>(Float.class)))
+            .build();
 
-    private static void value(StringBuilder sb, Object v) {
-        switch (v) {
-            case Double d -> sb.append(Double.isFinite(d) ? String.format(Locale.ROOT, "%.6g", d) : "null");
-            case Number n -> sb.append(n);
-            case Map<?, ?> map -> {
-                sb.append('{');
-                String sep = "";
-                for (Map.Entry<?, ?> e : map.entrySet()) {
-                    sb.append(sep).append(quote(String.valueOf(e.getKey()))).append(": ");
-                    value(sb, e.getValue());
-                    sep = ", ";
-                }
-                sb.append('}');
+    /** A floating-point number, or {@code null} where it is NaN or infinite. */
+    private static final class FiniteOrNull<T extends Number> extends StdSerializer<T> {
+        FiniteOrNull(Class<T> type) {
+            super(type);
+        }
+
+        @Override
+        public void serialize(T value, JsonGenerator gen, SerializerProvider provider) throws IOException {
+            double d = value.doubleValue();
+            if (!Double.isFinite(d)) {
+                gen.writeNull();
+            } else if (value instanceof Float f) {
+                gen.writeNumber(f);
+            } else {
+                gen.writeNumber(d);
             }
-            case List<?> list -> {
-                sb.append('[');
-                String sep = "";
-                for (Object o : list) {
-                    sb.append(sep);
-                    value(sb, o);
-                    sep = ", ";
-                }
-                sb.append(']');
-            }
-            default -> sb.append(quote(String.valueOf(v)));
         }
     }
 
-    private static String quote(String s) {
-        StringBuilder sb = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        return sb.append('"').toString();
+    /** @return the whole JSON document as it stands */
+    private Map<String, Object> document(boolean complete) {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("engine", "renal-mtl CudaPlan");
+        doc.put("cuda", CudaRuntime.describe());
+        doc.put("warmups", warmups);
+        doc.put("complete", complete);
+        doc.put("results", results);
+        return doc;
     }
 
-    /** Writes the JSON through a temporary file in the same directory and an atomic rename. */
+    /** Writes the JSON, when asked for, and reports (not throws) a failure to write it. */
     private void write(boolean complete) {
         if (json == null) {
             return;
         }
-        String text = "{\"engine\": \"renal-mtl CudaPlan\", \"cuda\": " + quote(CudaRuntime.describe())
-                + ", \"warmups\": " + warmups + ", \"complete\": " + complete + ",\n \"results\": [\n  "
-                + String.join(",\n  ", results) + "\n]}\n";
-        Path dir = json.toAbsolutePath().getParent();
         try {
-            Path tmp = Files.createTempFile(dir, ".java-bench", ".tmp");
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            writeAtomically(json, document(complete));
+        } catch (IOException e) {
+            System.err.println("renal-mtl: cannot write " + json + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Writes {@code document} as JSON through a temporary file in the same directory and an atomic
+     * rename (a plain replace where the file system has none), so a reader never sees half a file.
+     *
+     * @param json the file to write
+     * @param document what to write: maps, lists, strings, numbers, booleans
+     * @throws IOException if the temporary file cannot be written or moved; it is then removed
+     */
+    static void writeAtomically(Path json, Object document) throws IOException {
+        Path dir = json.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(dir, ".java-bench", ".tmp");
+        try {
+            Files.writeString(tmp, JSON.writeValueAsString(document) + "\n", StandardCharsets.UTF_8);
             try {
                 Files.move(tmp, json, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, json, StandardCopyOption.REPLACE_EXISTING);
             }
-        } catch (IOException e) {
-            System.err.println("renal-mtl: cannot write " + json + ": " + e.getMessage());
+        } finally {
+            Files.deleteIfExists(tmp);
         }
     }
 }
