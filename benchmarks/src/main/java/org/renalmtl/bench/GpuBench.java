@@ -283,7 +283,7 @@ public final class GpuBench {
         m.put("layer", c.layer());
         m.put("algo", c.algorithm());
         m.put("math", c.mathType());
-        m.put("mode", c.fused() ? "fused" : "conv+bias_act");
+        m.put("mode", c.fused() ? "fused" : "conv+affine_act");
         m.put("workspace_bytes", c.workspaceBytes());
         return m;
     }

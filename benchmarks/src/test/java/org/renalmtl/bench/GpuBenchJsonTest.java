@@ -66,7 +66,7 @@ class GpuBenchJsonTest {
         JsonNode second = node.get("convolutions").get(1);
         assertEquals("WINOGRAD", second.get("algo").asText());
         assertEquals("FMA_MATH", second.get("math").asText());
-        assertEquals("conv+bias_act", second.get("mode").asText());
+        assertEquals("conv+affine_act", second.get("mode").asText());
     }
 
     @Test

@@ -461,10 +461,10 @@ public final class CudaPlan implements ExecutionPlan {
                     c.mode() == ConvChoice.Mode.FUSED, c.candidate().memory());
         }
 
-        /** @return e.g. {@code mtdl/conv1=IMPLICIT_PRECOMP_GEMM/FMA_MATH}, {@code +bias_act} when not fused */
+        /** @return e.g. {@code mtdl/conv1=IMPLICIT_PRECOMP_GEMM/FMA_MATH}, {@code +affine_act} when not fused */
         @Override
         public String toString() {
-            return layer + "=" + algorithm + "/" + mathType + (fused ? "" : "+bias_act");
+            return layer + "=" + algorithm + "/" + mathType + (fused ? "" : "+affine_act");
         }
     }
 
