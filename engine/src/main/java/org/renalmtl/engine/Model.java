@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.concurrent.locks.ReentrantLock;
 import org.renalmtl.engine.cpu.CpuPlan;
 import org.renalmtl.engine.plan.ExecutionPlan;
@@ -298,11 +299,12 @@ public final class Model implements AutoCloseable {
                     if (!wf.config().json().equals(config.json())) {
                         throw new ModelRunException(source + ": the weight file changed since the model was loaded");
                     }
-                    plan = newPlan(wf.tensors(), cases, size, () -> { }); // wf frees them when closed
+                    plan = newPlan(wf.tensors(), cases, size, wf::release, () -> { }); // wf frees the rest when closed
                 }
             } else {
                 try {
-                    plan = newPlan(tensors, cases, size, file == null ? null : this::releaseFileWeights);
+                    plan = file == null ? newPlan(tensors, cases, size, null, null)
+                            : newPlan(tensors, cases, size, this::releaseFileTensor, this::releaseFileWeights);
                 } finally {
                     // Spent by the plan (BatchNorm folded into them), whether or not it was made: a later
                     // plan re-reads the file rather than folding twice.
@@ -314,11 +316,23 @@ public final class Model implements AutoCloseable {
         return plan;
     }
 
-    /** @param spent null to keep the weights; else the plan may spend them and calls it once they are packed */
-    private ExecutionPlan newPlan(Map<String, Tensor> weights, int cases, int[] size, Runnable spent) {
+    /**
+     * @param spentTensor null to keep the weights; else the plan may spend them, and hands each tensor's
+     *     memory to it once packed
+     * @param spent called once every weight is packed
+     */
+    private ExecutionPlan newPlan(Map<String, Tensor> weights, int cases, int[] size, Consumer<MemorySegment> spentTensor,
+            Runnable spent) {
         return device.kind() == Device.Kind.CUDA
                 ? cudaBackend(device.index()).plan(config, weights, cases, size, device.index(), precision)
-                : new CpuPlan(config, weights, cases, size, spent);
+                : new CpuPlan(config, weights, cases, size, spentTensor, spent);
+    }
+
+    /** One tensor of the file is packed: its memory goes now (the file's copy shrinks as the packed one grows). */
+    private void releaseFileTensor(MemorySegment data) {
+        if (weightOwner instanceof WeightFile wf) {
+            wf.release(data);
+        }
     }
 
     /**

@@ -119,8 +119,13 @@ public final class CasePipeline {
         Map<String, Double> timings = new LinkedHashMap<>();
         long t0 = System.nanoTime();
         List<Volume> volumes = new ArrayList<>();
-        try (Volume mask = NiftiReader.read(maskFile)) {
+        Volume mask = null;
+        PreprocessedInput input = null;
+        try {
+            TumourMeasurements tumour;
+            long t3;
             try {
+                mask = NiftiReader.read(maskFile);
                 for (Path f : phaseFiles) {
                     volumes.add(NiftiReader.read(f));
                 }
@@ -128,28 +133,40 @@ public final class CasePipeline {
                 timings.put("load_s", (t1 - t0) / 1e9);
                 // Preprocessing first: it checks that the mask is on the reference phase's grid, so a mask
                 // from another scan is reported as such rather than as a phase that misses the mask.
-                try (PreprocessedInput input = Preprocessor.run(volumes, mask, selection, spec)) {
-                    long t2 = System.nanoTime();
-                    timings.put("preprocess_s", (t2 - t1) / 1e9);
-                    TumourMeasurements tumour = TumourMeasurer.measure(mask, selection, volumes);
-                    long t3 = System.nanoTime();
-                    timings.put("measure_s", (t3 - t2) / 1e9);
-                    if (saveInput != null) {
-                        input.save(saveInput, phases);
-                    }
-                    Prediction prediction = model.predict(input.data());
-                    long t4 = System.nanoTime();
-                    timings.put("inference_s", (t4 - t3) / 1e9);
-                    timings.put("total_s", (t4 - t0) / 1e9);
-                    var source = new CaseReport.Source(modelName, modelSha256, model.config().name(),
-                            model.device().toString(), phases, phaseFiles, maskFile, selection);
-                    return new CaseReport(source, prediction, tumour, CaseReport.NetworkInput.of(input), timings);
-                }
+                input = Preprocessor.run(volumes, mask, selection, spec);
+                long t2 = System.nanoTime();
+                timings.put("preprocess_s", (t2 - t1) / 1e9);
+                tumour = TumourMeasurer.measure(mask, selection, volumes);
+                t3 = System.nanoTime();
+                timings.put("measure_s", (t3 - t2) / 1e9);
             } finally {
-                for (Volume v : volumes) {
-                    v.close();
-                }
+                // The whole scans are not needed once cropped and measured: they go before the model plans
+                // and runs, the case's memory peak.
+                closeAll(volumes, mask);
             }
+            if (saveInput != null) {
+                input.save(saveInput, phases);
+            }
+            Prediction prediction = model.predict(input.data());
+            long t4 = System.nanoTime();
+            timings.put("inference_s", (t4 - t3) / 1e9);
+            timings.put("total_s", (t4 - t0) / 1e9);
+            var source = new CaseReport.Source(modelName, modelSha256, model.config().name(),
+                    model.device().toString(), phases, phaseFiles, maskFile, selection);
+            return new CaseReport(source, prediction, tumour, CaseReport.NetworkInput.of(input), timings);
+        } finally {
+            if (input != null) {
+                input.close();
+            }
+        }
+    }
+
+    private static void closeAll(List<Volume> volumes, Volume mask) {
+        for (Volume v : volumes) {
+            v.close();
+        }
+        if (mask != null) {
+            mask.close();
         }
     }
 

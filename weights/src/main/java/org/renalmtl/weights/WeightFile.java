@@ -19,7 +19,10 @@ import org.renalmtl.weights.hdf5.Hdf5File;
 /**
  * A weight file, read and checked completely before any compute: the config parses, every tensor
  * it implies exists with its exact shape and finite values, and nothing else is in the file.
- * Tensors live in one off-heap arena owned by this object.
+ * Tensors live off-heap, owned by this object: the small ones in one block, each large one
+ * ({@value #OWN_MEMORY_BYTES} bytes or more: the conv and linear weights, nearly all of the model) in
+ * memory of its own, so that a backend that packs the weights into its own layouts can {@link #release}
+ * each as soon as it is packed, instead of holding the whole model twice until the last one is.
  */
 public final class WeightFile implements AutoCloseable {
     /** Root attribute holding the JSON config. */
@@ -33,15 +36,20 @@ public final class WeightFile implements AutoCloseable {
      */
     static final float MAX_MAGNITUDE = 1e10f;
 
+    /** Tensors of at least this many bytes get memory of their own, which {@link #release} frees. */
+    static final long OWN_MEMORY_BYTES = 64 * 1024;
+
     private final Path path;
     private final ModelConfig config;
-    private final Arena arena;
+    private final Arena arena; // the small tensors' block
+    private final Map<Long, Arena> own; // address → the memory of a large tensor, until released
     private final Map<String, Tensor> tensors; // name → tensor, in TensorLayout order
 
-    private WeightFile(Path path, ModelConfig config, Arena arena, Map<String, Tensor> tensors) {
+    private WeightFile(Path path, ModelConfig config, Arena arena, Map<Long, Arena> own, Map<String, Tensor> tensors) {
         this.path = path;
         this.config = config;
         this.arena = arena;
+        this.own = own;
         this.tensors = tensors;
     }
 
@@ -145,8 +153,14 @@ public final class WeightFile implements AutoCloseable {
 
     private static WeightFile read(Path path, Hdf5File h5, ModelConfig config, Map<String, long[]> expected) {
         Arena arena = Arena.ofShared();
+        Map<Long, Arena> own = new LinkedHashMap<>();
         try {
-            MemorySegment block = arena.allocate(Math.max(TensorLayout.loadedBytes(config), 64), 64);
+            long small = 0;
+            for (long[] shape : expected.values()) {
+                long bytes = TensorLayout.elements(shape) * Float.BYTES;
+                small += bytes >= OWN_MEMORY_BYTES ? 0 : TensorLayout.align(bytes);
+            }
+            MemorySegment block = arena.allocate(Math.max(small, 64), 64);
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             List<String> nonFinite = new ArrayList<>();
             List<String> negativeVariance = new ArrayList<>();
@@ -154,8 +168,20 @@ public final class WeightFile implements AutoCloseable {
             long offset = 0;
             for (Map.Entry<String, long[]> e : expected.entrySet()) {
                 long n = TensorLayout.elements(e.getValue());
-                MemorySegment seg = block.asSlice(offset, n * Float.BYTES);
-                offset += TensorLayout.align(n * Float.BYTES);
+                MemorySegment seg;
+                if (n * Float.BYTES >= OWN_MEMORY_BYTES) {
+                    Arena mine = Arena.ofShared();
+                    try {
+                        seg = mine.allocate(n * Float.BYTES, 64);
+                    } catch (RuntimeException | OutOfMemoryError oom) {
+                        mine.close();
+                        throw oom;
+                    }
+                    own.put(seg.address(), mine);
+                } else {
+                    seg = block.asSlice(offset, n * Float.BYTES);
+                    offset += TensorLayout.align(n * Float.BYTES);
+                }
                 h5.readFloats(e.getKey(), seg);
                 if (!allFinite(seg, n)) {
                     nonFinite.add(e.getKey());
@@ -177,9 +203,9 @@ public final class WeightFile implements AutoCloseable {
                 throw new WeightFormatException(path, "values of magnitude above 1e10 in " + abbreviate(huge)
                         + " (a corrupted exponent bit? they overflow float32 inside the network)");
             }
-            return new WeightFile(path, config, arena, Collections.unmodifiableMap(tensors));
+            return new WeightFile(path, config, arena, own, Collections.unmodifiableMap(tensors));
         } catch (RuntimeException e) {
-            arena.close();
+            closeAll(arena, own);
             throw e;
         }
     }
@@ -262,8 +288,33 @@ public final class WeightFile implements AutoCloseable {
         return tensors;
     }
 
+    /**
+     * Frees a large tensor's memory now, for a caller that holds its values elsewhere (packed into a
+     * backend's layout); the tensors in this memory must not be read again. Memory that is not a large
+     * tensor's of this file (a small tensor, another owner's, one released already) is left alone, to be
+     * freed by {@link #close}.
+     *
+     * @param data a tensor's data (or any view starting where it does)
+     */
+    public synchronized void release(MemorySegment data) {
+        Arena a = own.remove(data.address());
+        if (a != null) {
+            a.close();
+        }
+    }
+
     @Override
-    public void close() {
-        arena.close();
+    public synchronized void close() {
+        closeAll(arena, own);
+    }
+
+    private static void closeAll(Arena arena, Map<Long, Arena> own) {
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
+        for (Arena a : own.values()) {
+            a.close();
+        }
+        own.clear();
     }
 }

@@ -330,4 +330,43 @@ class WeightFileTest {
             }
         }
     }
+    /**
+     * A large tensor's memory can be freed on its own once a backend has packed it (so the file's copy
+     * shrinks as the packed one grows); small tensors, unknown memory and a second release are left alone,
+     * and closing afterwards frees the rest.
+     */
+    @Test
+    void largeTensorsAreReleasedOneByOne() {
+        Path f = dir.resolve("wide.h5");
+        String json = TinyModel.config().replace("\"widths\": [4, 8, 8, 8]", "\"widths\": [4, 8, 8, 64]");
+        try (Arena arena = Arena.ofConfined()) {
+            WeightWriter.write(f, json, SeededWeights.generate(ConfigParser.parse(json, f), 3, arena));
+        }
+        WeightFile wf = WeightFile.load(f);
+        List<Tensor> large = new ArrayList<>();
+        List<Tensor> small = new ArrayList<>();
+        for (Tensor t : wf.tensors().values()) {
+            (t.data().byteSize() >= WeightFile.OWN_MEMORY_BYTES ? large : small).add(t);
+        }
+        assertFalse(large.isEmpty(), "the 64-wide layer has tensors of their own");
+        Tensor first = large.getFirst();
+        float v = first.get(0);
+        try (Arena other = Arena.ofConfined()) {
+            wf.release(other.allocate(64)); // not the file's: ignored
+            wf.release(small.getFirst().data()); // in the shared block: stays until close
+        }
+        assertEquals(v, first.get(0));
+        assertTrue(small.getFirst().data().scope().isAlive());
+        for (Tensor t : large) {
+            wf.release(t.data());
+            assertFalse(t.data().scope().isAlive(), t.name());
+        }
+        wf.release(first.data()); // twice: nothing happens
+        for (Tensor t : small) {
+            assertTrue(t.data().scope().isAlive(), t.name());
+        }
+        wf.close();
+        assertFalse(small.getFirst().data().scope().isAlive());
+        wf.close(); // closing twice is harmless
+    }
 }

@@ -7,6 +7,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntConsumer;
 import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.renalmtl.engine.graph.Graph;
 import org.renalmtl.engine.graph.Node;
@@ -40,7 +41,7 @@ public final class CpuGraph implements AutoCloseable {
     private MemorySegment[] outputs; // per graph output, in declaration order: its dense bytes in the arena
     private boolean closed;
 
-    private CpuGraph(Graph graph) {
+    private CpuGraph(Graph graph, IntConsumer packed) {
         this.graph = graph;
         int nodes = graph.nodes().size();
         kernels = new CpuKernel[nodes];
@@ -54,6 +55,7 @@ public final class CpuGraph implements AutoCloseable {
             long most = schedule.workspaceBytes();
             for (int i = 0; i < nodes; i++) {
                 if (schedule.elided(i)) {
+                    packed.accept(i);
                     continue;
                 }
                 Node n = graph.nodes().get(i);
@@ -65,6 +67,7 @@ public final class CpuGraph implements AutoCloseable {
                         ? new DnnlCopy(graph, n, in, settled[n.output()], sliced(i))
                         : CpuKernels.create(graph, n, in, settled[n.output()]);
                 kernels[i].pack();
+                packed.accept(i);
                 // Strided outputs (concat slices) may ask for more scratch than the first pass's layouts did.
                 most = Math.max(most, kernels[i].workspaceBytes());
             }
@@ -88,12 +91,24 @@ public final class CpuGraph implements AutoCloseable {
      * @throws IllegalArgumentException if oneDNN refuses a node (the message names it)
      */
     public static CpuGraph prepare(Graph graph) {
-        return new CpuGraph(graph);
+        return new CpuGraph(graph, i -> { });
+    }
+
+    /**
+     * As {@link #prepare(Graph)}, saying as it goes which nodes are done with the graph's constants, so
+     * that their owner may free each one as soon as its last reader has packed it (rather than holding
+     * the whole model twice until every kernel has packed).
+     *
+     * @param packed called with each node's index, in node order, once that node's kernel has packed its
+     *     constants (at once for nodes the schedule elides); the node never reads them again
+     */
+    public static CpuGraph prepare(Graph graph, IntConsumer packed) {
+        return new CpuGraph(graph, packed);
     }
 
     /** Prepares and binds a graph to an arena and workspace of its own. */
     public static CpuGraph compile(Graph graph) {
-        CpuGraph g = new CpuGraph(graph);
+        CpuGraph g = new CpuGraph(graph, i -> { });
         try {
             g.bind(g.arena.allocate(Math.max(g.arenaBytes(), 64), ArenaPlanner.ALIGNMENT),
                     g.arena.allocate(Math.max(g.workspaceBytes(), 64), ArenaPlanner.ALIGNMENT));

@@ -5,8 +5,10 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.renalmtl.engine.graph.ClassifierGraphs;
 import org.renalmtl.engine.graph.FoldBatchNorm;
 import org.renalmtl.engine.graph.FuseResidual;
@@ -48,19 +50,24 @@ public final class CpuPlan implements ExecutionPlan {
      *     weight is not finite, or the plan needs more memory than the machine has
      */
     public CpuPlan(ModelConfig config, Map<String, Tensor> tensors, int cases, int[] size) {
-        this(config, tensors, cases, size, null);
+        this(config, tensors, cases, size, null, null);
     }
 
     /**
      * As {@link #CpuPlan(ModelConfig, Map, int, int[])}, optionally spending the tensors.
      *
-     * @param spent null if the tensors are the caller's to keep; otherwise they are the plan's to spend:
-     *     BatchNorm is folded into the weights' own memory (no folded copy of the model while planning),
-     *     and {@code spent} runs as soon as every kernel has packed its weights, before the arena is
-     *     allocated, so the caller frees them there. The caller must not use them again, even if this
+     * @param spentTensor null if the tensors are the caller's to keep; otherwise they are the plan's to
+     *     spend: BatchNorm is folded into the weights' own memory (no folded copy of the model while
+     *     planning), and {@code spentTensor} is given each tensor's memory as soon as every node that reads
+     *     it has packed it, so that the caller may free it there: the file's copy shrinks as the packed one
+     *     grows, and the model is never held twice. Memory the caller does not own (folded copies) may be
+     *     handed over too; it is ignored. The caller must not use the tensors again, even if this
      *     constructor throws.
+     * @param spent with {@code spentTensor}: runs as soon as every kernel has packed its weights, before
+     *     the arena is allocated, so the caller frees what is left of them there
      */
-    public CpuPlan(ModelConfig config, Map<String, Tensor> tensors, int cases, int[] size, Runnable spent) {
+    public CpuPlan(ModelConfig config, Map<String, Tensor> tensors, int cases, int[] size,
+            Consumer<MemorySegment> spentTensor, Runnable spent) {
         this.config = config;
         this.cases = cases;
         int n = config.networks().size();
@@ -73,15 +80,23 @@ public final class CpuPlan implements ExecutionPlan {
         long lower = 0;
         long scratch = 0;
         try (Arena folded = Arena.ofConfined()) { // folded weights: packed into the kernels at bind, then freed
+            List<Graph> built = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 ModelConfig.Network net = config.networks().get(i);
                 Graph g = FuseResidual.apply(FoldBatchNorm.apply(
-                        ClassifierGraphs.build(config, net, tensors, cases, size), folded, spent != null));
+                        ClassifierGraphs.build(config, net, tensors, cases, size), folded, spentTensor != null));
                 // Dense sizes give a lower bound of the real plan (blocked layouts only pad): refuse a shape
                 // the machine cannot hold before oneDNN is asked to plan for it, which takes minutes at 1024³.
                 MemoryBudget.check("activations for " + cases + " case(s) of " + size[0] + "×" + size[1] + "×" + size[2],
                         Schedule.of(g, Storage.PLAIN).arenaBytes(), MemoryBudget.machineBytes(), "this machine");
-                CpuGraph cg = CpuGraph.prepare(g);
+                built.add(g);
+            }
+            List<List<List<MemorySegment>>> release = spentTensor == null ? null : lastReaders(built);
+            for (int i = 0; i < n; i++) {
+                ModelConfig.Network net = config.networks().get(i);
+                List<List<MemorySegment>> after = release == null ? null : release.get(i);
+                CpuGraph cg = after == null ? CpuGraph.prepare(built.get(i))
+                        : CpuGraph.prepare(built.get(i), node -> after.get(node).forEach(spentTensor));
                 graphs.add(cg);
                 taskColumns[i] = net.tasks().stream().mapToInt(config::taskIndex).toArray();
                 act = Math.max(act, cg.arenaBytes());
@@ -91,7 +106,7 @@ public final class CpuPlan implements ExecutionPlan {
             activationBytes = act;
             lowerBound = lower;
             scratchBytes = scratch;
-            if (spent != null) {
+            if (spentTensor != null && spent != null) {
                 spent.run(); // every weight is packed: the file's copy goes before the arena comes
             }
             MemoryBudget.check("activations and scratch for " + cases + " case(s) of " + size[0] + "×" + size[1] + "×"
@@ -115,6 +130,40 @@ public final class CpuPlan implements ExecutionPlan {
             close();
             throw e;
         }
+    }
+
+    /**
+     * Where each constant's memory is read for the last time: several constants may share memory (a weight
+     * folded in place is the original's bytes under a new name), so memory is tracked by address, and the
+     * latest reader over every network wins.
+     *
+     * @return per network, per node: the memory no node after it reads
+     */
+    private static List<List<List<MemorySegment>>> lastReaders(List<Graph> graphs) {
+        Map<Long, int[]> last = new HashMap<>(); // address → {network, node} of its last reader
+        Map<Long, MemorySegment> memory = new HashMap<>();
+        for (int n = 0; n < graphs.size(); n++) {
+            Graph g = graphs.get(n);
+            for (int i = 0; i < g.nodes().size(); i++) {
+                for (String c : g.nodes().get(i).op().constants()) {
+                    MemorySegment data = g.constant(c).data();
+                    last.put(data.address(), new int[] {n, i});
+                    memory.merge(data.address(), data, (a, b) -> a.byteSize() >= b.byteSize() ? a : b);
+                }
+            }
+        }
+        List<List<List<MemorySegment>>> release = new ArrayList<>();
+        for (Graph g : graphs) {
+            List<List<MemorySegment>> perNode = new ArrayList<>();
+            for (int i = 0; i < g.nodes().size(); i++) {
+                perNode.add(new ArrayList<>());
+            }
+            release.add(perNode);
+        }
+        for (Map.Entry<Long, int[]> e : last.entrySet()) {
+            release.get(e.getValue()[0]).get(e.getValue()[1]).add(memory.get(e.getKey()));
+        }
+        return release;
     }
 
     @Override

@@ -100,7 +100,11 @@ public final class FoldBatchNorm {
         String weightName = conv ? ((Op.Conv3d) producer.op()).weight() : ((Op.Linear) producer.op()).weight();
         String biasName = conv ? ((Op.Conv3d) producer.op()).bias() : ((Op.Linear) producer.op()).bias();
         Tensor weight = g.constant(weightName);
-        float[] w = weight.toArray();
+        // The weight is folded where it will stay (its own memory when it may be overwritten, else a copy in
+        // the arena), never through a heap array: the whole model would otherwise pass through the Java heap
+        // while planning, and the heap keeps the pages it touched.
+        boolean inPlace = overwrite && readers.get(weightName) == 1;
+        MemorySegment w = inPlace ? weight.data() : copy(arena, weight.data(), weight.elements());
         float[] b0 = biasName == null ? null : g.constant(biasName).toArray();
         float[] gamma = g.constant(bn.scale()).toArray();
         float[] beta = g.constant(bn.bias()).toArray();
@@ -110,27 +114,22 @@ public final class FoldBatchNorm {
         // the float's shortest decimal gives that double back, which is what the folding has always used.
         double eps = Double.parseDouble(Float.toString(bn.eps()));
         int out = gamma.length;
-        int per = w.length / out;
+        long per = weight.elements() / out;
         float[] bias = new float[out];
         for (int c = 0; c < out; c++) {
             double scale = gamma[c] / Math.sqrt(var[c] + eps);
-            for (int i = 0; i < per; i++) {
-                w[c * per + i] = (float) (w[c * per + i] * scale);
+            for (long i = c * per; i < (c + 1) * per; i++) {
+                w.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (w.getAtIndex(ValueLayout.JAVA_FLOAT, i) * scale));
             }
             // BackboneGraph subtracts the mean in double, HeadGraph in float32 (b − mean of two floats);
             // each is kept so that both stay bit for bit what they were.
             double shifted = conv ? (b0 == null ? 0 : b0[c]) - (double) mean[c] : (b0 == null ? 0f : b0[c]) - mean[c];
             bias[c] = (float) (beta[c] + shifted * scale);
         }
-        requireFinite(producer.name(), bnNode.name(), w, bias);
+        requireFinite(producer.name(), bnNode.name(), w, weight.elements(), bias);
         String fw = weightName + "#folded";
         String fb = bn.bias() + "#folded";
-        if (overwrite && readers.get(weightName) == 1) {
-            MemorySegment.copy(w, 0, weight.data(), ValueLayout.JAVA_FLOAT, 0, w.length);
-            b.constant(new Tensor(fw, weight.shape(), weight.data()));
-        } else {
-            b.constant(tensor(arena, fw, weight.shape(), w));
-        }
+        b.constant(new Tensor(fw, weight.shape(), w));
         b.constant(tensor(arena, fb, new long[] {out}, bias));
         return producer.op() instanceof Op.Conv3d c
                 ? new Op.Conv3d(fw, fb, c.stride(), c.padding(), c.dilation(), false, bn.activation())
@@ -142,16 +141,29 @@ public final class FoldBatchNorm {
      * NaN into 0 (x86 max), so the network would hand out a plausible answer computed around a dead
      * layer. A weight file cannot get here (it is checked on load); weights built in memory can.
      */
-    private static void requireFinite(String layer, String bn, float[] weight, float[] bias) {
-        for (float[] a : new float[][] {weight, bias}) {
-            for (float v : a) {
-                if (!Float.isFinite(v)) {
-                    throw new ModelRunException("layer " + layer + " folded with BatchNorm " + bn + " has a "
-                            + (a == weight ? "weight" : "bias") + " of " + v
-                            + ": its tensors overflow float32 or a variance is negative");
-                }
+    private static void requireFinite(String layer, String bn, MemorySegment weight, long elements, float[] bias) {
+        for (long i = 0; i < elements; i++) {
+            float v = weight.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+            if (!Float.isFinite(v)) {
+                throw notFinite(layer, bn, "weight", v);
             }
         }
+        for (float v : bias) {
+            if (!Float.isFinite(v)) {
+                throw notFinite(layer, bn, "bias", v);
+            }
+        }
+    }
+
+    private static ModelRunException notFinite(String layer, String bn, String what, float v) {
+        return new ModelRunException("layer " + layer + " folded with BatchNorm " + bn + " has a " + what + " of " + v
+                + ": its tensors overflow float32 or a variance is negative");
+    }
+
+    private static MemorySegment copy(Arena arena, MemorySegment values, long elements) {
+        MemorySegment seg = arena.allocate(elements * Float.BYTES, 64);
+        MemorySegment.copy(values, 0, seg, 0, elements * Float.BYTES);
+        return seg;
     }
 
     private static Tensor tensor(Arena arena, String name, long[] shape, float[] values) {

@@ -1,6 +1,8 @@
 package org.renalmtl.engine.graph;
 
 import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
 import java.util.function.Function;
 
 /**
@@ -21,6 +23,19 @@ public sealed interface Op {
      * @throws IllegalArgumentException naming the mismatch, if the inputs or constants do not fit
      */
     long[] outputShape(long[][] inputs, ConstantShapes constants);
+
+    /** @return the names of the constants this op reads (weights, biases, norm vectors), in no particular order */
+    default List<String> constants() {
+        List<String> names = switch (this) {
+            case Conv3d c -> Arrays.asList(c.weight(), c.bias());
+            case ConvTranspose3d c -> Arrays.asList(c.weight(), c.bias());
+            case InstanceNorm3d n -> Arrays.asList(n.scale(), n.bias());
+            case BatchNorm n -> Arrays.asList(n.scale(), n.bias(), n.mean(), n.variance());
+            case Linear l -> Arrays.asList(l.weight(), l.bias());
+            default -> List.of();
+        };
+        return names.stream().filter(Objects::nonNull).toList();
+    }
 
     /**
      * {@code y = act(conv3d(x, weight) + bias [+ residual])}, PyTorch's {@code Conv3d} (groups 1) with a
