@@ -28,6 +28,20 @@ final class Backends {
         return Found.BY_KIND.get(kind);
     }
 
+    /**
+     * @param index the CUDA ordinal asked for, named in the message
+     * @return the CUDA provider
+     * @throws UnsupportedOperationException if engine-cuda is not on the class path
+     */
+    static BackendProvider cuda(int index) {
+        BackendProvider cuda = find(Device.Kind.CUDA);
+        if (cuda == null) {
+            throw new UnsupportedOperationException("device cuda:" + index + ": the CUDA backend is not on the class "
+                    + "path (add the artifact org.renalmtl:engine-cuda)");
+        }
+        return cuda;
+    }
+
     private static Map<Device.Kind, BackendProvider> load() {
         Map<Device.Kind, BackendProvider> found = new EnumMap<>(Device.Kind.class);
         // The engine's own loader, not the thread's context loader: the answer is cached for the

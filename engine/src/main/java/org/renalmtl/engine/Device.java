@@ -1,6 +1,10 @@
 package org.renalmtl.engine;
 
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.renalmtl.engine.spi.BackendProvider;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Where a model runs: the CPU, a CUDA device, or {@code auto} (the GPU when a driver and device
@@ -19,6 +23,9 @@ public record Device(Kind kind, int index) {
         /** CUDA if available, else CPU. */
         AUTO
     }
+
+    private static final Logger LOG = LoggerFactory.getLogger(Device.class);
+    private static final AtomicBoolean FALLBACK_LOGGED = new AtomicBoolean(); // AUTO's fallback is said once
 
     /** The host CPU. */
     public static final Device CPU = new Device(Kind.CPU, 0);
@@ -66,6 +73,35 @@ public record Device(Kind kind, int index) {
             case CPU -> "cpu";
             case AUTO -> "auto";
             case CUDA -> "cuda:" + index;
+        };
+    }
+
+    /**
+     * @return the device to run on, this one as asked for: AUTO resolved to {@code cuda:0} when a GPU is
+     *     usable, else the CPU (logged once per process, under this class's logger)
+     * @throws UnsupportedOperationException if {@code cuda:N} cannot run, naming what is missing
+     */
+    Device resolve() {
+        return switch (kind) {
+            case CPU -> CPU;
+            case AUTO -> {
+                BackendProvider cuda = Backends.find(Kind.CUDA);
+                if (cuda != null && cuda.available()) {
+                    yield cuda(0);
+                }
+                // One short line: the full diagnosis (which library, which variable) is what an explicit
+                // --device cuda reports.
+                if (FALLBACK_LOGGED.compareAndSet(false, true)) {
+                    LOG.info(cuda == null
+                            ? "the CUDA backend is not on the class path; using the CPU"
+                            : "no usable CUDA device; using the CPU (--device cuda says why)");
+                }
+                yield CPU;
+            }
+            case CUDA -> {
+                Backends.cuda(index).require(index); // UnsupportedOperationException naming what is missing
+                yield this;
+            }
         };
     }
 }

@@ -10,7 +10,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.concurrent.locks.ReentrantLock;
 import org.renalmtl.engine.cpu.CpuPlan;
@@ -19,8 +18,6 @@ import org.renalmtl.engine.spi.BackendProvider;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.Tensor;
 import org.renalmtl.weights.WeightFile;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A loaded renal-mtl model, ready to predict.
@@ -48,9 +45,7 @@ public final class Model implements AutoCloseable {
     private AutoCloseable weightOwner; // closed with the model, or when the file's tensors are released
     private final Device device;
     private final Map<List<Integer>, ExecutionPlan> plans = new HashMap<>();
-    private static final Logger LOG = LoggerFactory.getLogger(Model.class);
     /** The auto fallback is said once per process, not once per model. */
-    private static final AtomicBoolean FALLBACK_LOGGED = new AtomicBoolean();
 
     private final ReentrantLock lock = new ReentrantLock();
     private ExecutionPlan lastPlan;
@@ -78,7 +73,7 @@ public final class Model implements AutoCloseable {
      * @throws UnsupportedOperationException if the device is not available
      */
     public static Model load(Path path, Device device) {
-        Device d = resolve(device);
+        Device d = device.resolve();
         WeightFile wf = WeightFile.load(path);
         return new Model(path.toString(), path, wf.config(), wf.tensors(), wf, d);
     }
@@ -103,45 +98,7 @@ public final class Model implements AutoCloseable {
      * @param owner closed with the model (e.g. the arena holding the tensors), or null
      */
     public static Model of(ModelConfig config, Map<String, Tensor> tensors, AutoCloseable owner, Device device) {
-        return new Model("model " + config.name(), null, config, tensors, owner, resolve(device));
-    }
-
-    private static Device resolve(Device device) {
-        return switch (device.kind()) {
-            case CPU -> Device.CPU;
-            case AUTO -> {
-                BackendProvider cuda = Backends.find(Device.Kind.CUDA);
-                if (cuda != null && cuda.available()) {
-                    yield Device.cuda(0);
-                }
-                // One short line: the full diagnosis (which library, which variable) is what an explicit
-                // --device cuda reports.
-                if (FALLBACK_LOGGED.compareAndSet(false, true)) {
-                    LOG.info(cuda == null
-                            ? "the CUDA backend is not on the class path; using the CPU"
-                            : "no usable CUDA device; using the CPU (--device cuda says why)");
-                }
-                yield Device.CPU;
-            }
-            case CUDA -> {
-                cudaBackend(device.index()).require(device.index()); // UnsupportedOperationException naming what is missing
-                yield device;
-            }
-        };
-    }
-
-    /**
-     * @param index the CUDA ordinal asked for, named in the message
-     * @return the CUDA provider
-     * @throws UnsupportedOperationException if engine-cuda is not on the class path
-     */
-    private static BackendProvider cudaBackend(int index) {
-        BackendProvider cuda = Backends.find(Device.Kind.CUDA);
-        if (cuda == null) {
-            throw new UnsupportedOperationException("device cuda:" + index + ": the CUDA backend is not on the class "
-                    + "path (add the artifact org.renalmtl:engine-cuda)");
-        }
-        return cuda;
+        return new Model("model " + config.name(), null, config, tensors, owner, device.resolve());
     }
 
     /** @return the model config */
@@ -324,7 +281,7 @@ public final class Model implements AutoCloseable {
     private ExecutionPlan newPlan(Map<String, Tensor> weights, int cases, int[] size, Consumer<MemorySegment> spentTensor,
             Runnable spent) {
         return device.kind() == Device.Kind.CUDA
-                ? cudaBackend(device.index()).plan(config, weights, cases, size, device.index(), precision)
+                ? Backends.cuda(device.index()).plan(config, weights, cases, size, device.index(), precision)
                 : new CpuPlan(config, weights, cases, size, spentTensor, spent);
     }
 

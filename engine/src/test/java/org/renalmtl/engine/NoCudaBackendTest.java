@@ -46,7 +46,7 @@ class NoCudaBackendTest {
     @Test
     void autoRunsOnTheCpuAndSaysSoOnce() {
         int[] size = {32, 32, 32};
-        try (LogCapture log = new LogCapture(Model.class);
+        try (LogCapture log = new LogCapture(Device.class);
                 Model model = BuiltinModels.create(BuiltinModels.Kind.MTDL, 7, Device.AUTO);
                 Arena arena = Arena.ofConfined()) {
             // A second model in the same process falls back silently: the line is said once.

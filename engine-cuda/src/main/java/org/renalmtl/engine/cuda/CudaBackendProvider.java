@@ -2,7 +2,9 @@ package org.renalmtl.engine.cuda;
 
 import java.util.Map;
 import org.renalmtl.engine.Device;
+import org.renalmtl.engine.CompiledGraph;
 import org.renalmtl.engine.Precision;
+import org.renalmtl.engine.graph.Graph;
 import org.renalmtl.engine.plan.ExecutionPlan;
 import org.renalmtl.engine.spi.BackendProvider;
 import org.renalmtl.weights.ModelConfig;
@@ -42,5 +44,10 @@ public final class CudaBackendProvider implements BackendProvider {
     public ExecutionPlan plan(ModelConfig config, Map<String, Tensor> tensors, int cases, int[] size, int deviceIndex,
             Precision precision) {
         return new CudaPlan(config, tensors, cases, size, deviceIndex, precision);
+    }
+
+    @Override
+    public CompiledGraph compile(Graph graph, int deviceIndex, Precision precision) {
+        return new CudaGraphRunner(graph, deviceIndex, precision);
     }
 }

@@ -5,17 +5,18 @@ import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyHostToDevice;
 
 import java.lang.foreign.MemorySegment;
+import org.renalmtl.engine.CompiledGraph;
 import org.renalmtl.engine.Precision;
 import org.renalmtl.engine.graph.Graph;
 import org.renalmtl.engine.plan.ArenaPlanner;
 
 /**
  * One graph on one GPU with everything of its own: context, weights, arena, device inputs and outputs,
- * workspace; the twin of {@code CpuGraph.compile}. For graphs run one at a time and for the per-op
- * oracle; a model's networks share one of each in {@link CudaPlan}. {@link #run} issues the graph op
- * by op (no capture) and waits for it.
+ * workspace; the twin of {@code CpuGraph.compile}, what {@code Graphs.compile} gives for a CUDA device.
+ * For graphs run one at a time and for the per-op oracle; a model's networks share one of each in
+ * {@link CudaPlan}. {@link #run} issues the graph op by op (no capture) and waits for it.
  */
-final class CudaGraphRunner implements AutoCloseable {
+final class CudaGraphRunner implements CompiledGraph {
     private static final long SEARCH_WORKSPACE_CAP = 256L << 20;
 
     private final CudaContext ctx;
@@ -29,6 +30,7 @@ final class CudaGraphRunner implements AutoCloseable {
     private final long[] inputBytes;
     private final long[] outputBytes;
     private final FindExCache searches = new FindExCache(); // this graph's algorithm searches
+    private boolean closed;
 
     /**
      * Compiles {@code g} on device {@code device} at {@code precision}.
@@ -112,13 +114,21 @@ final class CudaGraphRunner implements AutoCloseable {
         return searches.searches();
     }
 
-    /**
-     * Runs the graph.
-     *
-     * @param in one per graph input, in declaration order, dense row-major float32 of its shape
-     * @param out one per graph output, in declaration order, receiving dense row-major float32
-     */
-    void run(MemorySegment[] in, MemorySegment[] out) {
+    @Override
+    public long arenaBytes() {
+        return graph.arenaBytes();
+    }
+
+    @Override
+    public long weightBytes() {
+        return weights.bytes();
+    }
+
+    @Override
+    public void run(MemorySegment[] in, MemorySegment[] out) {
+        if (closed) {
+            throw new IllegalStateException("compiled graph closed");
+        }
         ctx.use();
         for (int k = 0; k < inputs.length; k++) {
             Cuda.check(cudaMemcpy(Cuda.at(inputs[k]), Cuda.at(in[k].address()), inputBytes[k], cudaMemcpyHostToDevice),
@@ -134,6 +144,10 @@ final class CudaGraphRunner implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         ctx.use();
         ctx.synchronize("close");
         graph.close();

@@ -63,7 +63,7 @@ class CudaFallbackTest {
         ModelConfig config = GpuFixtures.config(GpuFixtures.CHANNELS);
         Arena arena = Arena.ofShared();
         Map<String, Tensor> tensors = SeededWeights.generate(config, 3, arena);
-        try (LogCapture log = new LogCapture(Model.class); Model model = Model.of(config, tensors, arena, Device.AUTO)) {
+        try (LogCapture log = new LogCapture(Device.class); Model model = Model.of(config, tensors, arena, Device.AUTO)) {
             // A second model in the same process falls back silently: the line is said once.
             Model.of(config, tensors, null, Device.AUTO).close();
             List<LogRecord> said = log.records();

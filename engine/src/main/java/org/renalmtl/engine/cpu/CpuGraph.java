@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntConsumer;
 import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.renalmtl.engine.CompiledGraph;
 import org.renalmtl.engine.graph.Graph;
 import org.renalmtl.engine.graph.Node;
 import org.renalmtl.engine.graph.Op;
@@ -27,7 +28,7 @@ import org.renalmtl.engine.plan.ArenaPlanner;
  * layout and size for the schedule, the second binds each kernel to the layouts the schedule settled
  * (strided where a producer writes into its slice of a concat).
  */
-public final class CpuGraph implements AutoCloseable {
+public final class CpuGraph implements CompiledGraph {
     private final Graph graph;
     private final Schedule schedule;
     private final CpuKernel[] kernels; // per node: its kernel, null where the schedule elides it

@@ -2,7 +2,9 @@ package org.renalmtl.engine.spi;
 
 import java.util.Map;
 import org.renalmtl.engine.Device;
+import org.renalmtl.engine.CompiledGraph;
 import org.renalmtl.engine.Precision;
+import org.renalmtl.engine.graph.Graph;
 import org.renalmtl.engine.plan.ExecutionPlan;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.Tensor;
@@ -66,4 +68,15 @@ public interface BackendProvider {
      */
     ExecutionPlan plan(ModelConfig config, Map<String, Tensor> tensors, int cases, int[] size, int deviceIndex,
             Precision precision);
+
+    /**
+     * Compiles any graph of the engine's IR for device {@code deviceIndex} ({@code Graphs.compile}).
+     *
+     * @param graph the graph at its input shape; its constants are read while compiling only
+     * @param deviceIndex device ordinal, already accepted by {@link #require}
+     * @param precision convolution/GEMM arithmetic
+     * @return the compiled graph; the caller closes it
+     * @throws UnsupportedOperationException if this backend cannot run {@code precision}
+     */
+    CompiledGraph compile(Graph graph, int deviceIndex, Precision precision);
 }
