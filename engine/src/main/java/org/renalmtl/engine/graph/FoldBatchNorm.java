@@ -16,9 +16,8 @@ import org.renalmtl.weights.Tensor;
  * Conv3d (no residual) or Linear without an activation, and nothing else reads that node's output
  * (nor is it a graph output): otherwise the unnormalised value is needed too, and the BatchNorm stays.
  *
- * <p>The arithmetic is today's engine's ({@code classifier.BackboneGraph}, {@code classifier.HeadGraph}),
- * so that folded weights are bit for bit the same: the scale in double, each product rounded once to
- * float32. The folded tensors are new constants named {@code <weight>#folded} and {@code <β>#folded},
+ * <p>The arithmetic is the hand-written classifier engine's that this pass replaced (060882f), so that
+ * folded weights stayed bit for bit the same: the scale in double, each product rounded once to float32. The folded tensors are new constants named {@code <weight>#folded} and {@code <β>#folded},
  * allocated in the caller's arena; the graph's other constants stay the caller's tensors. A caller whose
  * tensors are its own to spend (a weight file's, released once packed) may let the folded weights
  * overwrite the originals instead: the largest copy of the model made while planning is then avoided.
@@ -121,8 +120,8 @@ public final class FoldBatchNorm {
             for (long i = c * per; i < (c + 1) * per; i++) {
                 w.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (w.getAtIndex(ValueLayout.JAVA_FLOAT, i) * scale));
             }
-            // BackboneGraph subtracts the mean in double, HeadGraph in float32 (b − mean of two floats);
-            // each is kept so that both stay bit for bit what they were.
+            // A conv's bias minus the mean in double, a Linear's in float32 (b − mean of two floats), as the
+            // replaced engine's backbone and head did: probabilities stay bit for bit those it gave.
             double shifted = conv ? (b0 == null ? 0 : b0[c]) - (double) mean[c] : (b0 == null ? 0f : b0[c]) - mean[c];
             bias[c] = (float) (beta[c] + shifted * scale);
         }
