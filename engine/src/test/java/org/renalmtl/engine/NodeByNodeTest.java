@@ -16,6 +16,7 @@ import org.renalmtl.engine.graph.FoldBatchNorm;
 import org.renalmtl.engine.graph.FuseResidual;
 import org.renalmtl.engine.graph.Graph;
 import org.renalmtl.engine.graph.Node;
+import org.renalmtl.engine.graph.OracleBound;
 import org.renalmtl.engine.graph.Reference;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.WeightFile;
@@ -54,7 +55,7 @@ class NodeByNodeTest {
                 try (CpuGraph cpu = CpuGraph.compile(g)) {
                     cpu.runVisiting(new MemorySegment[] {in}, (i, out) -> {
                         Node n = g.nodes().get(i);
-                        double rel = relL2(out, expected[n.output()]);
+                        double rel = OracleBound.relativeL2(out, expected[n.output()]);
                         assertTrue(rel <= REL_L2, () -> c.get("case").asText() + ", network " + net.name()
                                 + ": the first node that differs is " + n.name() + " (" + n.op() + "): relative L2 "
                                 + rel + " > " + REL_L2);
@@ -63,15 +64,5 @@ class NodeByNodeTest {
                 }
             }
         }
-    }
-
-    private static double relL2(float[] actual, float[] expected) {
-        double err = 0;
-        double ref = 0;
-        for (int i = 0; i < expected.length; i++) {
-            err += Math.pow((double) actual[i] - expected[i], 2);
-            ref += Math.pow(expected[i], 2);
-        }
-        return Math.sqrt(err / Math.max(ref, 1e-30));
     }
 }

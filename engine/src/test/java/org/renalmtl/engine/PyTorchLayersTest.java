@@ -24,6 +24,7 @@ import org.renalmtl.engine.graph.FuseResidual;
 import org.renalmtl.engine.graph.Graph;
 import org.renalmtl.engine.graph.Node;
 import org.renalmtl.engine.graph.Op;
+import org.renalmtl.engine.graph.OracleBound;
 import org.renalmtl.weights.ModelConfig;
 import org.renalmtl.weights.WeightFile;
 import org.renalmtl.weights.hdf5.Hdf5File;
@@ -113,7 +114,7 @@ class PyTorchLayersTest {
                 Arrays.fill(inRun, Double.NaN); // a node that only renames its input runs no kernel
                 try (CpuGraph cpu = CpuGraph.compile(g)) {
                     cpu.runVisiting(new MemorySegment[] {in}, (i, out) -> {
-                        inRun[i] = relL2(out, golden.get(g.nodes().get(i).name()));
+                        inRun[i] = OracleBound.relativeL2(out, golden.get(g.nodes().get(i).name()));
                         return true;
                     });
                 }
@@ -156,7 +157,7 @@ class PyTorchLayersTest {
         }
         float[] actual = out.toArray(ValueLayout.JAVA_FLOAT);
         assertEquals(expected.length, actual.length, () -> "size of node " + n.name());
-        return relL2(actual, expected);
+        return OracleBound.relativeL2(actual, expected);
     }
 
     /** @return the constants an op of a classifier graph (BatchNorm folded) reads */
@@ -173,16 +174,5 @@ class PyTorchLayersTest {
         MemorySegment s = arena.allocate((long) values.length * Float.BYTES, 64);
         MemorySegment.copy(values, 0, s, ValueLayout.JAVA_FLOAT, 0, values.length);
         return s;
-    }
-
-    private static double relL2(float[] actual, float[] expected) {
-        assertEquals(expected.length, actual.length, "output size");
-        double err = 0;
-        double ref = 0;
-        for (int i = 0; i < expected.length; i++) {
-            err += Math.pow((double) actual[i] - expected[i], 2);
-            ref += Math.pow(expected[i], 2);
-        }
-        return Math.sqrt(err / Math.max(ref, 1e-30));
     }
 }

@@ -14,6 +14,7 @@ import org.renalmtl.engine.graph.Node;
 import org.renalmtl.engine.graph.Op;
 import org.renalmtl.engine.graph.Schedule;
 import org.renalmtl.engine.graph.Storage;
+import org.renalmtl.engine.graph.Value;
 
 /**
  * A graph compiled for one GPU: every node bound to its cuDNN, cuBLAS or own kernel
@@ -117,7 +118,7 @@ final class CudaGraph implements AutoCloseable {
         placed = new DeviceTensor[graph.values().size()];
         int k = 0;
         for (int v : graph.inputs().values()) {
-            placed[v] = new DeviceTensor(inputs[k++], graph.value(v).shape(), DeviceTensor.rowMajor(graph.value(v).shape()));
+            placed[v] = new DeviceTensor(inputs[k++], graph.value(v).shape(), Value.rowMajorStrides(graph.value(v).shape()));
         }
         for (int v = 0; v < placed.length; v++) {
             if (placed[v] == null) {
@@ -148,7 +149,7 @@ final class CudaGraph implements AutoCloseable {
         k = 0;
         for (int v : graph.outputs().values()) {
             long[] dims = graph.value(v).shape();
-            outputCopies.add(CudaCopy.copy(ctx.kernels, new DeviceTensor(outputs[k++], dims, DeviceTensor.rowMajor(dims)),
+            outputCopies.add(CudaCopy.copy(ctx.kernels, new DeviceTensor(outputs[k++], dims, Value.rowMajorStrides(dims)),
                     placed[v]));
         }
     }

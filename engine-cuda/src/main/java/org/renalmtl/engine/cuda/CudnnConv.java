@@ -32,11 +32,10 @@ import org.renalmtl.weights.Tensor;
  * copied into y first ({@code copy_nd}), so both ways read z from y.
  */
 @SuppressWarnings("deprecation") // the legacy cuDNN API: deprecated in 9.x, still shipped and the simplest fused conv
-final class CudnnConv extends CudaKernel {
+final class CudnnConv extends CudnnKernel {
     private final Op.Conv3d op;
     private final ConvEpilogue epilogue;
     private final long[] filterDims; // (K, C, kD, kH, kW)
-    private final CudnnDescriptors desc;
     private long weightOffset; // in the weight block // (K, kD, kH, kW, C)
     private long biasOffset; // in the weight block // (K); zeros when the conv has none (the fused call needs one)
     private FloatPointer alpha; // 1: α1 of both calls
@@ -53,16 +52,12 @@ final class CudnnConv extends CudaKernel {
     private Pointer bp;
     private Kernels.Launch residualCopy; // z into y when the schedule put y elsewhere, else null
     private Kernels.Launch affineAct; // the plain path's bias and activation // (N·D'·H'·W', K) in place
-    private Pointer workspace;
-    private long workspaceBytes;
-    private ConvChoice choice;
 
     CudnnConv(Graph graph, Node node) {
         super(graph, node);
         this.op = (Op.Conv3d) node.op();
         this.epilogue = ConvEpilogue.of(op);
         this.filterDims = graph.constant(op.weight()).shape();
-        this.desc = new CudnnDescriptors(node.name());
     }
 
     @Override
@@ -131,7 +126,7 @@ final class CudnnConv extends CudaKernel {
         if (epilogue.fusable()) {
             for (ConvCandidate c : candidates) {
                 desc.math(conv, c.mathType());
-                int st = issue(ctx, ConvChoice.Mode.FUSED, c.algo(), ws, c.memory());
+                int st = issueAs(ctx, ConvChoice.Mode.FUSED, c.algo(), ws, c.memory());
                 if (st == CUDNN_STATUS_SUCCESS) {
                     ctx.synchronize(node.name() + ": fused convolution trial");
                     use(ConvChoice.Mode.FUSED, c);
@@ -144,7 +139,7 @@ final class CudnnConv extends CudaKernel {
         }
         ConvCandidate fastest = candidates.get(0);
         desc.math(conv, fastest.mathType());
-        Cuda.checkDnn(issue(ctx, ConvChoice.Mode.UNFUSED, fastest.algo(), ws, fastest.memory()),
+        Cuda.checkDnn(issueAs(ctx, ConvChoice.Mode.UNFUSED, fastest.algo(), ws, fastest.memory()),
                 node.name() + ": plain convolution (the fused call refused " + refused + ")");
         ctx.synchronize(node.name() + ": plain convolution trial");
         use(ConvChoice.Mode.UNFUSED, fastest);
@@ -176,7 +171,7 @@ final class CudnnConv extends CudaKernel {
         choice = new ConvChoice(node.name(), candidate, mode);
     }
 
-    private int issue(CudaContext ctx, ConvChoice.Mode mode, int algo, Pointer ws, long wsBytes) {
+    private int issueAs(CudaContext ctx, ConvChoice.Mode mode, int algo, Pointer ws, long wsBytes) {
         if (residualCopy != null) {
             residualCopy.enqueue(ctx.stream);
         }
@@ -195,23 +190,7 @@ final class CudnnConv extends CudaKernel {
     }
 
     @Override
-    List<ConvChoice> choices() {
-        return choice == null ? List.of() : List.of(choice);
-    }
-
-    @Override
-    void setWorkspace(long address, long bytes) {
-        workspace = Cuda.at(address);
-        workspaceBytes = bytes;
-    }
-
-    @Override
-    void enqueue(CudaContext ctx) {
-        Cuda.checkDnn(issue(ctx, choice.mode(), choice.candidate().algo(), workspace, workspaceBytes), node.name());
-    }
-
-    @Override
-    public void close() {
-        desc.close();
+    int issue(CudaContext ctx, Pointer ws, long wsBytes) {
+        return issueAs(ctx, choice.mode(), choice.candidate().algo(), ws, wsBytes);
     }
 }

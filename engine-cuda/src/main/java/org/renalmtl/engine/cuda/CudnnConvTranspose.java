@@ -27,10 +27,9 @@ import org.renalmtl.engine.graph.Op;
  * {@code affine_act}. The algorithm is the fastest usable FindEx result (the plan's {@link FindExCache}).
  */
 @SuppressWarnings("deprecation") // the legacy cuDNN API: deprecated in 9.x, still shipped
-final class CudnnConvTranspose extends CudaKernel {
+final class CudnnConvTranspose extends CudnnKernel {
     private final Op.ConvTranspose3d op;
     private final long[] filterDims; // (C_in, C_out, kD, kH, kW)
-    private final CudnnDescriptors desc;
     private long weightOffset; // in the weight block // (C_in, kD, kH, kW, C_out)
     private long biasOffset = -1; // in the weight block // (C_out), -1 without a bias
     private FloatPointer alpha; // 1
@@ -43,15 +42,11 @@ final class CudnnConvTranspose extends CudaKernel {
     private Pointer outp;
     private Pointer wp;
     private Kernels.Launch affineAct; // bias and activation in place, or null when there is neither
-    private Pointer workspace;
-    private long workspaceBytes;
-    private ConvChoice choice;
 
     CudnnConvTranspose(Graph graph, Node node) {
         super(graph, node);
         this.op = (Op.ConvTranspose3d) node.op();
         this.filterDims = graph.constant(op.weight()).shape();
-        this.desc = new CudnnDescriptors(node.name());
     }
 
     @Override
@@ -110,33 +105,13 @@ final class CudnnConvTranspose extends CudaKernel {
         }
     }
 
-    private int issue(CudaContext ctx, Pointer ws, long wsBytes) {
+    @Override
+    int issue(CudaContext ctx, Pointer ws, long wsBytes) {
         int st = cudnnConvolutionBackwardData(ctx.dnn, alpha, w, wp, dy, inp, conv, choice.candidate().algo(), ws,
                 wsBytes, beta, dx, outp);
         if (st == CUDNN_STATUS_SUCCESS && affineAct != null) {
             affineAct.enqueue(ctx.stream);
         }
         return st;
-    }
-
-    @Override
-    List<ConvChoice> choices() {
-        return choice == null ? List.of() : List.of(choice);
-    }
-
-    @Override
-    void setWorkspace(long address, long bytes) {
-        workspace = Cuda.at(address);
-        workspaceBytes = bytes;
-    }
-
-    @Override
-    void enqueue(CudaContext ctx) {
-        Cuda.checkDnn(issue(ctx, workspace, workspaceBytes), node.name());
-    }
-
-    @Override
-    public void close() {
-        desc.close();
     }
 }

@@ -1,6 +1,7 @@
 package org.renalmtl.engine.cuda;
 
 import java.util.Arrays;
+import org.renalmtl.engine.graph.Value;
 
 /**
  * Where a value of a graph lives on the device and how its elements are laid out: the address of
@@ -63,7 +64,7 @@ record DeviceTensor(long address, long[] dims, long[] strides) {
 
     /** @return whether the elements are dense channels-last: (N, D, H, W, C) for a volume, row-major otherwise */
     boolean channelsLastDense() {
-        return Arrays.equals(strides, dims.length == 5 ? channelsLast(dims) : rowMajor(dims));
+        return Arrays.equals(strides, dims.length == 5 ? channelsLast(dims) : Value.rowMajorStrides(dims));
     }
 
     /** @return dense channels-last strides of a volume's logical (N, C, D, H, W) axes */
@@ -75,16 +76,6 @@ record DeviceTensor(long address, long[] dims, long[] strides) {
         return new long[] {d * h * w * c, 1, h * w * c, w * c, c};
     }
 
-    /** @return dense row-major strides */
-    static long[] rowMajor(long[] dims) {
-        long[] s = new long[dims.length];
-        long stride = 1;
-        for (int a = dims.length - 1; a >= 0; a--) {
-            s[a] = stride;
-            stride *= dims[a];
-        }
-        return s;
-    }
 
     @Override
     public String toString() {

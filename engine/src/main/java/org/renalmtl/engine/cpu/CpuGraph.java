@@ -15,6 +15,7 @@ import org.renalmtl.engine.graph.Node;
 import org.renalmtl.engine.graph.Op;
 import org.renalmtl.engine.graph.Schedule;
 import org.renalmtl.engine.graph.Storage;
+import org.renalmtl.engine.graph.Value;
 import org.renalmtl.engine.plan.ArenaPlanner;
 
 /**
@@ -214,7 +215,7 @@ public final class CpuGraph implements CompiledGraph {
         for (int v = 0; v < md.length; v++) {
             long[] dims = graph.value(v).shape();
             long[] strides = schedule.strides(v);
-            if (!java.util.Arrays.equals(strides, rowMajor(dims))) {
+            if (!java.util.Arrays.equals(strides, Value.rowMajorStrides(dims))) {
                 wanted[v] = own(Dnnl.strided(dims, strides));
                 any = true;
             }
@@ -226,16 +227,6 @@ public final class CpuGraph implements CompiledGraph {
         boolean[] s = new boolean[graph.nodes().get(node).arity()];
         for (int j = 0; j < s.length; j++) {
             s[j] = schedule.sliced(node, j);
-        }
-        return s;
-    }
-
-    private static long[] rowMajor(long[] dims) {
-        long[] s = new long[dims.length];
-        long stride = 1;
-        for (int a = dims.length - 1; a >= 0; a--) {
-            s[a] = stride;
-            stride *= dims[a];
         }
         return s;
     }

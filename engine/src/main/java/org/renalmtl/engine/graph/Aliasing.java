@@ -70,19 +70,9 @@ final class Aliasing {
 
     /** @return whether value {@code v} is laid out row-major without gaps */
     boolean dense(int v) {
-        return Arrays.equals(strides[v], rowMajor(graph.value(v).shape()));
+        return Arrays.equals(strides[v], Value.rowMajorStrides(graph.value(v).shape()));
     }
 
-    /** @return element strides of the dense row-major layout of {@code shape} */
-    static long[] rowMajor(long[] shape) {
-        long[] s = new long[shape.length];
-        long step = 1;
-        for (int a = shape.length - 1; a >= 0; a--) {
-            s[a] = step;
-            step = Math.multiplyExact(step, shape[a]);
-        }
-        return s;
-    }
 
     /**
      * Marks the concat inputs that live in a slice of the concat's output and places them there. Nested
@@ -125,7 +115,7 @@ final class Aliasing {
                 c += channel[top];
                 top = into[top];
             }
-            long[] s = rowMajor(graph.value(top).shape());
+            long[] s = Value.rowMajorStrides(graph.value(top).shape());
             root[v] = top;
             within[v] = Math.multiplyExact(c * s[1], (long) Float.BYTES);
             strides[v] = normalized(graph.value(v).shape(), s);
@@ -166,7 +156,7 @@ final class Aliasing {
         }
         root[y] = root[x];
         within[y] = within[x] + offset;
-        strides[y] = rowMajor(graph.value(y).shape());
+        strides[y] = Value.rowMajorStrides(graph.value(y).shape());
         elided[i] = true;
         return true;
     }
@@ -203,7 +193,7 @@ final class Aliasing {
     private void own(int v) {
         root[v] = v;
         within[v] = 0;
-        strides[v] = rowMajor(graph.value(v).shape());
+        strides[v] = Value.rowMajorStrides(graph.value(v).shape());
     }
 
     /** A slice is one run of its dense input's bytes when every axis before the sliced one has extent 1. */
@@ -217,14 +207,14 @@ final class Aliasing {
     }
 
     private long sliceOffset(int x, Op.Slice s) {
-        long[] rm = rowMajor(graph.value(x).shape());
+        long[] rm = Value.rowMajorStrides(graph.value(x).shape());
         return Math.multiplyExact(s.start() * rm[s.axis()], (long) Float.BYTES);
     }
 
     /** Strides of the root, except that an axis of extent 1 gets its row-major stride: it is never stepped. */
     private static long[] normalized(long[] shape, long[] rootStrides) {
         long[] s = rootStrides.clone();
-        long[] rm = rowMajor(shape);
+        long[] rm = Value.rowMajorStrides(shape);
         for (int a = 0; a < shape.length; a++) {
             if (shape[a] == 1) {
                 s[a] = rm[a];

@@ -46,6 +46,21 @@ public record Value(int id, String name, long[] shape) {
         return n;
     }
 
+    /**
+     * @param shape extents
+     * @return element strides of the dense row-major layout of {@code shape}: the layout of graph inputs
+     *     and outputs, and the one every schedule offset is counted in
+     */
+    public static long[] rowMajorStrides(long[] shape) {
+        long[] s = new long[shape.length];
+        long step = 1;
+        for (int a = shape.length - 1; a >= 0; a--) {
+            s[a] = step;
+            step = Math.multiplyExact(step, shape[a]);
+        }
+        return s;
+    }
+
     /** @return bytes in the dense float32 layout */
     public long bytes() {
         return Math.multiplyExact(elements(), (long) Float.BYTES);

@@ -39,4 +39,22 @@ public record OracleBound(double rel, double abs, String why) {
         assertTrue(err <= limit, () -> what + ": worst error " + err + " at element " + at + " (" + backend + " "
                 + got[at] + ", reference " + expected[at] + ") exceeds " + limit + " (" + why + ")");
     }
+
+    /**
+     * @return {@code ‖actual − expected‖₂ / ‖expected‖₂} in double (the denominator floored at 1e-30): the
+     *     error measure of whole-layer comparisons, where one bad element among millions should count by
+     *     its size rather than fail a per-element bound set for the worst rounding
+     */
+    public static double relativeL2(float[] actual, float[] expected) {
+        if (actual.length != expected.length) {
+            throw new AssertionError(actual.length + " values, expected " + expected.length);
+        }
+        double err = 0;
+        double ref = 0;
+        for (int i = 0; i < expected.length; i++) {
+            err += Math.pow((double) actual[i] - expected[i], 2);
+            ref += Math.pow(expected[i], 2);
+        }
+        return Math.sqrt(err / Math.max(ref, 1e-30));
+    }
 }

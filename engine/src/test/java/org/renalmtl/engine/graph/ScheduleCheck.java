@@ -56,7 +56,7 @@ final class ScheduleCheck {
         for (int o : g.outputs().values()) {
             last[o] = Math.max(nodes - 1, 0);
             assertTrue(g.producer(o) < 0 || !s.external(o), "output " + g.value(o) + " in caller memory\n" + s);
-            assertArrayEquals(Aliasing.rowMajor(g.value(o).shape()), s.strides(o), "output strided\n" + s);
+            assertArrayEquals(Value.rowMajorStrides(g.value(o).shape()), s.strides(o), "output strided\n" + s);
         }
         for (int v = 0; v < first.length; v++) {
             assertEquals(first[v] + ".." + last[v], s.first(v) + ".." + s.last(v), "lifetime of " + g.value(v));
