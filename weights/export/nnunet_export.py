@@ -294,6 +294,13 @@ def label_heads(labels, regions_class_order, where):
     return len(regions), [int(i) for i in regions_class_order]
 
 
+def _prod(values):
+    out = 1
+    for v in values:
+        out *= v
+    return out
+
+
 def _finite(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -466,6 +473,10 @@ def segmentation_config(folder, fold, checkpoint_name, ckpt, renal=None):
         if patch[a] % prod:
             raise NnUnetError("%s: patch_size %r is not divisible by the total stride %d along axis %d"
                               % (where, patch, prod, a))
+    bottleneck = [patch[a] // _prod(s[a] for s in net["strides"]) for a in range(3)]
+    if bottleneck == [1, 1, 1]:
+        raise NnUnetError("%s: patch_size %r leaves one voxel at the bottleneck (instance norm of a single voxel)"
+                          % (where, patch))
     tf, tb = plans.get("transpose_forward", [0, 1, 2]), plans.get("transpose_backward", [0, 1, 2])
     for what, t in (("transpose_forward", tf), ("transpose_backward", tb)):
         if not isinstance(t, list) or sorted(t) != [0, 1, 2]:
