@@ -25,6 +25,7 @@ import math
 import os
 import pickle
 import types
+import zipfile
 
 import numpy as np
 import torch
@@ -70,6 +71,21 @@ _restricted_pickle.load = lambda f, **kw: _RestrictedUnpickler(f, **kw).load()
 _restricted_pickle.__dict__.update({"UnpicklingError": pickle.UnpicklingError})
 
 
+def _restricted_load(path):
+    """torch.load's zip-format loading with our unpickler.
+
+    torch.load(pickle_module=...) cannot be used: PyTorch 1.13 silently replaces the pickle_module by ``pickle``
+    when weights_only is false, and its weights_only unpickler refuses numpy scalars (which nnU-Net checkpoints
+    hold). So this calls torch.serialization._load (private, same signature from 1.13 through 2.x: zip reader,
+    map_location, pickle_module, then pickle.load arguments), which subclasses ``pickle_module.Unpickler``."""
+    with open(path, "rb") as f:
+        if not zipfile.is_zipfile(f):
+            raise NnUnetError("%s: not a zip-format torch checkpoint (torch.save since PyTorch 1.6)" % path)
+        f.seek(0)
+        with torch.serialization._open_zipfile_reader(f) as reader:
+            return torch.serialization._load(reader, "cpu", _restricted_pickle, encoding="utf-8")
+
+
 def load_checkpoint(path, trust_pickle=False):
     """The checkpoint dict of an nnU-Net .pth file (restricted unpickling unless trust_pickle)."""
     if not os.path.isfile(path):
@@ -78,7 +94,9 @@ def load_checkpoint(path, trust_pickle=False):
         if trust_pickle:
             obj = torch.load(path, map_location="cpu", weights_only=False)
         else:
-            obj = torch.load(path, map_location="cpu", pickle_module=_restricted_pickle, weights_only=False)
+            obj = _restricted_load(path)
+    except NnUnetError:
+        raise
     except Exception as e:  # corrupt files and refused globals raise many types
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         hint = "" if trust_pickle else " (if you trust the file, retry with --trust-pickle)"
