@@ -13,6 +13,9 @@ CLI
             [--backbone-prefix NET=PREFIX ...] [--head-prefix NET=PREFIX ...] [--trust-pickle]
   export.py --named r18_3p_96_mtdl --seed 0 [--condition] --out model.h5   (random weights, benchmarks)
   export.py --print-config r18_3p_96_mtdl > config.json                      (a named config's JSON)
+  export.py --nnunet MODEL_FOLDER --fold 0 [--checkpoint checkpoint_final.pth] --out seg.h5
+            [--tumour-label L] [--kidney-label L] [--phases P[,P...]]      (nnunet_export.py; FORMAT.md
+                                                                            "Segmentation models")
 Errors: one line on stderr "export.py: error: ...", exit code 2; no partial output file.
 """
 
@@ -91,6 +94,13 @@ def write_h5(path, config, tensors, fp16=False):
         raise ExportError("%s: non-finite values%s in tensors: %s"
                           % (path, " (after float16 rounding)" if fp16 else "", ", ".join(sorted(bad))))
 
+    write_arrays(path, text, arrays)
+
+
+def write_arrays(path, text, arrays):
+    """Write the config text + arrays (name -> contiguous numpy array, stored in its dtype) as FORMAT.md HDF5,
+    atomically: root attribute @renal_mtl_config (variable-length UTF-8), contiguous datasets in the root group
+    (no chunks, filters or maxshape). Used for classifier and segmentation files alike."""
     def writer(tmp):
         with h5py.File(tmp, "w", libver="earliest") as f:
             f.attrs.create(CONFIG_ATTR, text, dtype=h5py.string_dtype("utf-8"))
@@ -620,8 +630,17 @@ def _prefix_args(values, option, split):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="export.py", description="Export a model to renal-mtl HDF5 (FORMAT.md).")
-    src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--checkpoint", help=".pt/.pth state dict (optionally {'state_dict': ...}, 'module.' prefixes)")
+    src = ap.add_mutually_exclusive_group()
+    src.add_argument("--nnunet", metavar="MODEL_FOLDER",
+                     help="an nnU-Net v2 trained-model folder (plans.json, dataset.json, fold_N/): write one fold "
+                          "as a segmentation file (FORMAT.md, 'Segmentation models')")
+    ap.add_argument("--checkpoint", help=".pt/.pth state dict (optionally {'state_dict': ...}, 'module.' prefixes); "
+                                         "with --nnunet the checkpoint's file name in fold_N (default "
+                                         "checkpoint_final.pth)")
+    ap.add_argument("--fold", default="0", help="with --nnunet: the fold (an integer or 'all'; default 0)")
+    ap.add_argument("--tumour-label", help="with --nnunet: the dataset.json label that is the tumour (renal_mtl block)")
+    ap.add_argument("--kidney-label", help="with --nnunet: the dataset.json label that is the kidney (renal_mtl block)")
+    ap.add_argument("--phases", help="with --nnunet: comma-separated phase of each input channel (renal_mtl block)")
     src.add_argument("--named", choices=sorted(cfgmod.NAMED), help="a named config with seeded random weights")
     src.add_argument("--print-config", choices=sorted(cfgmod.NAMED), help="print a named config's JSON and exit")
     ap.add_argument("--config", help="config JSON (FORMAT.md) describing the checkpoint's model")
@@ -640,8 +659,14 @@ def main(argv=None):
     if args.print_config:
         print(cfgmod.to_json(cfgmod.NAMED[args.print_config]()))
         return 0
+    if not (args.nnunet or args.named or args.checkpoint):
+        ap.error("one of --checkpoint, --named, --nnunet, --print-config is required")
+    if args.named and args.checkpoint:
+        ap.error("--checkpoint and --named are alternatives")
     if not args.out:
         ap.error("--out is required")
+    if args.nnunet:
+        return _main_nnunet(args)
     try:
         if args.named:
             torch.manual_seed(args.seed)
@@ -666,6 +691,26 @@ def main(argv=None):
     for n in notes:
         print("export.py: note: %s" % n, file=sys.stderr)
     print("wrote %s" % args.out)
+    return 0
+
+
+def _main_nnunet(args):
+    import nnunet_export
+    fold = args.fold
+    if fold != "all" and not re.fullmatch(r"[0-9]+", fold):
+        print("export.py: error: --fold %r: expected an integer or 'all'" % fold, file=sys.stderr)
+        return 2
+    renal = {"tumour_label": args.tumour_label, "kidney_label": args.kidney_label,
+             "phases": [p for p in args.phases.split(",")] if args.phases else None}
+    try:
+        config = nnunet_export.export_nnunet(args.nnunet, fold, args.out, args.checkpoint or "checkpoint_final.pth",
+                                             args.trust_pickle, renal if any(renal.values()) else None)
+    except (nnunet_export.NnUnetError, ExportError) as e:
+        print("export.py: error: %s" % e, file=sys.stderr)
+        return 2
+    net = config["network"]
+    print("wrote %s (%s, %d stages, %d input channel(s), %d output channel(s))"
+          % (args.out, net["class"], len(net["features_per_stage"]), net["input_channels"], net["num_classes"]))
     return 0
 
 
