@@ -57,7 +57,7 @@ public final class SegmentationConfigParser {
 
     private SegmentationConfig config(JsonNode root, String json) {
         String producer = f.string(root, "producer", "config", "");
-        String name = f.name(root.get("name"), "config 'name'");
+        String name = text(root.get("name"), "config 'name'");
         SegmentationConfig.Source source = source(f.object(root, "source", "config"));
         Network net = network(f.object(root, "network", "config"));
         int[] patch = f.ints(root, "patch_size", 3, 3, "config", 1, SegmentationLimits.PATCH, false);
@@ -111,10 +111,26 @@ public final class SegmentationConfigParser {
         } else if (fold == null || !"all".equals(fold.asText()) || !fold.isTextual()) {
             f.problem("source 'fold' must be a non-negative integer or \"all\"" + (fold == null ? "" : ", got " + JsonFields.show(fold)));
         }
-        return new SegmentationConfig.Source(f.name(s.get("dataset"), where + " 'dataset'"),
-                f.name(s.get("trainer"), where + " 'trainer'"), f.name(s.get("plans"), where + " 'plans'"),
-                f.name(s.get("configuration"), where + " 'configuration'"), foldText,
-                f.name(s.get("checkpoint"), where + " 'checkpoint'"));
+        return new SegmentationConfig.Source(text(s.get("dataset"), where + " 'dataset'"),
+                text(s.get("trainer"), where + " 'trainer'"), text(s.get("plans"), where + " 'plans'"),
+                text(s.get("configuration"), where + " 'configuration'"), foldText,
+                text(s.get("checkpoint"), where + " 'checkpoint'"));
+    }
+
+    /**
+     * Free text from nnU-Net (model name, dataset, trainer, plans): 1 to {@link SegmentationLimits#TEXT}
+     * printable characters (nnU-Net's own names run past the 64 of a phase or task name).
+     */
+    private String text(JsonNode v, String what) {
+        if (v == null || !v.isTextual()) {
+            f.problem(what + " must be a string" + (v == null ? "" : ", got " + JsonFields.show(v)));
+            return "";
+        }
+        String s = v.asText();
+        if (s.isEmpty() || s.length() > SegmentationLimits.TEXT || s.codePoints().anyMatch(Character::isISOControl)) {
+            f.problem(what + " must be 1 to " + SegmentationLimits.TEXT + " printable characters, got " + JsonFields.show(v));
+        }
+        return s;
     }
 
     private Network network(JsonNode n) {

@@ -33,6 +33,8 @@ public final class SegmentationLimits {
     public static final int LABEL_VALUE = 255;
     /** Largest spline order of resampling. */
     public static final int ORDER = 5;
+    /** Free text (model name, dataset, trainer, plans, configuration, checkpoint), in characters. */
+    public static final int TEXT = 256;
     /** Largest magnitude of an intensity statistic (HU, or MR intensities). */
     public static final double INTENSITY = 1e7;
 }
