@@ -42,20 +42,9 @@ public final class ConfigParser {
      * @throws WeightFormatException listing every problem
      */
     public static ModelConfig parse(String json, Path file) {
-        if (json.length() > ConfigLimits.CONFIG_BYTES) {
-            throw new WeightFormatException(file, "config is longer than " + ConfigLimits.CONFIG_BYTES + " characters");
-        }
-        JsonNode root;
-        try {
-            root = JSON.readTree(json);
-        } catch (JacksonException e) {
-            throw new WeightFormatException(file, "config is not valid JSON: " + e.getOriginalMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw new WeightFormatException(file, "config is not a JSON object");
-        }
+        JsonNode root = readRoot(json, file);
+        header(root, file, "renal-mtl-weights", ModelConfig.FORMAT_VERSION);
         ConfigParser p = new ConfigParser();
-        p.header(root, file);
         ModelConfig config = p.model(root, json);
         if (p.problems.isEmpty()) {
             // Only now is the layout small enough to enumerate (every count above is bounded).
@@ -70,24 +59,52 @@ public final class ConfigParser {
         return config;
     }
 
-    /** Format name and version decide how to read the rest, so they fail fast and alone. */
-    private void header(JsonNode root, Path file) {
+    /**
+     * The config text as one JSON object, for every config kind: bounded length, no duplicate keys,
+     * no trailing text.
+     */
+    static JsonNode readRoot(String json, Path file) {
+        if (json.length() > ConfigLimits.CONFIG_BYTES) {
+            throw new WeightFormatException(file, "config is longer than " + ConfigLimits.CONFIG_BYTES + " characters");
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(json);
+        } catch (JacksonException e) {
+            throw new WeightFormatException(file, "config is not valid JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw new WeightFormatException(file, "config is not a JSON object");
+        }
+        return root;
+    }
+
+    /**
+     * Format name and version decide how to read the rest, so they fail fast and alone. A file of the
+     * other kind (classifier weights given as a segmentation model, or the reverse) is named as such.
+     */
+    static void header(JsonNode root, Path file, String expected, int version) {
         JsonNode format = root.get("format");
         String name = format != null && format.isTextual() ? format.asText() : format == null ? "" : JsonFields.show(format);
-        if (!"renal-mtl-weights".equals(name)) {
-            throw new WeightFormatException(file, "config 'format' is '" + name + "', expected 'renal-mtl-weights'");
+        if (!expected.equals(name)) {
+            String kind = switch (name) {
+                case "renal-mtl-weights" -> " (a classifier weight file)";
+                case SegmentationConfig.FORMAT -> " (a segmentation model)";
+                default -> "";
+            };
+            throw new WeightFormatException(file, "config 'format' is '" + name + "'" + kind + ", expected '" + expected + "'");
         }
         JsonNode v = root.get("format_version");
         if (v == null) {
             throw new WeightFormatException(file, "config has no integer 'format_version'");
         }
         if (!v.isNumber()) {
-            throw new WeightFormatException(file, "config 'format_version' must be the integer "
-                    + ModelConfig.FORMAT_VERSION + ", got " + JsonFields.show(v));
+            throw new WeightFormatException(file, "config 'format_version' must be the integer " + version + ", got "
+                    + JsonFields.show(v));
         }
-        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() != ModelConfig.FORMAT_VERSION) {
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() != version) {
             throw new WeightFormatException(file, "unsupported format_version " + JsonFields.show(v)
-                    + " (this engine reads version " + ModelConfig.FORMAT_VERSION + ")");
+                    + " (this engine reads version " + version + ")");
         }
     }
 

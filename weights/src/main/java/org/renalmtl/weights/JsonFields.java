@@ -63,7 +63,8 @@ final class JsonFields {
         return integerValue(v, where + " '" + key + "'", min, max);
     }
 
-    private int integerValue(JsonNode v, String what, int min, int max) {
+    /** An integer value in [min, max], {@code what} naming it; {@code min} after recording a problem. */
+    int integerValue(JsonNode v, String what, int min, int max) {
         if (v == null) {
             problem(what + " is missing");
         } else if (!v.isIntegralNumber() || !v.canConvertToInt()) {
@@ -84,10 +85,14 @@ final class JsonFields {
      */
     int[] ints(JsonNode n, String key, int len, int maxLen, String where, int min, int max, boolean optional) {
         JsonNode v = n.get(key);
-        String what = where + " '" + key + "'";
         if (v == null && optional) {
             return new int[0];
         }
+        return intsValue(v, where + " '" + key + "'", len, maxLen, min, max);
+    }
+
+    /** Like {@link #ints} for a value already in hand (an entry of an array of arrays); {@code what} names it. */
+    int[] intsValue(JsonNode v, String what, int len, int maxLen, int min, int max) {
         if (v == null || !v.isArray() || (len >= 0 && v.size() != len) || (len < 0 && v.size() > maxLen)) {
             problem(what + " must be an array of " + (len >= 0 ? len : "at most " + maxLen) + " integers");
             return filled(Math.max(len, 0), min);

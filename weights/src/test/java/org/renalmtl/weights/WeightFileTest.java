@@ -346,7 +346,7 @@ class WeightFileTest {
         List<Tensor> large = new ArrayList<>();
         List<Tensor> small = new ArrayList<>();
         for (Tensor t : wf.tensors().values()) {
-            (t.data().byteSize() >= WeightFile.OWN_MEMORY_BYTES ? large : small).add(t);
+            (t.data().byteSize() >= TensorStore.OWN_MEMORY_BYTES ? large : small).add(t);
         }
         assertFalse(large.isEmpty(), "the 64-wide layer has tensors of their own");
         Tensor first = large.getFirst();

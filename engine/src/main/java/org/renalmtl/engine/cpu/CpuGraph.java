@@ -449,14 +449,18 @@ public final class CpuGraph implements CompiledGraph {
             Node n = graph.nodes().get(node);
             int x = n.input(input);
             return switch (how) {
-                // A residual conv writes in its residual's layout; an add in its first input's.
-                case IN_PLACE -> n.op() instanceof Op.Conv3d || input == 0
-                        || dnnl_memory_desc_equal(md[x], md[n.input(0)]) != 0;
+                // A residual conv writes in its residual's layout. An add writes in its first input's unless the
+                // plan wants its output plain (a graph output, or a concat input such as a U-Net skip): written
+                // over an input of another layout, it would overwrite elements it has yet to read.
+                case IN_PLACE -> n.op() instanceof Op.Conv3d || dnnl_memory_desc_equal(md[x], md[n.output()]) != 0;
                 case RESHAPE, SLICE -> DnnlLayouts.isPlain(md[x], graph.value(x).shape());
                 // Only kernels that take the layout they write can write into a strided slice.
                 case CONCAT -> graph.producer(x) >= 0 && switch (graph.nodes().get(graph.producer(x)).op()) {
                     case Op.Conv3d c -> true;
-                    case Op.ConvTranspose3d t -> true;
+                    // Not a transposed conv: oneDNN's deconvolution writing a strided slice of a batch of two or
+                    // more ran past the scratchpad it had asked for (a U-Net's decoder, heap corrupted, JVM
+                    // crash at close); it writes its own buffer and the concat copies it.
+                    case Op.ConvTranspose3d t -> false;
                     case Op.MaxPool3d m -> true;
                     case Op.InstanceNorm3d in -> true;
                     case Op.BatchNorm b -> true;

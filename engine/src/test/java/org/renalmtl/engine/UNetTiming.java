@@ -1,0 +1,84 @@
+package org.renalmtl.engine;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.renalmtl.engine.graph.Graph;
+import org.renalmtl.engine.graph.UNetBuilder;
+import org.renalmtl.weights.SegmentationConfig;
+import org.renalmtl.weights.SegmentationConfigParser;
+import org.renalmtl.weights.SegmentationLayout;
+import org.renalmtl.weights.Tensor;
+
+/**
+ * A one-off measurement, not a test: one 1×1×128³ patch through nnU-Net's default 6-stage
+ * PlainConvUNet (32…320 features, strides [1,2,2,2,2,2]) with random weights on the CPU backend.
+ * Run with {@code OMP_NUM_THREADS} set (see the segmentation report for the command); prints the
+ * compile time and the median of {@code args[0]} (default 5) runs after one warm-up.
+ */
+public final class UNetTiming {
+    private UNetTiming() {}
+
+    /** @param args [runs] */
+    public static void main(String[] args) {
+        int runs = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        String json = """
+                {"format": "renal-mtl-segmentation", "format_version": 1, "producer": "timing", "name": "timing",
+                 "source": {"dataset": "D", "trainer": "nnUNetTrainer", "plans": "nnUNetPlans", "configuration": "3d_fullres",
+                            "fold": 0, "checkpoint": "checkpoint_final.pth"},
+                 "network": {"class": "PlainConvUNet", "input_channels": 1, "num_classes": 4,
+                             "features_per_stage": [32, 64, 128, 256, 320, 320],
+                             "kernel_sizes": [[3, 3, 3], [3, 3, 3], [3, 3, 3], [3, 3, 3], [3, 3, 3], [3, 3, 3]],
+                             "strides": [[1, 1, 1], [2, 2, 2], [2, 2, 2], [2, 2, 2], [2, 2, 2], [2, 2, 2]],
+                             "n_conv_per_stage": [2, 2, 2, 2, 2, 2], "n_conv_per_stage_decoder": [2, 2, 2, 2, 2],
+                             "conv_bias": true, "norm": {"type": "InstanceNorm3d", "eps": 1e-05, "affine": true},
+                             "nonlin": {"type": "LeakyReLU", "negative_slope": 0.01}},
+                 "patch_size": [128, 128, 128], "spacing": [1, 1, 1], "transpose_forward": [0, 1, 2], "transpose_backward": [0, 1, 2],
+                 "channels": [{"name": "CT", "normalization": "NoNormalization", "use_mask_for_norm": false}],
+                 "resampling": {"data": {"order": 3, "order_z": 0, "force_separate_z": null, "separate_z_anisotropy_threshold": 3},
+                                "probabilities": {"order": 1, "order_z": 0, "force_separate_z": null, "separate_z_anisotropy_threshold": 3}},
+                 "labels": {"background": 0, "kidney": 1, "tumor": 2, "cyst": 3}, "regions_class_order": null, "mirroring_axes": []}
+                """;
+        SegmentationConfig cfg = SegmentationConfigParser.parse(json, Path.of("timing"));
+        SplittableRandom rnd = new SplittableRandom(1);
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, Tensor> w = new LinkedHashMap<>();
+            SegmentationLayout.expected(cfg).forEach((name, shape) -> {
+                long n = 1;
+                for (long d : shape) {
+                    n *= d;
+                }
+                MemorySegment m = arena.allocate(n * Float.BYTES, 64);
+                double scale = shape.length == 5 ? Math.sqrt(3.0 * shape[0] / n) : 0.1;
+                for (long i = 0; i < n; i++) {
+                    m.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (rnd.nextDouble(-1, 1) * scale + (name.endsWith("norm.weight") ? 1 : 0)));
+                }
+                w.put(name, new Tensor(name, shape, m));
+            });
+            Graph g = UNetBuilder.build(cfg, w, 1);
+            MemorySegment x = arena.allocate(128L * 128 * 128 * Float.BYTES, 64);
+            for (long i = 0; i < 128L * 128 * 128; i++) {
+                x.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) rnd.nextDouble(-1, 1));
+            }
+            MemorySegment y = arena.allocate(4L * 128 * 128 * 128 * Float.BYTES, 64);
+            long t0 = System.nanoTime();
+            try (CompiledGraph c = Graphs.compile(g, Device.CPU, Precision.FP32)) {
+                System.out.printf("compile %.2f s, arena %d MiB%n", (System.nanoTime() - t0) / 1e9, c.arenaBytes() >> 20);
+                c.run(new MemorySegment[] {x}, new MemorySegment[] {y});
+                double[] t = new double[runs];
+                for (int r = 0; r < runs; r++) {
+                    long s = System.nanoTime();
+                    c.run(new MemorySegment[] {x}, new MemorySegment[] {y});
+                    t[r] = (System.nanoTime() - s) / 1e6;
+                }
+                java.util.Arrays.sort(t);
+                System.out.printf("engine CPU 1x1x128^3: median %.0f ms over %d runs (min %.0f, max %.0f)%n", t[runs / 2], runs, t[0],
+                        t[runs - 1]);
+            }
+        }
+    }
+}
