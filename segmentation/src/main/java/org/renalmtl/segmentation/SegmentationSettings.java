@@ -1,7 +1,9 @@
 package org.renalmtl.segmentation;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.renalmtl.weights.SegmentationConfig;
 
 /**
  * What nnU-Net's inference needs from a trained model (weights/FORMAT.md, "Segmentation models"): every spatial
@@ -78,6 +80,32 @@ public record SegmentationSettings(int[] patchSize, double[] spacing, int[] tran
             }
             seen[a] = true;
         }
+    }
+
+    /**
+     * The settings a segmentation weight file carries (weights/FORMAT.md).
+     *
+     * @param c the file's config, already validated by its parser
+     * @return the same settings in the pipeline's terms
+     * @throws IllegalArgumentException if the config asks for what the pipeline does not implement (a
+     *     resampling order other than 0, 1 or 3)
+     */
+    public static SegmentationSettings of(SegmentationConfig c) {
+        List<ChannelNormalization> channels = new ArrayList<>();
+        for (SegmentationConfig.Channel ch : c.channels()) {
+            channels.add(switch (ch.normalization()) {
+                case CT -> ChannelNormalization.ct(ch.mean(), ch.std(), ch.percentile005(), ch.percentile995());
+                case ZSCORE -> ChannelNormalization.zScore(ch.useMaskForNorm());
+                case NONE -> ChannelNormalization.none();
+            });
+        }
+        return new SegmentationSettings(c.patchSize(), c.spacing(), c.transposeForward(), c.transposeBackward(),
+                channels, kwargs(c.resampling().data()), kwargs(c.resampling().probabilities()),
+                c.network().numClasses(), c.regionsClassOrder(), c.mirroringAxes());
+    }
+
+    private static ResamplingKwargs kwargs(SegmentationConfig.ResamplingKwargs k) {
+        return new ResamplingKwargs(k.order(), k.orderZ(), k.forceSeparateZ(), k.separateZAnisotropyThreshold());
     }
 
     private static int[] three(int[] v, String name) {
