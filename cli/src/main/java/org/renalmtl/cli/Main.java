@@ -31,6 +31,7 @@ import picocli.CommandLine.Option;
             BenchCommand.class,
             InspectCommand.class,
             PredictCommand.class,
+            SegmentCommand.class,
             PhantomCommand.class,
             EvaluateCommand.class,
             MrmcCommand.class,
