@@ -496,7 +496,7 @@ def main(argv=None):
     ap.add_argument("--spacing", default="2.5,2.5,2.5", help="target spacing z,y,x in mm")
     ap.add_argument("--patch", default="32,48,48", help="patch size z,y,x")
     ap.add_argument("--features", default="8,16,24,48")
-    ap.add_argument("--iters", type=int, default=250)
+    ap.add_argument("--iters", type=int, default=320)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=12)
     ap.add_argument("--threads", type=int, default=2)
