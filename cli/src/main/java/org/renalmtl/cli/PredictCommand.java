@@ -1,6 +1,8 @@
 package org.renalmtl.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,6 +28,8 @@ import picocli.CommandLine.Option;
             "Phase names come from the model config; --arterial/--venous/--delayed are the defaults,"
                     + " --phase NAME=FILE works for any."})
 final class PredictCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     @Option(names = "--model", required = true, paramLabel = "M.h5", description = "Weight file.")
     Path model;
 
@@ -43,6 +47,14 @@ final class PredictCommand implements Callable<Integer> {
 
     @Option(names = "--mask", paramLabel = "FILE", description = "Tumour mask on the first phase's grid.")
     Path mask;
+
+    @Option(names = "--seg-model", paramLabel = "S.h5",
+            description = "Segment the tumour with this nnU-Net model (export.py --nnunet) instead of --mask: on the"
+                    + " phase(s) its config names, keeping the largest tumour component.")
+    Path segModel;
+
+    @Option(names = "--save-mask", paramLabel = "MASK.nii.gz", description = "With --seg-model: keep the tumour mask it found.")
+    Path saveMask;
 
     @Option(names = "--label", paramLabel = "N",
             description = "Use mask label N as the tumour (default: the largest connected component of non-zero voxels).")
@@ -74,20 +86,67 @@ final class PredictCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new InputException("--label " + label + ": " + e.getMessage());
         }
+        if (segModel != null && (mask != null || cohort != null || label != null)) {
+            throw new InputException("--seg-model finds the tumour itself: it takes neither --mask, --label nor --cohort");
+        }
+        if (saveMask != null && segModel == null) {
+            throw new InputException("--save-mask needs --seg-model (it keeps the mask the segmentation found)");
+        }
+        if (saveMask != null) {
+            AtomicFiles.checkWritable(saveMask);
+        }
         try (Model m = Model.load(model, device.parse())) {
             CasePipeline pipeline = CasePipeline.of(m, model);
             if (cohort != null) {
                 return new CohortRunner(pipeline, m.config(), selection).run(cohort, out);
             }
             List<Path> files = phaseFiles(m.config().phases());
+            if (segModel != null) {
+                return segmentThenPredict(pipeline, m.config().phases(), files);
+            }
             if (mask == null) {
-                throw new InputException("--mask is required (the tumour mask on the " + m.config().phases().get(0)
-                        + " phase's grid)");
+                throw new InputException("--mask or --seg-model is required (the tumour mask on the "
+                        + m.config().phases().get(0) + " phase's grid, or a model that finds it)");
             }
             CaseReport r = pipeline.run(files, mask, selection, saveInput);
             AtomicFiles.writeString(out, r.toJson());
             print(r);
             return 0;
+        }
+    }
+
+    /** Segments the tumour, then predicts on its largest component; the report gains what the segmentation found. */
+    private int segmentThenPredict(CasePipeline pipeline, List<String> phaseNames, List<Path> files) throws JsonProcessingException {
+        Path maskFile = saveMask;
+        TumourSegmentation.Found found;
+        try (TumourSegmentation seg = TumourSegmentation.load(segModel, device.parse())) {
+            List<Path> channels = seg.channelFiles(phaseNames, files);
+            if (maskFile == null) {
+                try {
+                    maskFile = Files.createTempFile(out.toAbsolutePath().getParent(), ".renal-mtl-mask", ".nii.gz");
+                } catch (java.io.IOException e) {
+                    throw new InputException(out + ": cannot write a temporary mask beside it (" + e.getMessage() + ")");
+                }
+            }
+            found = seg.segment(channels, maskFile);
+        }
+        try {
+            CaseReport r = pipeline.run(files, maskFile, MaskSelection.largestComponent(), saveInput);
+            ObjectNode json = (ObjectNode) JSON.readTree(r.toJson());
+            json.set("segmentation", JSON.valueToTree(found.toJson()));
+            AtomicFiles.writeString(out, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json) + "\n");
+            System.out.printf("segmentation: %s on %s, %d tumour component(s), %.1f ml tumour, %.1f ml kidney%n",
+                    segModel.getFileName(), found.phases(), found.tumourComponents(), found.tumourMl(), found.kidneyMl());
+            print(r);
+            return 0;
+        } finally {
+            if (saveMask == null) {
+                try {
+                    Files.deleteIfExists(maskFile);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
         }
     }
 

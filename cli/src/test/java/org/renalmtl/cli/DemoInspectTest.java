@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -136,5 +137,52 @@ class DemoInspectTest {
             }
         }
         throw new AssertionError("weights/export not found above " + Path.of("").toAbsolutePath());
+    }
+
+    /** The built-in phantom nnU-Net as a file, as a user would pass it. */
+    private static Path phantomSegModel() throws IOException {
+        Path f = dir.resolve("phantom-seg.h5");
+        if (!Files.exists(f)) {
+            try (InputStream in = DemoCommand.class.getResourceAsStream("phantom-seg.h5")) {
+                Files.copy(in, f);
+            }
+        }
+        return f;
+    }
+
+    @Test
+    void predictWithASegmentationModelFindsTheTumourItself() throws IOException {
+        Path out = dir.resolve("predict-seg.json");
+        Path mask = dir.resolve("found.nii.gz");
+        Cli.Run r = Cli.ok("predict", "--model", model, "--arterial", demoDir.resolve("arterial.nii.gz"), "--venous",
+                demoDir.resolve("venous.nii.gz"), "--delayed", demoDir.resolve("delayed.nii.gz"), "--seg-model",
+                phantomSegModel(), "--save-mask", mask, "--out", out, "--device", "cpu");
+        ObjectMapper json = new ObjectMapper();
+        JsonNode a = json.readTree(demoDir.resolve("report.json").toFile());
+        JsonNode b = json.readTree(out.toFile());
+        // The demo segmented the same venous phase with the same model: the same mask, the same probabilities.
+        for (String task : List.of("ccrcc", "stage", "renal")) {
+            assertEquals(a.get("tasks").get(task).get("probability").asDouble(),
+                    b.get("tasks").get(task).get("probability").asDouble(), 1e-6, task);
+        }
+        JsonNode seg = b.get("segmentation");
+        assertEquals("[\"venous\"]", seg.get("phases").toString(), r::toString);
+        assertEquals(1, seg.get("tumour_components").asInt(), r::toString);
+        assertEquals(19.70, seg.get("tumour_ml").asDouble(), 1.97, "the phantom's true tumour is 19.70 ml");
+        assertTrue(seg.get("kidney_ml").asDouble() > 50, r::toString);
+        assertTrue(Files.isRegularFile(mask), r::toString);
+        try (var files = Files.list(dir)) {
+            assertTrue(files.noneMatch(p -> p.getFileName().toString().startsWith(".renal-mtl-mask")),
+                    "the temporary mask is removed");
+        }
+    }
+
+    @Test
+    void aSegmentationModelTakesNoMask() throws IOException {
+        Path out = dir.resolve("none.json");
+        Cli.assertInputError(Cli.run("predict", "--model", model, "--venous", demoDir.resolve("venous.nii.gz"),
+                "--seg-model", phantomSegModel(), "--mask", demoDir.resolve("mask.nii.gz"), "--out", out),
+                "--seg-model finds the tumour itself");
+        assertTrue(Files.notExists(out));
     }
 }
