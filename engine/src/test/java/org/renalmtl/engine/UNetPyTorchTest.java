@@ -22,6 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.renalmtl.engine.cpu.CpuGraph;
 import org.renalmtl.engine.graph.Graph;
 import org.renalmtl.engine.graph.Node;
+import org.renalmtl.engine.graph.OracleBound;
 import org.renalmtl.engine.graph.UNetBuilder;
 import org.renalmtl.weights.SegmentationFile;
 import org.renalmtl.weights.hdf5.Hdf5File;
@@ -130,7 +131,7 @@ class UNetPyTorchTest {
                         (i, out) -> {
                             String name = golden.get(g.nodes().get(i).output());
                             if (name != null) {
-                                double rel = relL2(out, layers.readFloats(name));
+                                double rel = OracleBound.relativeL2(out, layers.readFloats(name));
                                 assertTrue(rel <= BLOCK_REL_L2, c.get("case").asText() + ": " + name + " relative L2 " + rel);
                                 compared[0]++;
                             }
@@ -139,16 +140,5 @@ class UNetPyTorchTest {
             }
             assertEquals(golden.size(), compared[0], "blocks compared");
         }
-    }
-
-    private static double relL2(float[] actual, float[] expected) {
-        assertEquals(expected.length, actual.length);
-        double err = 0;
-        double ref = 0;
-        for (int i = 0; i < expected.length; i++) {
-            err += Math.pow((double) actual[i] - expected[i], 2);
-            ref += Math.pow(expected[i], 2);
-        }
-        return Math.sqrt(err / Math.max(ref, 1e-30));
     }
 }

@@ -1,8 +1,6 @@
 package org.renalmtl.weights;
 
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-import java.util.Map;
 
 /**
  * A segmentation weight file (FORMAT.md, "Segmentation models (nnU-Net v2)"), read and checked as
@@ -11,15 +9,9 @@ import java.util.Map;
  * exact shape and finite values, and nothing else is in the file. A classifier weight file is refused
  * by name. Tensors live off-heap, owned by this object until {@link #close}.
  */
-public final class SegmentationFile implements AutoCloseable {
-    private final Path path;
-    private final SegmentationConfig config;
-    private final TensorStore store;
-
+public final class SegmentationFile extends TensorFile<SegmentationConfig> {
     private SegmentationFile(Path path, SegmentationConfig config, TensorStore store) {
-        this.path = path;
-        this.config = config;
-        this.store = store;
+        super(path, config, store);
     }
 
     /**
@@ -40,43 +32,5 @@ public final class SegmentationFile implements AutoCloseable {
      */
     public static SegmentationConfig readConfig(Path path) {
         return SegmentationConfigParser.parse(TensorStore.configText(path), path);
-    }
-
-    /** @return the file this was read from */
-    public Path path() {
-        return path;
-    }
-
-    /** @return the checked config */
-    public SegmentationConfig config() {
-        return config;
-    }
-
-    /** @return the tensor of this name; it is guaranteed present once loaded */
-    public Tensor tensor(String name) {
-        Tensor t = store.tensors().get(name);
-        if (t == null) {
-            throw new IllegalArgumentException("no tensor " + name + " in " + path);
-        }
-        return t;
-    }
-
-    /** @return all tensors, in {@link SegmentationLayout} order */
-    public Map<String, Tensor> tensors() {
-        return store.tensors();
-    }
-
-    /**
-     * Frees a large tensor's memory now (see {@link WeightFile#release}); it must not be read again.
-     *
-     * @param data a tensor's data (or any view starting where it does)
-     */
-    public void release(MemorySegment data) {
-        store.release(data);
-    }
-
-    @Override
-    public void close() {
-        store.close();
     }
 }

@@ -178,7 +178,7 @@ class UNetBuilderTest {
             try (CpuGraph cpu = CpuGraph.compile(g)) {
                 cpu.runVisiting(new MemorySegment[] {arena.allocateFrom(ValueLayout.JAVA_FLOAT, x)}, (i, out) -> {
                     Node n = g.nodes().get(i);
-                    double rel = relL2(out, expected[n.output()]);
+                    double rel = OracleBound.relativeL2(out, expected[n.output()]);
                     assertTrue(rel <= 1e-4, () -> which + ": the first node that differs is " + n.name() + " (" + n.op()
                             + "): relative L2 " + rel);
                     return true;
@@ -216,16 +216,6 @@ class UNetBuilderTest {
                 });
             }
         }
-    }
-
-    private static double relL2(float[] actual, float[] expected) {
-        double err = 0;
-        double ref = 0;
-        for (int i = 0; i < expected.length; i++) {
-            err += Math.pow((double) actual[i] - expected[i], 2);
-            ref += Math.pow(expected[i], 2);
-        }
-        return Math.sqrt(err / Math.max(ref, 1e-30));
     }
 
     private static SegmentationConfig tiny(String which) {
