@@ -186,21 +186,22 @@ class SegmentationOracleTest {
     }
 
     /**
-     * Counts label differences that are not near-ties: at a differing voxel, the reference's logits on the
-     * cropped grid must have the two labels within {@code ulps} fp16 units (argmax), or the region logit within
-     * {@code ulps} units of 0.
+     * A voxel where Java's label differs from the reference's.
+     *
+     * @param got Java's label
+     * @param want the reference's label
+     * @param cropped the voxel's index on the cropped grid of the reference's resampled logits, -1 outside it
      */
-    static int labelMismatches(OracleCase oc, Volume got, int[] want, int ulps) {
+    record Difference(int got, int want, long cropped) {}
+
+    /** @return every voxel where {@code got} differs from {@code want}, in file order, placed on the cropped grid */
+    static List<Difference> differences(OracleCase oc, Volume got, int[] want) {
         int[] fs = OracleCase.ints(oc.json.get("file_shape"));
         assertArrayEquals(fs, got.shape(), "label map shape");
-        float[] res = oc.f16("resampled.f16");
         int[] tf = oc.settings.transposeForward();
         int[] crop = oc.prop("shape_after_cropping");
         int[] start = oc.bbox(0);
-        long n = (long) crop[0] * crop[1] * crop[2];
-        int[] rco = oc.settings.regionsClassOrder();
-        int diff = 0;
-        int ties = 0;
+        List<Difference> out = new ArrayList<>();
         for (int z = 0; z < fs[0]; z++) {
             for (int y = 0; y < fs[1]; y++) {
                 for (int x = 0; x < fs[2]; x++) {
@@ -210,7 +211,6 @@ class SegmentationOracleTest {
                     if (g == w) {
                         continue;
                     }
-                    diff++;
                     int[] f = {z, y, x};
                     int[] t = new int[3];
                     boolean inside = true;
@@ -218,30 +218,48 @@ class SegmentationOracleTest {
                         t[a] = f[tf[a]] - start[a];
                         inside &= t[a] >= 0 && t[a] < crop[a];
                     }
-                    if (!inside) {
-                        continue; // counted as a real mismatch
-                    }
-                    long ci = ((long) t[0] * crop[1] + t[1]) * crop[2] + t[2];
-                    boolean tie;
-                    if (rco == null) {
-                        float a = res[(int) (g * n + ci)];
-                        float b = res[(int) (w * n + ci)];
-                        tie = Math.abs(a - b) <= ulps * fp16Ulp(Math.max(Math.abs(a), Math.abs(b)));
-                    } else {
-                        tie = false;
-                        for (int r = 0; r < rco.length; r++) {
-                            float v = res[(int) (r * n + ci)];
-                            tie |= Math.abs(v) <= ulps * fp16Ulp(v);
-                        }
-                    }
-                    if (tie) {
-                        ties++;
-                    }
+                    out.add(new Difference(g, w, inside ? ((long) t[0] * crop[1] + t[1]) * crop[2] + t[2] : -1));
                 }
             }
         }
-        System.out.printf("%s labels: %d voxels differ, %d of them near-ties%n", oc.name, diff, ties);
-        return diff - ties;
+        return out;
+    }
+
+    /**
+     * Counts label differences that are not near-ties: at a differing voxel, the reference's logits on the
+     * cropped grid must have the two labels within {@code ulps} fp16 units (argmax), or the region logit within
+     * {@code ulps} units of 0.
+     */
+    static int labelMismatches(OracleCase oc, Volume got, int[] want, int ulps) {
+        float[] res = oc.f16("resampled.f16");
+        int[] crop = oc.prop("shape_after_cropping");
+        long n = (long) crop[0] * crop[1] * crop[2];
+        int[] rco = oc.settings.regionsClassOrder();
+        List<Difference> diffs = differences(oc, got, want);
+        int ties = 0;
+        for (Difference d : diffs) {
+            if (d.cropped() < 0) {
+                continue; // counted as a real mismatch
+            }
+            long ci = d.cropped();
+            boolean tie;
+            if (rco == null) {
+                float a = res[(int) (d.got() * n + ci)];
+                float b = res[(int) (d.want() * n + ci)];
+                tie = Math.abs(a - b) <= ulps * fp16Ulp(Math.max(Math.abs(a), Math.abs(b)));
+            } else {
+                tie = false;
+                for (int r = 0; r < rco.length; r++) {
+                    float v = res[(int) (r * n + ci)];
+                    tie |= Math.abs(v) <= ulps * fp16Ulp(v);
+                }
+            }
+            if (tie) {
+                ties++;
+            }
+        }
+        System.out.printf("%s labels: %d voxels differ, %d of them near-ties%n", oc.name, diffs.size(), ties);
+        return diffs.size() - ties;
     }
 
     static float fp16Ulp(float v) {

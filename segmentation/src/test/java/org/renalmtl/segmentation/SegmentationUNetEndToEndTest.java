@@ -122,52 +122,30 @@ class SegmentationUNetEndToEndTest {
      * for regions, the smallest |logit| over the regions (the decision that moved).
      */
     static Mismatches mismatches(OracleCase oc, Volume got, int[] want) {
-        int[] fs = OracleCase.ints(oc.json.get("file_shape"));
-        assertArrayEquals(fs, got.shape(), "label map shape");
         float[] res = oc.f16("resampled.f16");
         float unit = fp16UnitAt((float) oc.json.get("max_abs_logit").asDouble());
-        int[] tf = oc.settings.transposeForward();
         int[] crop = oc.prop("shape_after_cropping");
-        int[] start = oc.bbox(0);
         long n = (long) crop[0] * crop[1] * crop[2];
         int[] rco = oc.settings.regionsClassOrder();
-        int differing = 0;
+        List<SegmentationOracleTest.Difference> diffs = SegmentationOracleTest.differences(oc, got, want);
         int beyond = 0;
         double largest = 0;
-        for (int z = 0; z < fs[0]; z++) {
-            for (int y = 0; y < fs[1]; y++) {
-                for (int x = 0; x < fs[2]; x++) {
-                    long i = got.index(z, y, x);
-                    int g = Math.round(got.get(i));
-                    int w = want[(int) i];
-                    if (g == w) {
-                        continue;
+        for (SegmentationOracleTest.Difference d : diffs) {
+            double gap = Double.POSITIVE_INFINITY;
+            if (d.cropped() >= 0) {
+                long ci = d.cropped();
+                if (rco == null) {
+                    gap = Math.abs(res[(int) (d.got() * n + ci)] - res[(int) (d.want() * n + ci)]);
+                } else {
+                    for (int r = 0; r < rco.length; r++) {
+                        gap = Math.min(gap, Math.abs(res[(int) (r * n + ci)]));
                     }
-                    differing++;
-                    int[] f = {z, y, x};
-                    int[] t = new int[3];
-                    boolean inside = true;
-                    for (int a = 0; a < 3; a++) {
-                        t[a] = f[tf[a]] - start[a];
-                        inside &= t[a] >= 0 && t[a] < crop[a];
-                    }
-                    double gap = Double.POSITIVE_INFINITY;
-                    if (inside) {
-                        long ci = ((long) t[0] * crop[1] + t[1]) * crop[2] + t[2];
-                        if (rco == null) {
-                            gap = Math.abs(res[(int) (g * n + ci)] - res[(int) (w * n + ci)]);
-                        } else {
-                            for (int r = 0; r < rco.length; r++) {
-                                gap = Math.min(gap, Math.abs(res[(int) (r * n + ci)]));
-                            }
-                        }
-                    }
-                    largest = Math.max(largest, gap);
-                    beyond += gap > TIE_UNITS * unit ? 1 : 0;
                 }
             }
+            largest = Math.max(largest, gap);
+            beyond += gap > TIE_UNITS * unit ? 1 : 0;
         }
-        return new Mismatches(differing, beyond, largest, unit);
+        return new Mismatches(diffs.size(), beyond, largest, unit);
     }
 
     /** The spacing of fp16 values at magnitude {@code v}. */
