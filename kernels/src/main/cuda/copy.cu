@@ -7,6 +7,22 @@
 // the surplus threads exit at once).
 #include "launch.cuh"
 
+// Closes an axis group: shifts the groups closed so far one place left and appends (cd, cs) last, so that
+// the merged axes end up innermost-last as row-major order wants.
+template <int S>
+static __device__ __forceinline__ void rmtl_append_group(long long (&od)[5], long long (&os)[S][5], long long cd,
+                                                         const long long (&cs)[S]) {
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+        od[q] = od[q + 1];
+#pragma unroll
+        for (int j = 0; j < S; ++j) os[j][q] = os[j][q + 1];
+    }
+    od[4] = cd;
+#pragma unroll
+    for (int j = 0; j < S; ++j) os[j][4] = cs[j];
+}
+
 // Normalises a set of axes (dims d, outermost first, and S stride sets over the same dims) in place:
 // axes of size 1 are dropped and neighbouring axes that are contiguous in every stride set (outer
 // stride = inner stride x inner dim) merge into one, and the result is right-aligned (leading axes of
@@ -38,34 +54,14 @@ static __device__ __forceinline__ void rmtl_merge_axes(long long (&d)[5], long l
 #pragma unroll
             for (int j = 0; j < S; ++j) cs[j] = st[j][k];
         } else {
-            if (have) {  // close the open group: shift the closed ones left, append it
-#pragma unroll
-                for (int q = 0; q < 4; ++q) {
-                    od[q] = od[q + 1];
-#pragma unroll
-                    for (int j = 0; j < S; ++j) os[j][q] = os[j][q + 1];
-                }
-                od[4] = cd;
-#pragma unroll
-                for (int j = 0; j < S; ++j) os[j][4] = cs[j];
-            }
+            if (have) rmtl_append_group<S>(od, os, cd, cs);
             cd = d[k];
 #pragma unroll
             for (int j = 0; j < S; ++j) cs[j] = st[j][k];
             have = true;
         }
     }
-    if (have) {
-#pragma unroll
-        for (int q = 0; q < 4; ++q) {
-            od[q] = od[q + 1];
-#pragma unroll
-            for (int j = 0; j < S; ++j) os[j][q] = os[j][q + 1];
-        }
-        od[4] = cd;
-#pragma unroll
-        for (int j = 0; j < S; ++j) os[j][4] = cs[j];
-    }
+    if (have) rmtl_append_group<S>(od, os, cd, cs);
 #pragma unroll
     for (int k = 0; k < 5; ++k) {
         d[k] = od[k];
