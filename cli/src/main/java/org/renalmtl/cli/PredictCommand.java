@@ -118,19 +118,21 @@ final class PredictCommand implements Callable<Integer> {
     /** Segments the tumour, then predicts on its largest component; the report gains what the segmentation found. */
     private int segmentThenPredict(CasePipeline pipeline, List<String> phaseNames, List<Path> files) throws JsonProcessingException {
         Path maskFile = saveMask;
-        TumourSegmentation.Found found;
-        try (TumourSegmentation seg = TumourSegmentation.load(segModel, device.parse())) {
-            List<Path> channels = seg.channelFiles(phaseNames, files);
-            if (maskFile == null) {
-                try {
-                    maskFile = Files.createTempFile(out.toAbsolutePath().getParent(), ".renal-mtl-mask", ".nii.gz");
-                } catch (java.io.IOException e) {
-                    throw new InputException(out + ": cannot write a temporary mask beside it (" + e.getMessage() + ")");
-                }
+        if (maskFile == null) {
+            try {
+                maskFile = Files.createTempFile(out.toAbsolutePath().getParent(), ".renal-mtl-mask", ".nii.gz");
+            } catch (java.io.IOException e) {
+                throw new InputException(out + ": cannot write a temporary mask beside it (" + e.getMessage() + ")");
             }
-            found = seg.segment(channels, maskFile);
         }
+        boolean maskWritten = false;
+        boolean ok = false;
         try {
+            TumourSegmentation.Found found;
+            try (TumourSegmentation seg = TumourSegmentation.load(segModel, device.parse())) {
+                found = seg.segment(seg.channelFiles(phaseNames, files), maskFile);
+            }
+            maskWritten = true;
             CaseReport r = pipeline.run(files, maskFile, MaskSelection.largestComponent(), saveInput);
             ObjectNode json = (ObjectNode) JSON.readTree(r.toJson());
             json.set("segmentation", JSON.valueToTree(found.toJson()));
@@ -138,9 +140,12 @@ final class PredictCommand implements Callable<Integer> {
             System.out.printf("segmentation: %s on %s, %d tumour component(s), %.1f ml tumour, %.1f ml kidney%n",
                     segModel.getFileName(), found.phases(), found.tumourComponents(), found.tumourMl(), found.kidneyMl());
             print(r);
+            ok = true;
             return 0;
         } finally {
-            if (saveMask == null) {
+            // The temporary mask always goes; a --save-mask this run wrote goes when the run fails (nothing
+            // partial stays), while one it never reached is the user's earlier file and stays.
+            if (saveMask == null || !ok && maskWritten) {
                 try {
                     Files.deleteIfExists(maskFile);
                 } catch (java.io.IOException e) {

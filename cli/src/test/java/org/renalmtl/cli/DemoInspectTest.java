@@ -178,6 +178,22 @@ class DemoInspectTest {
     }
 
     @Test
+    void aSegmentationThatCannotRunLeavesNothingBehind() throws IOException {
+        // The classifier file as a segmentation model: refused by name before anything is written.
+        Path out = dir.resolve("refused.json");
+        Path mask = dir.resolve("refused-mask.nii.gz");
+        Cli.assertInputError(Cli.run("predict", "--model", model, "--arterial", demoDir.resolve("arterial.nii.gz"),
+                "--venous", demoDir.resolve("venous.nii.gz"), "--delayed", demoDir.resolve("delayed.nii.gz"),
+                "--seg-model", model, "--save-mask", mask, "--out", out, "--device", "cpu"), model + ": ",
+                "renal-mtl-segmentation");
+        assertTrue(Files.notExists(out) && Files.notExists(mask));
+        try (var files = Files.list(dir)) {
+            assertTrue(files.noneMatch(p -> p.getFileName().toString().startsWith(".renal-mtl-mask")),
+                    "no temporary mask is left behind");
+        }
+    }
+
+    @Test
     void aSegmentationModelTakesNoMask() throws IOException {
         Path out = dir.resolve("none.json");
         Cli.assertInputError(Cli.run("predict", "--model", model, "--venous", demoDir.resolve("venous.nii.gz"),
