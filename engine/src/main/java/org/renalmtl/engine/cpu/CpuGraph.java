@@ -49,10 +49,16 @@ public final class CpuGraph implements CompiledGraph {
         kernels = new CpuKernel[nodes];
         written = new MemorySegment[nodes];
         try {
-            long[] firstWorkspace = new long[nodes];
-            dnnl_memory_desc[] md = layouts(graph, null, firstWorkspace);
-            this.schedule = Schedule.of(graph, new CpuStorage(md, firstWorkspace));
-            dnnl_memory_desc[] settled = settledLayouts(md);
+            boolean[] plain = plainOutputs(graph);
+            Schedule planned;
+            dnnl_memory_desc[] settled;
+            do {
+                long[] firstWorkspace = new long[nodes];
+                dnnl_memory_desc[] md = layouts(graph, plain, null, firstWorkspace);
+                planned = md == null ? null : Schedule.of(graph, new CpuStorage(md, firstWorkspace));
+                settled = md == null ? null : settledLayouts(planned, md, plain);
+            } while (settled == null);
+            this.schedule = planned;
             layout = settled;
             long most = schedule.workspaceBytes();
             for (int i = 0; i < nodes; i++) {
@@ -153,7 +159,7 @@ public final class CpuGraph implements CompiledGraph {
             for (int j = 0; j < n.arity(); j++) {
                 inSegs[j] = segment(n.input(j));
             }
-            written[i] = segment(n.output()).asSlice(0, dnnl_memory_desc_get_size(kernels[i].outputMd()));
+            written[i] = segment(n.output()).asSlice(0, writtenBytes(n.output(), kernels[i].outputMd()));
             kernels[i].bind(inSegs, segment(n.output()), workspace);
         }
         outputs = new MemorySegment[graph.outputs().size()];
@@ -164,15 +170,39 @@ public final class CpuGraph implements CompiledGraph {
     }
 
     /**
-     * Every value's layout: graph inputs plain, each node's output as its kernel chooses, except where
-     * {@code wanted} (per value, may be null) or the plan's aliases need it plain.
+     * @return the bytes from a value's first element to just past its last: its layout's size, except
+     *     for a slice of a concat, whose strided layout oneDNN sizes as if it spanned the whole concat
      */
-    private dnnl_memory_desc[] layouts(Graph g, dnnl_memory_desc[] wanted, long[] workspace) {
+    private long writtenBytes(int v, dnnl_memory_desc md) {
+        long[] dims = graph.value(v).shape();
+        long[] strides = schedule.strides(v);
+        if (java.util.Arrays.equals(strides, Value.rowMajorStrides(dims))) {
+            return dnnl_memory_desc_get_size(md);
+        }
+        long last = 0;
+        for (int k = 0; k < dims.length; k++) {
+            last += (dims[k] - 1) * strides[k];
+        }
+        return (last + 1) * Float.BYTES;
+    }
+
+    /**
+     * Every value's layout: graph inputs plain, each node's output as its kernel chooses, except where
+     * {@code wanted} (per value, may be null) or {@code plain} needs it plain.
+     *
+     * <p>oneDNN has no fast implementation for some pairs of layouts (a conv reading a blocked input and
+     * writing a plain or strided output runs its reference loop, 50 times slower than the same conv
+     * from a plain input). Where a kernel would run a reference implementation over an input that is
+     * not plain, that input is marked in {@code plain} and the choice starts again; the marks only grow,
+     * so this ends.
+     *
+     * @return the layouts, or null if {@code plain} grew and the layouts must be chosen again
+     */
+    private dnnl_memory_desc[] layouts(Graph g, boolean[] plain, dnnl_memory_desc[] wanted, long[] workspace) {
         dnnl_memory_desc[] md = new dnnl_memory_desc[g.values().size()];
         for (int v : g.inputs().values()) {
             md[v] = plain(g.value(v).shape());
         }
-        boolean[] plainOut = plainOutputs(g);
         for (int i = 0; i < g.nodes().size(); i++) {
             Node n = g.nodes().get(i);
             dnnl_memory_desc[] in = new dnnl_memory_desc[n.arity()];
@@ -181,14 +211,30 @@ public final class CpuGraph implements CompiledGraph {
             }
             int y = n.output();
             dnnl_memory_desc want = wanted != null && wanted[y] != null ? wanted[y]
-                    : plainOut[y] ? plain(g.value(y).shape()) : null;
+                    : plain[y] ? plain(g.value(y).shape()) : null;
             try (CpuKernel k = n.op() instanceof Op.Concat ? new DnnlCopy(g, n, in, want, null)
                     : CpuKernels.create(g, n, in, want)) {
+                if (k.reference() && replan(g, n, in, plain)) {
+                    return null;
+                }
                 md[y] = copy(k.outputMd());
                 workspace[i] = k.workspaceBytes();
             }
         }
         return md;
+    }
+
+    /** Marks the inputs of {@code n} that a node writes in a non-plain layout; @return whether any was new. */
+    private static boolean replan(Graph g, Node n, dnnl_memory_desc[] in, boolean[] plain) {
+        boolean grew = false;
+        for (int j = 0; j < n.arity(); j++) {
+            int x = n.input(j);
+            if (!plain[x] && g.producer(x) >= 0 && !DnnlLayouts.isPlain(in[j], g.value(x).shape())) {
+                plain[x] = true;
+                grew = true;
+            }
+        }
+        return grew;
     }
 
     /** Values kept plain: graph outputs (read by the caller), concat inputs and view inputs (aliased byte for byte). */
@@ -208,19 +254,29 @@ public final class CpuGraph implements CompiledGraph {
         return plain;
     }
 
-    /** The layouts after scheduling: a value written into its slice of a concat is strided there. */
-    private dnnl_memory_desc[] settledLayouts(dnnl_memory_desc[] md) {
+    /**
+     * The layouts after scheduling: a value written into its slice of a concat is strided there, every
+     * other value keeps the layout the schedule sized it by (a conv reading a strided input may prefer
+     * another output layout than it did from a dense one, which could be larger).
+     *
+     * @return the layouts, or null if a kernel writing a strided slice runs a reference implementation
+     *     over a non-plain input: that input is then marked in {@code plain}, and the layouts, sizes and
+     *     schedule must all be made again
+     */
+    private dnnl_memory_desc[] settledLayouts(Schedule planned, dnnl_memory_desc[] md, boolean[] plain) {
         dnnl_memory_desc[] wanted = new dnnl_memory_desc[md.length];
         boolean any = false;
         for (int v = 0; v < md.length; v++) {
             long[] dims = graph.value(v).shape();
-            long[] strides = schedule.strides(v);
+            long[] strides = planned.strides(v);
             if (!java.util.Arrays.equals(strides, Value.rowMajorStrides(dims))) {
                 wanted[v] = own(Dnnl.strided(dims, strides));
                 any = true;
+            } else {
+                wanted[v] = md[v];
             }
         }
-        return any ? layouts(graph, wanted, new long[graph.nodes().size()]) : md;
+        return any ? layouts(graph, plain, wanted, new long[graph.nodes().size()]) : md;
     }
 
     private boolean[] sliced(int node) {

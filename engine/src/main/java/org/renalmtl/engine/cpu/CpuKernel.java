@@ -49,6 +49,15 @@ abstract class CpuKernel implements AutoCloseable {
         return 0;
     }
 
+    /**
+     * @return whether oneDNN runs this node with a reference implementation (a scalar loop, tens of
+     *     times slower than its jit ones) for the layouts it was given; the plan then gives the node
+     *     plain inputs, for which oneDNN has fast implementations
+     */
+    boolean reference() {
+        return false;
+    }
+
     /** @return bytes of weights this kernel holds in its own layout after {@link #bind} */
     final long weightBytes() {
         return weightBytes;

@@ -109,6 +109,11 @@ final class DnnlConv extends CpuKernel {
     }
 
     @Override
+    boolean reference() {
+        return Dnnl.implementation(pd).startsWith("ref");
+    }
+
+    @Override
     long workspaceBytes() {
         return scratchpadBytes(pd);
     }
