@@ -18,7 +18,7 @@ final class CpuKernels {
         return switch (node.op()) {
             case Op.Conv3d c -> new DnnlConv(graph, node, in, wanted);
             case Op.ConvTranspose3d t -> new DnnlConv(graph, node, in, wanted);
-            case Op.InstanceNorm3d n -> new DnnlNorm(graph, node, in[0], wanted);
+            case Op.InstanceNorm3d n -> new InstanceNormKernel(graph, node, in[0], wanted);
             case Op.BatchNorm b -> new DnnlNorm(graph, node, in[0], wanted);
             case Op.MaxPool3d m -> new DnnlPool(graph, node, in[0], wanted);
             case Op.GlobalAvgPool g -> new DnnlPool(graph, node, in[0], wanted);

@@ -13,9 +13,8 @@ import org.renalmtl.engine.graph.Node;
 import org.renalmtl.engine.graph.Op;
 
 /**
- * InstanceNorm3d as oneDNN's group normalisation with one group per channel (statistics of each
- * sample and channel, computed at inference as nnU-Net does), and BatchNorm with its running
- * statistics; both affine, the activation as an eltwise post-op, any input layout.
+ * BatchNorm with its running statistics (one the graph could not fold into a conv) on oneDNN: affine,
+ * the activation as an eltwise post-op, any input layout. InstanceNorm3d is {@link InstanceNormKernel}.
  */
 final class DnnlNorm extends CpuKernel {
     private final dnnl_primitive_desc pd;
@@ -33,28 +32,16 @@ final class DnnlNorm extends CpuKernel {
         this.out = wanted != null ? wanted : in;
         long channels = graph.value(node.input(0)).dim(1);
         pd = own(new dnnl_primitive_desc());
-        switch (node.op()) {
-            case Op.InstanceNorm3d n -> {
-                int flags = n.scale() == null ? 0 : dnnl_use_scale | dnnl_use_shift;
-                if (n.scale() != null) {
-                    add(n.scale(), DNNL_ARG_SCALE);
-                    add(n.bias(), DNNL_ARG_SHIFT);
-                }
-                Dnnl.check(dnnl_group_normalization_forward_primitive_desc_create(pd, Dnnl.engine(),
-                        dnnl_forward_inference, in, out, channels, n.eps(), flags, attr(false, n.activation())),
-                        "instance norm " + node.name());
-            }
-            case Op.BatchNorm b -> {
-                add(b.mean(), DNNL_ARG_MEAN);
-                add(b.variance(), DNNL_ARG_VARIANCE);
-                add(b.scale(), DNNL_ARG_SCALE);
-                add(b.bias(), DNNL_ARG_SHIFT);
-                Dnnl.check(dnnl_batch_normalization_forward_primitive_desc_create(pd, Dnnl.engine(),
-                        dnnl_forward_inference, in, out, b.eps(), dnnl_use_global_stats | dnnl_use_scale | dnnl_use_shift,
-                        attr(false, b.activation())), "batch norm " + node.name());
-            }
-            default -> throw new IllegalArgumentException(node + " is not a normalisation");
+        if (!(node.op() instanceof Op.BatchNorm b)) {
+            throw new IllegalArgumentException(node + " is not a batch norm");
         }
+        add(b.mean(), DNNL_ARG_MEAN);
+        add(b.variance(), DNNL_ARG_VARIANCE);
+        add(b.scale(), DNNL_ARG_SCALE);
+        add(b.bias(), DNNL_ARG_SHIFT);
+        Dnnl.check(dnnl_batch_normalization_forward_primitive_desc_create(pd, Dnnl.engine(), dnnl_forward_inference,
+                in, out, b.eps(), dnnl_use_global_stats | dnnl_use_scale | dnnl_use_shift, attr(false, b.activation())),
+                "batch norm " + node.name());
     }
 
     private void add(String constant, int kind) {
