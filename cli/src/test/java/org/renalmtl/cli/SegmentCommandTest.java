@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -24,6 +25,8 @@ import org.renalmtl.loader.phantom.Phantom;
 import org.renalmtl.loader.phantom.PhantomCase;
 import org.renalmtl.loader.phantom.PhantomOptions;
 import org.renalmtl.segmentation.SegmentationResult;
+import org.renalmtl.weights.SegmentationFile;
+import org.renalmtl.weights.WeightWriter;
 
 /**
  * {@code segment} with the built-in phantom nnU-Net: the probabilities file checked by nibabel against the label
@@ -93,6 +96,43 @@ class SegmentCommandTest {
         assertEquals(0, f.get("argmax_differs").asInt(), py::toString);
         assertTrue(f.get("labels").size() >= 2, () -> "the network must find something for the check to bite: " + py);
         assertEquals("class probabilities: background,kidney,tumor", f.get("descrip").asText());
+    }
+
+    @Test
+    void aRegionModelWritesOneSigmoidPerRegionAndItsLabelsFollowRegionsClassOrder() throws IOException {
+        // The phantom network's three outputs read as KiTS-style nested regions (kidney ⊃ masses ⊃ tumor): the
+        // same tensors with a region config, so each output goes through a sigmoid and the labels are written
+        // region by region in regions_class_order, later ones over earlier ones where p > 0.5.
+        Path regions = dir.resolve("regions.h5");
+        try (SegmentationFile f = SegmentationFile.load(model)) {
+            ObjectNode config = (ObjectNode) new ObjectMapper().readTree(f.config().json());
+            config.putObject("labels").put("background", 0).set("kidney", config.arrayNode().add(1).add(2).add(3));
+            ((ObjectNode) config.get("labels")).set("masses", config.arrayNode().add(2).add(3));
+            ((ObjectNode) config.get("labels")).put("tumor", 2);
+            config.set("regions_class_order", config.arrayNode().add(1).add(2).add(3));
+            WeightWriter.write(regions, config.toString(), f.tensors());
+        }
+        Path mask = dir.resolve("regions-mask.nii.gz");
+        Path probs = dir.resolve("regions-probabilities.nii.gz");
+        Cli.ok("segment", "--seg-model", regions, "--image", venous[0], "--out", mask, "--save-probabilities", probs,
+                "--device", "cpu");
+        String check = String.join("\n",
+                "import sys, json, nibabel as nib, numpy as np",
+                "d = np.asanyarray(nib.load(sys.argv[1]).dataobj); lab = np.asanyarray(nib.load(sys.argv[2]).dataobj)",
+                "want = np.zeros(lab.shape, np.uint8)",
+                "for c, v in enumerate([1, 2, 3]): want[d[..., c] > 0.5] = v",
+                "print(json.dumps({'shape': list(d.shape), 'differs': int((want != lab).sum()),",
+                "  'sums_to_one': bool(np.allclose(d.sum(-1), 1)), 'labels': sorted(int(v) for v in np.unique(lab)),",
+                "  'descrip': nib.load(sys.argv[1]).header['descrip'].item().decode()}))");
+        Cli.Run py = Cli.exec(dir, List.of("/usr/bin/python3", "-c", check, probs.toString(), mask.toString()));
+        assertEquals(0, py.code(), py::toString);
+        JsonNode f = new ObjectMapper().readTree(py.out());
+        assertEquals("[48,48,16,3]", f.get("shape").toString());
+        // float32 sigmoids compared with 0.5 in float32 on both sides: exact.
+        assertEquals(0, f.get("differs").asInt(), py::toString);
+        assertTrue(f.get("labels").size() >= 2, () -> "the regions must be found somewhere for the check to bite: " + py);
+        assertEquals(false, f.get("sums_to_one").asBoolean(), "sigmoids per region, not a softmax");
+        assertEquals("region probabilities: kidney,masses,tumor", f.get("descrip").asText());
     }
 
     @Test
