@@ -83,7 +83,7 @@ final class CohortRunner {
             if (skipped > 0) {
                 System.err.printf("renal-mtl: %s already holds %d case(s); skipping them%n", out, skipped);
             }
-            Progress progress = new Progress(todo, System.console() != null);
+            Progress progress = Progress.forCases(todo);
             for (int r = 0; r < cases.rowCount(); r++) {
                 String id = cases.cell(r, idCol);
                 if (done.contains(id)) {
@@ -95,11 +95,10 @@ final class CohortRunner {
                     phases.add(base.resolve(cases.cell(r, c)));
                 }
                 Path mask = base.resolve(cases.cell(r, maskCol));
-                long t0 = System.nanoTime();
                 List<String> row;
                 try {
                     CaseReport res = pipeline.run(phases, mask, selection, null);
-                    row = okRow(id, res, (System.nanoTime() - t0) / 1e9);
+                    row = okRow(id, res, progress.caseSeconds());
                 } catch (RuntimeException e) {
                     if (!isCaseError(e)) {
                         throw e;
@@ -124,8 +123,11 @@ final class CohortRunner {
         }
     }
 
-    /** Per-case input problems are recorded; anything else is a bug and stops the run. */
-    private static boolean isCaseError(RuntimeException e) {
+    /**
+     * Per-case input problems are recorded and the run goes on; anything else is a bug and stops the run
+     * (also in {@code segment}'s folder mode).
+     */
+    static boolean isCaseError(RuntimeException e) {
         return e instanceof org.renalmtl.loader.VolumeInputException || e instanceof InputException
                 || e instanceof ModelRunException
                 || e instanceof UncheckedIOException || e instanceof IllegalArgumentException;
@@ -164,60 +166,5 @@ final class CohortRunner {
             return "\"" + s.replace("\"", "\"\"").replace("\r", " ").replace("\n", " ") + "\"";
         }
         return s;
-    }
-
-    /** A progress bar with ETA on a terminal; one line per case otherwise (logs, CI). */
-    private static final class Progress {
-        private final int total;
-        private final boolean tty;
-        private final long start = System.nanoTime();
-        private int finished;
-        private int failures;
-        private String current = "";
-
-        Progress(int total, boolean tty) {
-            this.total = total;
-            this.tty = tty;
-        }
-
-        void start(String id) {
-            current = id;
-            if (tty) {
-                draw();
-            }
-        }
-
-        void done(boolean ok) {
-            finished++;
-            if (!ok) {
-                failures++;
-            }
-            if (tty) {
-                draw();
-            } else {
-                System.err.printf("[%d/%d] %s %s%n", finished, total, current, ok ? "ok" : "FAILED");
-            }
-        }
-
-        private void draw() {
-            int width = 30;
-            int filled = total == 0 ? width : finished * width / total;
-            double elapsed = (System.nanoTime() - start) / 1e9;
-            String eta = finished == 0 ? "--:--" : clock(elapsed / finished * (total - finished));
-            System.err.printf("\r[%s%s] %d/%d %-16s failed %d  ETA %s ", "#".repeat(filled), ".".repeat(width - filled),
-                    finished, total, current, failures, eta);
-            System.err.flush();
-        }
-
-        void finish() {
-            if (tty) {
-                System.err.println();
-            }
-        }
-
-        private static String clock(double s) {
-            long t = Math.round(s);
-            return String.format(Locale.ROOT, "%d:%02d", t / 60, t % 60);
-        }
     }
 }

@@ -50,7 +50,8 @@ final class PredictCommand implements Callable<Integer> {
 
     @Option(names = "--seg-model", paramLabel = "S.h5",
             description = "Segment the tumour with this nnU-Net model (export.py --nnunet) instead of --mask: on the"
-                    + " phase(s) its config names, keeping the largest tumour component.")
+                    + " phase(s) its config names, keeping the largest tumour component; the report says how many"
+                    + " there were and which kidney (left/right of the patient, ml) holds the largest.")
     Path segModel;
 
     @Option(names = "--save-mask", paramLabel = "MASK.nii.gz", description = "With --seg-model: keep the tumour mask it found.")
@@ -137,8 +138,7 @@ final class PredictCommand implements Callable<Integer> {
             ObjectNode json = (ObjectNode) JSON.readTree(r.toJson());
             json.set("segmentation", JSON.valueToTree(found.toJson()));
             AtomicFiles.writeString(out, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json) + "\n");
-            System.out.printf("segmentation: %s on %s, %d tumour component(s), %.1f ml tumour, %.1f ml kidney%n",
-                    segModel.getFileName(), found.phases(), found.tumourComponents(), found.tumourMl(), found.kidneyMl());
+            System.out.println(found.describe());
             print(r);
             ok = true;
             return 0;

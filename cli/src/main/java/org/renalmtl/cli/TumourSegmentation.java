@@ -4,17 +4,17 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.renalmtl.engine.Device;
 import org.renalmtl.engine.Precision;
-import org.renalmtl.loader.MaskRegion;
-import org.renalmtl.loader.MaskSelection;
 import org.renalmtl.loader.NiftiReader;
 import org.renalmtl.loader.NiftiWriter;
 import org.renalmtl.loader.Volume;
 import org.renalmtl.segmentation.PredictionOptions;
 import org.renalmtl.segmentation.SegmentationModel;
 import org.renalmtl.segmentation.SegmentationResult;
+import org.renalmtl.segmentation.TumourSite;
 import org.renalmtl.weights.SegmentationConfig;
 
 /**
@@ -62,7 +62,8 @@ final class TumourSegmentation implements AutoCloseable {
     }
 
     /**
-     * Segments the case and writes the tumour (every voxel the model labels tumour) as a 0/1 mask.
+     * Segments the case, writes the tumour (every voxel the model labels tumour) as a 0/1 mask, and finds the
+     * kidney that holds its largest component ({@link TumourSite}: the body midline from the first CT channel).
      *
      * @throws InputException if no voxel is tumour ("no tumour found in PHASE")
      */
@@ -75,6 +76,10 @@ final class TumourSegmentation implements AutoCloseable {
             }
             int[] tumour = c.label(c.renalMtl().tumourLabel()).values();
             int[] kidney = c.renalMtl().kidneyLabel() == null ? new int[0] : c.label(c.renalMtl().kidneyLabel()).values();
+            Volume ct = null;
+            for (int i = 0; i < images.size() && ct == null; i++) {
+                ct = c.channels().get(i).normalization() == SegmentationConfig.Normalization.CT ? images.get(i) : null;
+            }
             try (SegmentationResult r = model.segment(images, false);
                     Volume mask = Volume.allocate(r.labels().nz(), r.labels().ny(), r.labels().nx(),
                             r.labels().geometry(), maskFile.toString())) {
@@ -91,11 +96,11 @@ final class TumourSegmentation implements AutoCloseable {
                 if (tumourVoxels == 0) {
                     throw new InputException(file + ": no tumour found in " + (phases.isEmpty() ? channels : phases));
                 }
+                TumourSite site = TumourSite.find(r.labels(), tumour, kidney, ct);
                 NiftiWriter.writeMask(mask, maskFile);
-                int components = MaskRegion.select(mask, MaskSelection.largestComponent()).components();
                 double ml = mask.geometry().voxelVolumeMm3() / 1000.0;
-                return new Found(file.getFileName().toString(), phases.isEmpty() ? List.of() : phases, components,
-                        tumourVoxels * ml, kidney.length == 0 ? Double.NaN : kidneyVoxels * ml);
+                return new Found(file.getFileName().toString(), phases.isEmpty() ? List.of() : phases, tumourVoxels * ml,
+                        kidney.length == 0 ? Double.NaN : kidneyVoxels * ml, site);
             }
         } finally {
             images.forEach(Volume::close);
@@ -116,22 +121,47 @@ final class TumourSegmentation implements AutoCloseable {
      *
      * @param model the weight file's name
      * @param phases the phases it segmented
-     * @param tumourComponents connected components of tumour (the largest is classified)
      * @param tumourMl every tumour voxel, in ml
      * @param kidneyMl every kidney voxel (the label the config names), in ml; NaN if it names none
+     * @param site the tumour's components and the kidney that holds the largest (the one classified)
      */
-    record Found(String model, List<String> phases, int tumourComponents, double tumourMl, double kidneyMl) {
-        /** @return the report's {@code segmentation} object */
+    record Found(String model, List<String> phases, double tumourMl, double kidneyMl, TumourSite site) {
+        /** @return connected components of tumour */
+        int tumourComponents() {
+            return site.tumourComponents();
+        }
+
+        /** @return the report's {@code segmentation} object (README.md, "The segmentation in a report") */
         Map<String, Object> toJson() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("model", model);
             m.put("phases", phases);
-            m.put("tumour_components", tumourComponents);
+            m.put("tumour_components", site.tumourComponents());
             m.put("tumour_ml", tumourMl);
             if (!Double.isNaN(kidneyMl)) {
                 m.put("kidney_ml", kidneyMl);
+                m.put("tumour_side", site.side() == null ? null : site.side().json());
+                m.put("tumour_kidney_ml", Double.isNaN(site.kidneyMl()) ? null : site.kidneyMl());
+                m.put("side_from", site.midline() == null ? null : site.midline().json());
             }
             return m;
+        }
+
+        /** @return one line for the terminal: where the classified tumour is */
+        String describe() {
+            String where;
+            if (Double.isNaN(kidneyMl)) {
+                where = "the model has no kidney label";
+            } else if (Double.isNaN(site.kidneyMl())) {
+                where = "the largest touches no kidney";
+            } else {
+                where = String.format(Locale.ROOT, "the largest in the %s kidney (%.1f ml; midline from %s)",
+                        site.side() == null ? "undecided" : site.side().json(), site.kidneyMl(),
+                        site.midline() == null ? "-" : site.midline().json().replace('_', ' '));
+            }
+            return String.format(Locale.ROOT, "segmentation: %s on %s, %d tumour component(s), %.1f ml tumour%s; %s",
+                    model, phases, site.tumourComponents(), tumourMl,
+                    Double.isNaN(kidneyMl) ? "" : String.format(Locale.ROOT, ", %.1f ml kidney", kidneyMl), where);
         }
     }
 

@@ -86,7 +86,7 @@ class CohortTest {
         Cli.Run second = Cli.ok("predict", "--model", model, "--cohort", casesCsv, "--out", results, "--device", "cpu");
         assertTrue(second.err().contains("already holds 15 case(s)"), second::toString);
         assertTrue(second.out().contains("5 case(s) run, 0 failed, 15 skipped"), second::toString);
-        assertEquals(5, second.err().lines().filter(l -> l.matches("\\[\\d/5] case_\\d+ ok")).count(), second::toString);
+        assertEquals(5, second.err().lines().filter(l -> l.matches("\\[\\d/5] case_\\d+ ok \\(\\d+\\.\\d s\\)")).count(), second::toString);
         List<String> after = Files.readAllLines(results);
         assertEquals(21, after.size());
         assertEquals(kept, after.subList(0, 16), "rows already there are left alone");

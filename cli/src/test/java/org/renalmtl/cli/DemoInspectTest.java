@@ -170,6 +170,15 @@ class DemoInspectTest {
         assertEquals(1, seg.get("tumour_components").asInt(), r::toString);
         assertEquals(19.70, seg.get("tumour_ml").asDouble(), 1.97, "the phantom's true tumour is 19.70 ml");
         assertTrue(seg.get("kidney_ml").asDouble() > 50, r::toString);
+        // The phantom has one kidney, on the patient's right (RAS world x > 0 on its LPS grid), in a body
+        // centred on x = 0: the side comes from the CT's body centroid. The tumour sits on that kidney, so the
+        // kidney holding it is all (or nearly all, a speck elsewhere aside) of the kidney found.
+        assertEquals("right", seg.get("tumour_side").asText(), r::toString);
+        assertEquals("body", seg.get("side_from").asText(), r::toString);
+        double holding = seg.get("tumour_kidney_ml").asDouble();
+        assertTrue(holding <= seg.get("kidney_ml").asDouble() && holding > 0.95 * seg.get("kidney_ml").asDouble(),
+                r::toString);
+        assertTrue(r.out().contains("; the largest in the right kidney ("), r::toString);
         assertTrue(Files.isRegularFile(mask), r::toString);
         try (var files = Files.list(dir)) {
             assertTrue(files.noneMatch(p -> p.getFileName().toString().startsWith(".renal-mtl-mask")),

@@ -10,9 +10,8 @@ import java.util.stream.IntStream;
  * The voxels a {@link MaskSelection} picks out of a mask, with their bounding box.
  *
  * <p>Connected components use 26-connectivity (faces, edges and corners), the usual choice for tumour masks
- * whose thin parts may touch only diagonally on anisotropic grids. Labelling works on the foreground voxels
- * only (a union-find over their sorted linear indices), so its memory grows with the mask, not with the
- * grid: a 512×512×1000 grid costs nothing beyond its foreground.
+ * whose thin parts may touch only diagonally on anisotropic grids ({@link ConnectedComponents}: memory grows
+ * with the mask, not with the grid, so a 512×512×1000 grid costs nothing beyond its foreground).
  */
 public final class MaskRegion {
 
@@ -62,28 +61,9 @@ public final class MaskRegion {
         long[] chosen = fg;
         int comps = 1;
         if (selection.isLargestComponent()) {
-            int[] parent = label(fg, nx, ny, nz);
-            int[] size = new int[fg.length];
-            int best = -1;
-            comps = 0;
-            for (int p = 0; p < fg.length; p++) {
-                int r = find(parent, p);
-                if (size[r]++ == 0) {
-                    comps++;
-                }
-            }
-            for (int p = 0; p < fg.length; p++) {
-                if (parent[p] == p && (best < 0 || size[p] > size[best])) {
-                    best = p;
-                }
-            }
-            chosen = new long[size[best]];
-            int n = 0;
-            for (int p = 0; p < fg.length; p++) {
-                if (parent[p] == best) {
-                    chosen[n++] = fg[p];
-                }
-            }
+            ConnectedComponents cc = ConnectedComponents.of(fg, nx, ny, nz);
+            comps = cc.count();
+            chosen = cc.voxels(cc.largest());
         }
         int[] lo = {Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE};
         int[] hi = {-1, -1, -1};
@@ -203,69 +183,5 @@ public final class MaskRegion {
             n += s.length;
         }
         return all;
-    }
-
-    /** Union-find over the sorted foreground; each voxel looks at its 13 already-visited neighbours. */
-    private static int[] label(long[] fg, int nx, int ny, int nz) {
-        int[] parent = new int[fg.length];
-        for (int p = 0; p < parent.length; p++) {
-            parent[p] = p;
-        }
-        long plane = (long) nx * ny;
-        for (int p = 0; p < fg.length; p++) {
-            long idx = fg[p];
-            int x = (int) (idx % nx);
-            int y = (int) ((idx / nx) % ny);
-            int z = (int) (idx / plane);
-            for (int dz = -1; dz <= 0; dz++) {
-                for (int dy = -1; dy <= 1; dy++) {
-                    for (int dx = -1; dx <= 1; dx++) {
-                        if (dz == 0 && (dy > 0 || (dy == 0 && dx >= 0))) {
-                            continue;
-                        }
-                        int qx = x + dx;
-                        int qy = y + dy;
-                        int qz = z + dz;
-                        if (qx < 0 || qx >= nx || qy < 0 || qy >= ny || qz < 0 || qz >= nz) {
-                            continue;
-                        }
-                        int q = Arrays.binarySearch(fg, 0, p, qz * plane + (long) qy * nx + qx);
-                        if (q >= 0) {
-                            union(parent, p, q);
-                        }
-                    }
-                }
-            }
-        }
-        for (int p = 0; p < parent.length; p++) {
-            parent[p] = find(parent, p);
-        }
-        return parent;
-    }
-
-    private static int find(int[] parent, int p) {
-        int r = p;
-        while (parent[r] != r) {
-            r = parent[r];
-        }
-        while (parent[p] != r) {
-            int next = parent[p];
-            parent[p] = r;
-            p = next;
-        }
-        return r;
-    }
-
-    private static void union(int[] parent, int a, int b) {
-        int ra = find(parent, a);
-        int rb = find(parent, b);
-        if (ra != rb) {
-            // Attach to the smaller index so the root of a component is its first voxel in scan order.
-            if (ra < rb) {
-                parent[rb] = ra;
-            } else {
-                parent[ra] = rb;
-            }
-        }
     }
 }

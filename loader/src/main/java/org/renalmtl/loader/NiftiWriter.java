@@ -16,6 +16,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
+import java.util.List;
 import java.util.zip.Deflater;
 import java.util.zip.GZIPOutputStream;
 
@@ -23,6 +25,9 @@ import java.util.zip.GZIPOutputStream;
  * Writes a {@link Volume} as a single-file little-endian NIfTI-1 image ({@code .nii}, or gzip when the name
  * ends in {@code .gz}), keeping its geometry: the affine goes into the sform exactly (as float32, the format's
  * precision) and, when it has no shear, into the qform as well, so readers that only know one of them agree.
+ *
+ * <p>Several volumes on one grid go into one 4-D file ({@link #writeFloat4d}): dim[0] = 4, dim[4] = their
+ * count, the volumes one after another (x fastest, the fourth index slowest, as NIfTI stores a series).
  *
  * <p>Nothing partial is ever left at the target path: the file is written to a temporary file in the same
  * directory and renamed over the target only when complete.
@@ -66,6 +71,34 @@ public final class NiftiWriter {
      * @throws VolumeInputException naming the path when it cannot be written
      */
     public static void write(Volume v, Path path, NiftiDataType type, String descrip) {
+        write(List.of(v), false, path, type, descrip);
+    }
+
+    /**
+     * Writes volumes on one grid as one 4-D float32 file (x, y, z, n): volume {@code n} is the n-th 3-D
+     * image of the series, with the grid's affine in sform and qform as for a 3-D file. The fourth axis has no
+     * unit (it indexes the volumes, e.g. classes, not time): xyzt_units says mm only.
+     *
+     * @param volumes  one or more volumes of one shape and geometry, in file order
+     * @param path     target .nii or .nii.gz
+     * @param descrip  text for the header's descrip field (cut to 79 characters), e.g. what the volumes are
+     * @throws IllegalArgumentException if the list is empty or the volumes differ in shape or geometry
+     * @throws VolumeInputException naming the path when it cannot be written
+     */
+    public static void writeFloat4d(List<Volume> volumes, Path path, String descrip) {
+        if (volumes.isEmpty()) {
+            throw new IllegalArgumentException("no volumes to write to " + path);
+        }
+        Volume first = volumes.getFirst();
+        for (Volume v : volumes) {
+            if (!Arrays.equals(v.shape(), first.shape()) || !v.geometry().equals(first.geometry())) {
+                throw new IllegalArgumentException("4-D NIfTI needs one grid: " + v + " differs from " + first);
+            }
+        }
+        write(volumes, true, path, NiftiDataType.FLOAT32, descrip);
+    }
+
+    private static void write(List<Volume> volumes, boolean fourD, Path path, NiftiDataType type, String descrip) {
         if (type != NiftiDataType.UINT8 && type != NiftiDataType.INT16 && type != NiftiDataType.FLOAT32) {
             throw new IllegalArgumentException("writer supports uint8, int16 and float32, not " + type);
         }
@@ -90,8 +123,10 @@ public final class NiftiWriter {
             boolean gzip = abs.getFileName().toString().endsWith(".gz");
             try (OutputStream file = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16);
                  OutputStream out = gzip ? new FastGzip(file) : file) {
-                out.write(header(v, type, descrip));
-                writeVoxels(v, type, out);
+                out.write(header(volumes.getFirst(), fourD ? volumes.size() : 0, type, descrip));
+                for (Volume v : volumes) {
+                    writeVoxels(v, type, out);
+                }
             }
             try {
                 Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -139,23 +174,29 @@ public final class NiftiWriter {
         }
     }
 
-    /** The 348-byte NIfTI-1 header plus the 4-byte "no extensions" flag. */
-    static byte[] header(Volume v, NiftiDataType type, String descrip) {
+    /**
+     * The 348-byte NIfTI-1 header plus the 4-byte "no extensions" flag.
+     *
+     * @param v      the (first) volume: shape and geometry
+     * @param series how many volumes follow along the fourth axis (a 4-D header, even for one); 0: a 3-D header
+     */
+    static byte[] header(Volume v, int series, NiftiDataType type, String descrip) {
         ByteBuffer b = ByteBuffer.allocate(352).order(ByteOrder.LITTLE_ENDIAN);
         Geometry g = v.geometry();
         double[] sp = g.spacing();
         b.putInt(0, NiftiHeader.NIFTI1_SIZE);
         b.put(38, (byte) 'r'); // "regular", as every writer sets it
-        short[] dim = {3, (short) v.nx(), (short) v.ny(), (short) v.nz(), 1, 1, 1, 1};
-        if (v.nx() > Short.MAX_VALUE || v.ny() > Short.MAX_VALUE || v.nz() > Short.MAX_VALUE) {
-            throw new IllegalArgumentException("NIfTI-1 dims are limited to 32767: " + v);
+        if (v.nx() > Short.MAX_VALUE || v.ny() > Short.MAX_VALUE || v.nz() > Short.MAX_VALUE || series > Short.MAX_VALUE) {
+            throw new IllegalArgumentException("NIfTI-1 dims are limited to 32767: " + v + (series > 0 ? " x " + series : ""));
         }
+        short[] dim = {(short) (series > 0 ? 4 : 3), (short) v.nx(), (short) v.ny(), (short) v.nz(), (short) Math.max(1, series),
+            1, 1, 1};
         for (int i = 0; i < 8; i++) {
             b.putShort(40 + 2 * i, dim[i]);
         }
         b.putShort(70, (short) type.code());
         b.putShort(72, (short) (type.bytes() * 8));
-        double[] q = quaternion(g);
+        double[] q = Quaternion.of(g);
         b.putFloat(76, (float) q[6]); // qfac
         for (int i = 0; i < 3; i++) {
             b.putFloat(80 + 4 * i, (float) sp[i]);
@@ -166,7 +207,7 @@ public final class NiftiWriter {
         b.putFloat(108, 352f);
         b.putFloat(112, 1f);
         b.putFloat(116, 0f);
-        b.put(123, (byte) (2 | 8)); // mm and seconds
+        b.put(123, (byte) (series > 0 ? 2 : 2 | 8)); // mm, and seconds for a 3-D file's unused t
         byte[] d = descrip.getBytes(StandardCharsets.US_ASCII);
         b.put(148, d, 0, Math.min(79, d.length));
         int sform = g.sformCode() > 0 ? g.sformCode() : Math.max(1, g.qformCode());
@@ -183,78 +224,6 @@ public final class NiftiWriter {
         }
         b.put(344, (byte) 'n').put(345, (byte) '+').put(346, (byte) '1');
         return b.array();
-    }
-
-    /**
-     * The qform parameters of an affine, as nifti1_io's {@code nifti_mat44_to_quatern}.
-     *
-     * @return {b, c, d, qoffset_x, qoffset_y, qoffset_z, qfac}; b, c, d are NaN when the affine has shear
-     */
-    static double[] quaternion(Geometry g) {
-        double[] sp = g.spacing();
-        double[][] r = new double[3][3];
-        for (int row = 0; row < 3; row++) {
-            for (int col = 0; col < 3; col++) {
-                r[row][col] = g.at(row, col) / sp[col];
-            }
-        }
-        double[] out = {Double.NaN, Double.NaN, Double.NaN, g.at(0, 3), g.at(1, 3), g.at(2, 3), 1};
-        for (int i = 0; i < 3; i++) {
-            for (int j = i + 1; j < 3; j++) {
-                double dot = r[0][i] * r[0][j] + r[1][i] * r[1][j] + r[2][i] * r[2][j];
-                if (Math.abs(dot) > 1e-4) {
-                    return out;
-                }
-            }
-        }
-        double det = r[0][0] * (r[1][1] * r[2][2] - r[1][2] * r[2][1])
-            - r[0][1] * (r[1][0] * r[2][2] - r[1][2] * r[2][0])
-            + r[0][2] * (r[1][0] * r[2][1] - r[1][1] * r[2][0]);
-        if (det < 0) {
-            out[6] = -1;
-            for (int row = 0; row < 3; row++) {
-                r[row][2] = -r[row][2];
-            }
-        }
-        double a = r[0][0] + r[1][1] + r[2][2] + 1;
-        double b;
-        double c;
-        double d;
-        if (a > 0.5) {
-            a = 0.5 * Math.sqrt(a);
-            b = 0.25 * (r[2][1] - r[1][2]) / a;
-            c = 0.25 * (r[0][2] - r[2][0]) / a;
-            d = 0.25 * (r[1][0] - r[0][1]) / a;
-        } else {
-            double xd = 1 + r[0][0] - (r[1][1] + r[2][2]);
-            double yd = 1 + r[1][1] - (r[0][0] + r[2][2]);
-            double zd = 1 + r[2][2] - (r[0][0] + r[1][1]);
-            if (xd > 1) {
-                b = 0.5 * Math.sqrt(xd);
-                c = 0.25 * (r[0][1] + r[1][0]) / b;
-                d = 0.25 * (r[0][2] + r[2][0]) / b;
-                a = 0.25 * (r[2][1] - r[1][2]) / b;
-            } else if (yd > 1) {
-                c = 0.5 * Math.sqrt(yd);
-                b = 0.25 * (r[0][1] + r[1][0]) / c;
-                d = 0.25 * (r[1][2] + r[2][1]) / c;
-                a = 0.25 * (r[0][2] - r[2][0]) / c;
-            } else {
-                d = 0.5 * Math.sqrt(zd);
-                b = 0.25 * (r[0][2] + r[2][0]) / d;
-                c = 0.25 * (r[1][2] + r[2][1]) / d;
-                a = 0.25 * (r[1][0] - r[0][1]) / d;
-            }
-            if (a < 0) {
-                b = -b;
-                c = -c;
-                d = -d;
-            }
-        }
-        out[0] = b;
-        out[1] = c;
-        out[2] = d;
-        return out;
     }
 
     private static void writeVoxels(Volume v, NiftiDataType type, OutputStream out) throws IOException {
