@@ -20,6 +20,9 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.renalmtl.loader.NiftiReader;
+import org.renalmtl.loader.NiftiWriter;
+import org.renalmtl.loader.Volume;
 import org.renalmtl.weights.WeightFile;
 
 /**
@@ -195,6 +198,33 @@ class DemoInspectTest {
                 "--venous", demoDir.resolve("venous.nii.gz"), "--delayed", demoDir.resolve("delayed.nii.gz"),
                 "--seg-model", model, "--save-mask", mask, "--out", out, "--device", "cpu"), model + ": ",
                 "renal-mtl-segmentation");
+        assertTrue(Files.notExists(out) && Files.notExists(mask));
+        try (var files = Files.list(dir)) {
+            assertTrue(files.noneMatch(p -> p.getFileName().toString().startsWith(".renal-mtl-mask")),
+                    "no temporary mask is left behind");
+        }
+    }
+
+    @Test
+    void aScanWithoutTumourStopsPredictWithNothingWritten() throws IOException {
+        // The demo's venous phase with the tumour filled with kidney (its mask's voxels set to 160 HU, between the
+        // phantom's cortex and medulla): a kidney with nothing in it for the phantom U-Net to find. (A constant or
+        // a soft-tissue body would not do: CT normalisation clips to the training foreground's 93..188 HU.)
+        Path blank = dir.resolve("no-tumour-venous.nii.gz");
+        try (Volume venous = NiftiReader.read(demoDir.resolve("venous.nii.gz"));
+             Volume truth = NiftiReader.read(demoDir.resolve("mask.nii.gz"))) {
+            for (long i = 0; i < venous.voxelCount(); i++) {
+                if (truth.get(i) != 0) {
+                    venous.set(i, 160f);
+                }
+            }
+            NiftiWriter.writeFloat(venous, blank);
+        }
+        Path out = dir.resolve("no-tumour.json");
+        Path mask = dir.resolve("no-tumour-mask.nii.gz");
+        Cli.assertInputError(Cli.run("predict", "--model", model, "--arterial", demoDir.resolve("arterial.nii.gz"),
+                "--venous", blank, "--delayed", demoDir.resolve("delayed.nii.gz"), "--seg-model", phantomSegModel(),
+                "--save-mask", mask, "--out", out, "--device", "cpu"), phantomSegModel() + ": ", "no tumour found in [venous]");
         assertTrue(Files.notExists(out) && Files.notExists(mask));
         try (var files = Files.list(dir)) {
             assertTrue(files.noneMatch(p -> p.getFileName().toString().startsWith(".renal-mtl-mask")),
