@@ -92,10 +92,14 @@ def randomise(model, gen):
 
 def make_model_folder(out, cls="PlainConvUNet", regions=False, seed=0, features=(4, 8, 16, 32), patch=(16, 32, 32),
                       channels=("CT",), blocks=None, dec=None, old_layout=False, mirror=(0, 1, 2),
-                      spacing=(3.0, 0.78125, 0.78125)):
-    """Write the folder; returns (network object, the model in eval mode) for callers that want to compare."""
+                      spacing=(3.0, 0.78125, 0.78125), kernels=None, strides=None):
+    """Write the folder; returns (network object, the model in eval mode) for callers that want to compare.
+
+    kernels, strides: per-stage lists as in plans.json (default: default_geometry's anisotropic plan)."""
     n = len(features)
-    kernels, strides = default_geometry(n)
+    default_kernels, default_strides = default_geometry(n)
+    kernels = default_kernels if kernels is None else [list(k) for k in kernels]
+    strides = default_strides if strides is None else [list(s) for s in strides]
     if blocks is None:
         blocks = [2] * n if cls == "PlainConvUNet" else [1] + [2] * (n - 1)
     if dec is None:
