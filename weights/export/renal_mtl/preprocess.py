@@ -1,0 +1,535 @@
+"""The engine's classifier preprocessing in numpy: what ``renal-mtl predict`` feeds the network, for training.
+
+A model trained on crops made differently from the engine's (another resampling, ROI, margin, HU window,
+normalisation or axis order) sees other inputs at inference than in training. Call :func:`preprocess` in your
+training data pipeline and the network is trained on exactly what the engine gives it::
+
+    from renal_mtl.preprocess import PreprocessingConfig, preprocess
+
+    cfg = PreprocessingConfig.from_h5("model.h5")          # or .from_config(config_dict) before export
+    x = preprocess(["arterial.nii.gz", "venous.nii.gz", "delayed.nii.gz"], "mask.nii.gz", cfg)
+    tensor = torch.from_numpy(x.data)                       # (P, D, H, W) float32, as the engine's input
+
+It is a transcription of ``loader/.../preprocess/Preprocessor.java`` (and of the NIfTI reading, ROI and
+resampling it relies on) that performs the same float64 operations in the same order, so its output equals the
+engine's ``predict --save-input`` files bit for bit on the files the tests use (cli ``PreprocessParityTest``;
+the tolerance it holds them to is one float32 rounding). The steps, as the engine does them:
+
+1. Read every file as the engine reads NIfTI: voxels become float32 after ``scl_slope``/``scl_inter``
+   (computed in float64; a slope of 0 or NaN means no scaling); the voxel-to-world affine is the sform when
+   ``sform_code > 0`` (and usable), else the qform when ``qform_code > 0``, else diag(pixdim) — nibabel's
+   ``img.affine`` differs only in that last case — and lengths in metres or micrometres (``xyzt_units``) are
+   converted to mm, which nibabel does not do.
+2. The first phase is the reference; the mask must lie on its grid (same dimensions, the 8 corner voxel
+   centres within 1% of the smallest voxel size).
+3. Tumour voxels: the largest 26-connected component of the mask's non-zero voxels (``label=0``, the
+   default; ties go to the component whose first voxel comes first in (z, y, x) scan order), or every voxel
+   whose rounded value is ``label``. A voxel's label is its value rounded; negative values are refused.
+4. ROI: the bounding box of those voxels in reference voxel indices, to the voxels' outer edges (±0.5), grown
+   by ``margin_mm`` (converted to voxels per axis) on every side.
+5. Network grid: ``size`` (D, H, W) voxels of ``spacing_mm`` (z, y, x), centred on the ROI, with its axes
+   along the reference phase's own voxel axes — d along k, h along j, w along i, each in the direction the
+   file stores it; nothing is reoriented to RAS. When the ROI is longer than size × spacing along some axis,
+   all three spacings grow by the same factor (``scaled_to_fit``) so that the whole ROI fits.
+6. Every phase is sampled on that grid in world coordinates (network voxel → reference voxel → world →
+   phase voxel, one composed affine), trilinearly. A point within half a voxel of a phase's grid is inside
+   and is interpolated with indices clamped to the edge; farther out it gets ``hu_window[0]``. A phase that
+   covers none of the ROI is refused.
+7. Clip to ``hu_window``; ``zscore``: ``(hu - mean) / std``; ``window``: ``(hu - low) / (high - low)``.
+
+The output keeps the engine's axis convention: ``data[p, d, h, w]``; ``affine`` maps network voxel
+(w, h, d) to world mm (RAS+), as the header of ``input_<phase>.nii.gz`` written by ``--save-input``, which
+nibabel reads as an (W, H, D) array: ``nib.load(f).get_fdata().transpose(2, 1, 0)`` is ``data[p]``.
+
+Needs numpy and nibabel; scipy for the default largest-component selection; h5py only for
+:meth:`PreprocessingConfig.from_h5`. The file imports nothing else from this package, so it can be copied
+into a training project on its own.
+"""
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["NetworkInput", "PreprocessingConfig", "PreprocessingError", "Volume", "preprocess", "read_nifti"]
+
+# Network slices sampled per step: bounds the float64 temporaries (about 12 arrays of slices × H × W).
+_SLAB = 8
+
+
+class PreprocessingError(ValueError):
+    """Bad input, with one line naming the file and the problem, as the engine reports it (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class PreprocessingConfig:
+    """The model config's ``input`` and ``preprocessing`` objects (weights/FORMAT.md), with its defaults."""
+
+    size: tuple  # (D, H, W) network voxels
+    spacing_mm: tuple  # (z, y, x) mm, along the reference phase's voxel axes (k, j, i)
+    margin_mm: float  # added around the tumour's bounding box on every side
+    hu_low: float  # clip window; also the value of samples outside a phase
+    hu_high: float
+    normalisation: str  # "zscore" or "window"
+    mean: float = 0.0  # zscore only
+    std: float = 1.0  # zscore only
+
+    def __post_init__(self):
+        if len(self.size) != 3 or any(int(s) != s or s < 1 for s in self.size):
+            raise ValueError("size must be three positive voxel counts (D, H, W), got %r" % (self.size,))
+        if len(self.spacing_mm) != 3 or any(not (s > 0) or not math.isfinite(s) for s in self.spacing_mm):
+            raise ValueError("spacing_mm must be three positive lengths (z, y, x), got %r" % (self.spacing_mm,))
+        if not (self.margin_mm >= 0) or not math.isfinite(self.margin_mm):
+            raise ValueError("margin_mm must be >= 0, got %r" % (self.margin_mm,))
+        if not (self.hu_low < self.hu_high) or not math.isfinite(self.hu_low) or not math.isfinite(self.hu_high):
+            raise ValueError("hu_window must have low < high, got %r..%r" % (self.hu_low, self.hu_high))
+        if self.normalisation not in ("zscore", "window"):
+            raise ValueError("normalisation must be \"zscore\" or \"window\", got %r" % (self.normalisation,))
+        if self.normalisation == "zscore" and not (self.std > 0 and math.isfinite(self.std)
+                                                   and math.isfinite(self.mean)):
+            raise ValueError("zscore needs a finite mean and std > 0, got %r, %r" % (self.mean, self.std))
+        object.__setattr__(self, "size", tuple(int(s) for s in self.size))
+        object.__setattr__(self, "spacing_mm", tuple(float(s) for s in self.spacing_mm))
+
+    @classmethod
+    def from_config(cls, config):
+        """From a model config: a dict (the JSON of ``@renal_mtl_config``) or its JSON text."""
+        if isinstance(config, (str, bytes)):
+            config = json.loads(config)
+        inp = config["input"]
+        pre = config["preprocessing"]
+        low, high = pre["hu_window"]
+        # The engine's defaults for absent fields (weights ConfigParser): margin 0, mean 0, std 1.
+        return cls(size=tuple(inp["size"]), spacing_mm=tuple(inp["spacing_mm"]),
+                   margin_mm=float(inp.get("margin_mm", 0.0)), hu_low=float(low), hu_high=float(high),
+                   normalisation=pre["normalisation"], mean=float(pre.get("mean", 0.0)),
+                   std=float(pre.get("std", 1.0)))
+
+    @classmethod
+    def from_h5(cls, path):
+        """From an exported weight file's ``renal_mtl_config`` attribute (needs h5py)."""
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            text = f.attrs["renal_mtl_config"]
+        return cls.from_config(text.decode("utf-8") if isinstance(text, bytes) else str(text))
+
+
+@dataclass(frozen=True)
+class Volume:
+    """One scalar volume as the engine holds it."""
+
+    data: np.ndarray  # (Z, Y, X) float32, C order: voxel [z, y, x] has NIfTI indices (i, j, k) = (x, y, z)
+    affine: np.ndarray  # (4, 4) float64, voxel (i, j, k, 1) -> world (x, y, z, 1) mm, RAS+
+    source: str = "array"
+
+    @classmethod
+    def from_xyz(cls, data, affine, source="array"):
+        """From an array in nibabel's (X, Y, Z) order and its voxel-to-world affine (e.g. ``img.affine``)."""
+        data = np.asarray(data)
+        if data.ndim != 3:
+            raise PreprocessingError("%s: a volume must be 3-D, got shape %r" % (source, data.shape))
+        return cls(np.ascontiguousarray(data.transpose(2, 1, 0), dtype=np.float32),
+                   np.asarray(affine, dtype=np.float64).reshape(4, 4), source)
+
+
+@dataclass(frozen=True)
+class NetworkInput:
+    """What :func:`preprocess` returns; the figures are those of the ``roi`` object in the engine's report."""
+
+    data: np.ndarray  # (P, D, H, W) float32, C order: the network input
+    affine: np.ndarray  # (4, 4) network voxel (w, h, d, 1) -> world mm, RAS+
+    spacing_mm: tuple  # (z, y, x) effective network voxel size
+    scaled_to_fit: bool  # spacing enlarged so that the ROI fits
+    coverage: tuple  # (P) fraction of the ROI box each phase covers
+    mask_lo_zyx: tuple  # inclusive bounding box of the tumour voxels, reference voxel indices
+    mask_hi_zyx: tuple
+    box_lo_zyx: tuple  # that box grown by the margin, continuous reference voxel coordinates
+    box_hi_zyx: tuple
+    world_min_xyz: tuple  # the axis-aligned world box around it, mm
+    world_max_xyz: tuple
+    mask_voxels: int  # tumour voxels
+    components: int  # connected components among the mask's non-zero voxels (1 when a label was chosen)
+    sources: tuple = field(default=())  # (P) the phases' file names
+
+    def roi_report(self):
+        """The report's ``roi`` object (``result.json``), key for key."""
+        return {"mask_voxel_lo_zyx": list(self.mask_lo_zyx), "mask_voxel_hi_zyx": list(self.mask_hi_zyx),
+                "world_min_xyz_mm": list(self.world_min_xyz), "world_max_xyz_mm": list(self.world_max_xyz),
+                "network_size_dhw": list(self.data.shape[1:]), "network_spacing_zyx_mm": list(self.spacing_mm),
+                "scaled_to_fit": self.scaled_to_fit, "mask_components": self.components,
+                "phase_coverage": list(self.coverage)}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading NIfTI as loader/.../NiftiReader.java and NiftiHeader.java do.
+
+def read_nifti(path):
+    """Reads a NIfTI-1/2 file as the engine does (see the module doc, step 1); returns a :class:`Volume`."""
+    import nibabel as nib
+
+    src = os.fspath(path)
+    try:
+        img = nib.load(src)
+    except Exception as e:  # nibabel raises many types; the engine's message names the file
+        raise PreprocessingError("%s: cannot read (%s)" % (src, e)) from e
+    h = img.header
+    raw = np.asanyarray(img.dataobj.get_unscaled())  # (X, Y, Z[, 1 ...]) in the file's type
+    if raw.ndim > 3:
+        if any(n != 1 for n in raw.shape[3:]):
+            raise PreprocessingError("%s: a 3-D volume is needed, got dimensions %r" % (src, raw.shape))
+        raw = raw.reshape(raw.shape[:3])
+    raw = raw.reshape(raw.shape + (1,) * (3 - raw.ndim))
+    # nibabel moves scl_slope/scl_inter from the header into the proxy on loading (1 and 0 for a slope of 0 or
+    # NaN, as the engine does; a finite slope with a non-finite intercept is refused by nibabel, read with 0 by
+    # the engine).
+    slope = float(img.dataobj.slope)
+    inter = float(img.dataobj.inter)
+    if raw.dtype == np.uint64:
+        # The engine widens unsigned 64-bit values at or above 2^63 as (v >>> 1) * 2.0 + (v & 1).
+        wide = np.where(raw >= np.uint64(1 << 63), (raw >> np.uint64(1)).astype(np.float64) * 2.0
+                        + (raw & np.uint64(1)).astype(np.float64), raw.astype(np.float64))
+    else:
+        wide = raw.astype(np.float64)
+    if slope != 1 or inter != 0:
+        wide = wide * slope + inter
+    data = np.ascontiguousarray(wide.astype(np.float32).transpose(2, 1, 0))  # (Z, Y, X)
+    bad = ~np.isfinite(data)
+    if bad.any():
+        z, y, x = np.argwhere(bad)[0]
+        raise PreprocessingError("%s: %d voxels are NaN or infinite (first at z,y,x = %d,%d,%d)"
+                                 % (src, int(bad.sum()), z, y, x))
+    return Volume(data, _engine_affine(h, src), src)
+
+
+def _engine_affine(h, src):
+    """NiftiHeader.geometry: sform if its code is set and it is usable, else qform, else diag(pixdim); in mm."""
+    unit = {1: 1000.0, 3: 0.001}.get(int(h["xyzt_units"]) & 7, 1.0)
+    pixdim = [float(v) for v in h["pixdim"]]
+
+    def usable(a):
+        a = [v * unit for v in a[:12]] + [0.0, 0.0, 0.0, 1.0]
+        if not all(math.isfinite(v) for v in a):
+            return None
+        det = _det3(a)
+        if not math.isfinite(det) or abs(det) <= 1e-12 or not all(math.isfinite(v) for v in _invert(a)):
+            return None
+        return a
+
+    if int(h["sform_code"]) > 0:
+        srow = [float(v) for row in ("srow_x", "srow_y", "srow_z") for v in h[row]]
+        a = usable(srow + [0.0, 0.0, 0.0, 0.0])
+        if a is not None:
+            return np.array(a).reshape(4, 4)
+    if any(not (p > 0) or not math.isfinite(p) for p in pixdim[1:4]):
+        raise PreprocessingError("%s: voxel sizes pixdim[1..3] must be finite and positive, got %r"
+                                 % (src, pixdim[1:4]))
+    if int(h["qform_code"]) > 0:
+        a = usable(_qform(h, pixdim))
+    else:
+        a = usable([pixdim[1], 0.0, 0.0, 0.0, 0.0, pixdim[2], 0.0, 0.0, 0.0, 0.0, pixdim[3], 0.0])
+    if a is None:
+        raise PreprocessingError("%s: voxel-to-world affine is singular or not finite" % src)
+    return np.array(a).reshape(4, 4)
+
+
+def _qform(h, pixdim):
+    """nifti1.h method 2 exactly as NiftiHeader.qformAffine computes it (row-major 3 x 4 as a list)."""
+    qb, qc, qd = float(h["quatern_b"]), float(h["quatern_c"]), float(h["quatern_d"])
+    qa = 1.0 - (qb * qb + qc * qc + qd * qd)
+    if qa < 1e-7:
+        n = math.sqrt(qb * qb + qc * qc + qd * qd)
+        qb, qc, qd, qa = qb / n, qc / n, qd / n, 0.0
+    else:
+        qa = math.sqrt(qa)
+    qfac = -1.0 if pixdim[0] < 0 else 1.0
+    d = [pixdim[1], pixdim[2], pixdim[3] * qfac]
+    r = [qa * qa + qb * qb - qc * qc - qd * qd, 2 * (qb * qc - qa * qd), 2 * (qb * qd + qa * qc),
+         2 * (qb * qc + qa * qd), qa * qa + qc * qc - qb * qb - qd * qd, 2 * (qc * qd - qa * qb),
+         2 * (qb * qd - qa * qc), 2 * (qc * qd + qa * qb), qa * qa + qd * qd - qc * qc - qb * qb]
+    off = [float(h["qoffset_x"]), float(h["qoffset_y"]), float(h["qoffset_z"])]
+    a = []
+    for row in range(3):
+        a += [r[row * 3 + col] * d[col] for col in range(3)] + [off[row]]
+    return a
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 4 x 4 affines as loader/.../Geometry.java computes them (row-major lists of 16 floats, same operation order,
+# so that every float64 result is the engine's).
+
+def _multiply(a, b):
+    r = [0.0] * 16
+    for i in range(4):
+        for j in range(4):
+            s = 0.0
+            for k in range(4):
+                s += a[i * 4 + k] * b[k * 4 + j]
+            r[i * 4 + j] = s
+    return r
+
+
+def _det3(a):
+    return (a[0] * (a[5] * a[10] - a[6] * a[9]) - a[1] * (a[4] * a[10] - a[6] * a[8])
+            + a[2] * (a[4] * a[9] - a[5] * a[8]))
+
+
+def _invert(a):
+    det = _det3(a)
+    r = [0.0] * 16
+    r[0] = (a[5] * a[10] - a[6] * a[9]) / det
+    r[1] = (a[2] * a[9] - a[1] * a[10]) / det
+    r[2] = (a[1] * a[6] - a[2] * a[5]) / det
+    r[4] = (a[6] * a[8] - a[4] * a[10]) / det
+    r[5] = (a[0] * a[10] - a[2] * a[8]) / det
+    r[6] = (a[2] * a[4] - a[0] * a[6]) / det
+    r[8] = (a[4] * a[9] - a[5] * a[8]) / det
+    r[9] = (a[1] * a[8] - a[0] * a[9]) / det
+    r[10] = (a[0] * a[5] - a[1] * a[4]) / det
+    for i in range(3):
+        r[i * 4 + 3] = -(r[i * 4] * a[3] + r[i * 4 + 1] * a[7] + r[i * 4 + 2] * a[11])
+    r[15] = 1.0
+    return r
+
+
+def _to_world(a, i, j, k):
+    return [a[0] * i + a[1] * j + a[2] * k + a[3], a[4] * i + a[5] * j + a[6] * k + a[7],
+            a[8] * i + a[9] * j + a[10] * k + a[11]]
+
+
+def _spacing_zyx(a):
+    s = [math.sqrt(a[c] * a[c] + a[4 + c] * a[4 + c] + a[8 + c] * a[8 + c]) for c in range(3)]  # (i, j, k)
+    return [s[2], s[1], s[0]]
+
+
+def _as_list(affine):
+    a = [float(v) for v in np.asarray(affine, dtype=np.float64).reshape(16)]
+    a[12:16] = [0.0, 0.0, 0.0, 1.0]
+    return a
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The preprocessing itself (loader/.../preprocess/Preprocessor.java).
+
+def preprocess(phases, mask, config, label=0):
+    """The network input the engine computes from these files.
+
+    :param phases: P >= 1 phases in the model's phase order (``config["phases"]``), each a NIfTI path or a
+        :class:`Volume`; the first is the reference
+    :param mask: the tumour mask on the first phase's grid, a path or a :class:`Volume`
+    :param config: a :class:`PreprocessingConfig`, or a model config dict (``from_config`` is applied)
+    :param label: 0 for the largest 26-connected component of the non-zero voxels (the engine's default),
+        else the label to use (``predict --label N``)
+    :returns: a :class:`NetworkInput`; ``.data`` is (P, D, H, W) float32
+    :raises PreprocessingError: for the inputs the engine refuses (exit code 2), with its message
+    """
+    if not isinstance(config, PreprocessingConfig):
+        config = PreprocessingConfig.from_config(config)
+    if int(label) != label or label < 0:
+        raise ValueError("mask label must be 0 (largest component) or positive, got %r" % (label,))
+    if not phases:
+        raise PreprocessingError("no phase given (need at least the reference phase)")
+    vols = [p if isinstance(p, Volume) else read_nifti(p) for p in phases]
+    mask = mask if isinstance(mask, Volume) else read_nifti(mask)
+    ref = vols[0]
+    if not _same_grid(mask, ref):
+        raise PreprocessingError(
+            "%s: mask is on a different grid than reference phase %s (%r vs %r (z,y,x) or different affine); "
+            "resample the mask onto the phase first" % (mask.source, ref.source, list(mask.data.shape),
+                                                        list(ref.data.shape)))
+    tumour, components = _select(mask, int(label))
+    lo = [int(v) for v in tumour.min(axis=0)]  # (z, y, x) inclusive
+    hi = [int(v) for v in tumour.max(axis=0)]
+
+    rg = _as_list(ref.affine)
+    rs = _spacing_zyx(rg)
+    size = config.size
+    sp = config.spacing_mm
+    box_lo, box_hi, centre = [0.0] * 3, [0.0] * 3, [0.0] * 3
+    scale = 1.0
+    for a in range(3):
+        m = config.margin_mm / rs[a]
+        box_lo[a] = lo[a] - 0.5 - m
+        box_hi[a] = hi[a] + 0.5 + m
+        centre[a] = (box_lo[a] + box_hi[a]) / 2
+        extent_mm = (box_hi[a] - box_lo[a]) * rs[a]
+        scale = max(scale, extent_mm / (size[a] * sp[a]))
+    eff = [sp[0] * scale, sp[1] * scale, sp[2] * scale]
+    # Network voxel (w, h, d) -> reference voxel (i, j, k): a step of eff/rs reference voxels per axis, centred
+    # on the ROI box; (z, y, x) axis a is voxel axis 2 - a.
+    net = [0.0] * 16
+    for a in range(3):
+        col = 2 - a
+        step = eff[a] / rs[a]
+        net[col * 4 + col] = step
+        net[col * 4 + 3] = centre[a] - (size[a] - 1) / 2.0 * step
+    net[15] = 1.0
+    net_affine = _multiply(rg, net)
+
+    # The ROI box as a grid of reference voxels, for the coverage check.
+    roi_map = [0.0] * 16
+    roi_n = [0, 0, 0]
+    for a in range(3):
+        col = 2 - a
+        roi_n[a] = max(1, math.floor(box_hi[a] - box_lo[a] + 0.5))  # Java's Math.round
+        step = (box_hi[a] - box_lo[a]) / roi_n[a]
+        roi_map[col * 4 + col] = step
+        roi_map[col * 4 + 3] = box_lo[a] + step / 2
+    roi_map[15] = 1.0
+    roi_affine = _multiply(rg, roi_map)
+    coverage = []
+    for v in vols:
+        c = _overlap_fraction(v, roi_n, roi_affine)
+        if c == 0:
+            raise PreprocessingError("%s: phase does not overlap the tumour region of reference phase %s"
+                                     % (v.source, ref.source))
+        coverage.append(c)
+
+    out = np.empty((len(vols),) + size, dtype=np.float32)  # (P, D, H, W)
+    fill = float(np.float32(config.hu_low))
+    for p, v in enumerate(vols):
+        m = _multiply(_invert(_as_list(v.affine)), net_affine)  # network voxel -> phase voxel
+        for d0 in range(0, size[0], _SLAB):
+            ks = np.arange(d0, min(d0 + _SLAB, size[0]), dtype=np.float64)[:, None, None]
+            js = np.arange(size[1], dtype=np.float64)[None, :, None]
+            iis = np.arange(size[2], dtype=np.float64)[None, None, :]
+            # Same association as the engine: (m1·j + m2·k + m3) per row, then + m0·i.
+            x = (m[1] * js + m[2] * ks + m[3]) + m[0] * iis
+            y = (m[5] * js + m[6] * ks + m[7]) + m[4] * iis
+            z = (m[9] * js + m[10] * ks + m[11]) + m[8] * iis
+            hu = _trilinear(v.data, x, y, z, fill)
+            out[p, d0:d0 + len(ks)] = _normalise(hu, config)
+
+    world_min = [float("inf")] * 3
+    world_max = [float("-inf")] * 3
+    corners_lo = [box_lo[2], box_lo[1], box_lo[0]]
+    corners_hi = [box_hi[2], box_hi[1], box_hi[0]]
+    for c in range(8):
+        w = _to_world(rg, corners_hi[0] if c & 1 else corners_lo[0], corners_hi[1] if c & 2 else corners_lo[1],
+                      corners_hi[2] if c & 4 else corners_lo[2])
+        for a in range(3):
+            world_min[a] = min(world_min[a], w[a])
+            world_max[a] = max(world_max[a], w[a])
+    return NetworkInput(out, np.array(net_affine).reshape(4, 4), tuple(eff), scale > 1, tuple(coverage),
+                        tuple(lo), tuple(hi), tuple(box_lo), tuple(box_hi), tuple(world_min), tuple(world_max),
+                        int(len(tumour)), components, tuple(v.source for v in vols))
+
+
+def _same_grid(a, b):
+    """Volume.sameGrid: same dimensions, 8 corner voxel centres within 1% of a's smallest voxel size."""
+    if a.data.shape != b.data.shape:
+        return False
+    nz, ny, nx = a.data.shape
+    aa, ba = _as_list(a.affine), _as_list(b.affine)
+    s = _spacing_zyx(aa)
+    tol = 0.01 * min(s[2], min(s[1], s[0]))
+    for c in range(8):
+        ijk = (nx - 1 if c & 1 else 0, ny - 1 if c & 2 else 0, nz - 1 if c & 4 else 0)
+        wa, wb = _to_world(aa, *ijk), _to_world(ba, *ijk)
+        if not all(abs(wa[d] - wb[d]) <= tol for d in range(3)):
+            return False
+    return True
+
+
+def _select(mask, label):
+    """MaskRegion.select: the (n, 3) (z, y, x) indices of the tumour voxels and the component count."""
+    v = mask.data  # (Z, Y, X) float32
+    neg = v < np.float32(-0.5)
+    if neg.any():
+        z, y, x = np.argwhere(neg)[0]
+        raise PreprocessingError("%s: not a label mask: voxel (z, y, x) = (%d, %d, %d) holds %r, and labels are "
+                                 "never negative (is this an image?)" % (mask.source, z, y, x, float(v[z, y, x])))
+    if label == 0:
+        fg = v >= np.float32(0.5)
+    else:
+        fg = (v >= np.float32(label - 0.5)) & (v < np.float32(label + 0.5))
+    if not fg.any():
+        raise PreprocessingError("%s: mask is empty (no voxel with %s)"
+                                 % (mask.source, "a non-zero label" if label == 0 else "label %d" % label))
+    if label != 0:
+        return np.argwhere(fg), 1
+    from scipy import ndimage
+
+    labels, count = ndimage.label(fg, structure=np.ones((3, 3, 3), dtype=bool))  # 26-connectivity
+    flat = labels.ravel()
+    where = np.flatnonzero(flat)
+    ids = flat[where]
+    sizes = np.bincount(ids, minlength=count + 1)[1:]
+    first = np.full(count, flat.size, dtype=np.int64)
+    np.minimum.at(first, ids - 1, where)  # each component's first voxel in scan order
+    # Largest; among equal sizes the one met first in scan order (ConnectedComponents.largest).
+    best = min(range(count), key=lambda c: (-sizes[c], first[c])) + 1
+    return np.argwhere(labels == best), int(count)
+
+
+def _overlap_fraction(v, n, affine):
+    """Resampler.overlapFraction: share of at most 32 samples per axis of the grid inside the volume."""
+    m = _multiply(_invert(_as_list(v.affine)), affine)
+    nz, ny, nx = n
+    sz, sy, sx = min(nz, 32), min(ny, 32), min(nx, 32)
+
+    def samples(count, length):
+        if count == 1:
+            return np.array([(length - 1) / 2.0])
+        return np.array([a * (length - 1.0) / (count - 1) for a in range(count)])
+
+    k = samples(sz, nz)[:, None, None]
+    j = samples(sy, ny)[None, :, None]
+    i = samples(sx, nx)[None, None, :]
+    x = m[0] * i + m[1] * j + m[2] * k + m[3]
+    y = m[4] * i + m[5] * j + m[6] * k + m[7]
+    z = m[8] * i + m[9] * j + m[10] * k + m[11]
+    vz, vy, vx = v.data.shape
+    inside = _inside(x, vx) & _inside(y, vy) & _inside(z, vz)
+    return int(inside.sum()) / float(sz * sy * sx)
+
+
+def _inside(c, n):
+    return (c >= -0.5) & (c <= n - 0.5)
+
+
+def _trilinear(data, x, y, z, fill):
+    """Resampler.Sampler.trilinear at continuous (x, y, z) = (i, j, k); float32 result like the engine's."""
+    nz, ny, nx = data.shape
+    flat = data.ravel()
+    inside = _inside(x, nx) & _inside(y, ny) & _inside(z, nz)
+    cx = np.clip(x, 0, nx - 1)
+    cy = np.clip(y, 0, ny - 1)
+    cz = np.clip(z, 0, nz - 1)
+    x0 = cx.astype(np.int64)  # truncation = floor, the values are >= 0
+    y0 = cy.astype(np.int64)
+    z0 = cz.astype(np.int64)
+    fx = cx - x0
+    fy = cy - y0
+    fz = cz - z0
+    x1 = np.minimum(x0 + 1, nx - 1)
+    y1 = np.minimum(y0 + 1, ny - 1)
+    z1 = np.minimum(z0 + 1, nz - 1)
+    r00 = (z0 * ny + y0) * nx
+    r01 = (z0 * ny + y1) * nx
+    r10 = (z1 * ny + y0) * nx
+    r11 = (z1 * ny + y1) * nx
+
+    def at(i):
+        return flat[i].astype(np.float64)
+
+    c00 = _lerp(at(r00 + x0), at(r00 + x1), fx)
+    c01 = _lerp(at(r01 + x0), at(r01 + x1), fx)
+    c10 = _lerp(at(r10 + x0), at(r10 + x1), fx)
+    c11 = _lerp(at(r11 + x0), at(r11 + x1), fx)
+    v = _lerp(_lerp(c00, c01, fy), _lerp(c10, c11, fy), fz).astype(np.float32)
+    return np.where(inside, v, np.float32(fill))
+
+
+def _lerp(a, b, t):
+    return a + (b - a) * t
+
+
+def _normalise(hu, config):
+    """PreprocessingSpec.normalise: clip the float32 samples (widened to float64) to the window, then scale."""
+    c = np.minimum(np.maximum(hu.astype(np.float64), config.hu_low), config.hu_high)
+    if config.normalisation == "zscore":
+        return ((c - config.mean) / config.std).astype(np.float32)
+    return ((c - config.hu_low) / (config.hu_high - config.hu_low)).astype(np.float32)
