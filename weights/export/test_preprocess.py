@@ -215,6 +215,16 @@ class PhantomTest(unittest.TestCase):
         self.assertEqual(x.components, 1)
         self.assertEqual(x.coverage[0], 1.0)
 
+    def test_readme_example_runs(self):
+        # README.md "Training-time parity": its Dataset, as printed there, on the phantom.
+        with open(os.path.join(HERE, "..", "..", "README.md"), encoding="utf-8") as f:
+            text = f.read()
+        block = text.split("## Training-time parity", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+        scope = {"config": C.r18_3p_96_mtdl()}
+        exec(compile(block, "README.md", "exec"), scope)
+        x, y = scope["Cases"]([(self.files, self.mask, [1.0, 0.0, 1.0])])[0]
+        self.assertEqual((tuple(x.shape), str(x.dtype), tuple(y.shape)), ((3, 96, 96, 96), "torch.float32", (3,)))
+
     def test_config_from_dict_json_and_h5(self):
         cfg = C.r18_3p_96_mtdl()
         want = PreprocessingConfig(size=(96, 96, 96), spacing_mm=(1.0, 1.0, 1.0), margin_mm=10.0, hu_low=-200.0,
