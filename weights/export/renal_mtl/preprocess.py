@@ -42,25 +42,22 @@ The output keeps the engine's axis convention: ``data[p, d, h, w]``; ``affine`` 
 nibabel reads as an (W, H, D) array: ``nib.load(f).get_fdata().transpose(2, 1, 0)`` is ``data[p]``.
 
 Needs numpy and nibabel; scipy for the default largest-component selection; h5py only for
-:meth:`PreprocessingConfig.from_h5`. The file imports nothing else from this package, so it can be copied
-into a training project on its own.
+:meth:`PreprocessingConfig.from_h5`. Reading and affine arithmetic are in :mod:`renal_mtl.volume`; the two
+files import nothing else from this package.
 """
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .volume import PreprocessingError, Volume, as_list, invert, multiply, read_nifti, spacing_zyx, to_world
 
 __all__ = ["NetworkInput", "PreprocessingConfig", "PreprocessingError", "Volume", "preprocess", "read_nifti"]
 
 # Network slices sampled per step: bounds the float64 temporaries (about 12 arrays of slices × H × W).
 _SLAB = 8
-
-
-class PreprocessingError(ValueError):
-    """Bad input, with one line naming the file and the problem, as the engine reports it (exit code 2)."""
 
 
 @dataclass(frozen=True)
@@ -118,24 +115,6 @@ class PreprocessingConfig:
 
 
 @dataclass(frozen=True)
-class Volume:
-    """One scalar volume as the engine holds it."""
-
-    data: np.ndarray  # (Z, Y, X) float32, C order: voxel [z, y, x] has NIfTI indices (i, j, k) = (x, y, z)
-    affine: np.ndarray  # (4, 4) float64, voxel (i, j, k, 1) -> world (x, y, z, 1) mm, RAS+
-    source: str = "array"
-
-    @classmethod
-    def from_xyz(cls, data, affine, source="array"):
-        """From an array in nibabel's (X, Y, Z) order and its voxel-to-world affine (e.g. ``img.affine``)."""
-        data = np.asarray(data)
-        if data.ndim != 3:
-            raise PreprocessingError("%s: a volume must be 3-D, got shape %r" % (source, data.shape))
-        return cls(np.ascontiguousarray(data.transpose(2, 1, 0), dtype=np.float32),
-                   np.asarray(affine, dtype=np.float64).reshape(4, 4), source)
-
-
-@dataclass(frozen=True)
 class NetworkInput:
     """What :func:`preprocess` returns; the figures are those of the ``roi`` object in the engine's report."""
 
@@ -161,153 +140,6 @@ class NetworkInput:
                 "network_size_dhw": list(self.data.shape[1:]), "network_spacing_zyx_mm": list(self.spacing_mm),
                 "scaled_to_fit": self.scaled_to_fit, "mask_components": self.components,
                 "phase_coverage": list(self.coverage)}
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Reading NIfTI as loader/.../NiftiReader.java and NiftiHeader.java do.
-
-def read_nifti(path):
-    """Reads a NIfTI-1/2 file as the engine does (see the module doc, step 1); returns a :class:`Volume`."""
-    import nibabel as nib
-
-    src = os.fspath(path)
-    try:
-        img = nib.load(src)
-    except Exception as e:  # nibabel raises many types; the engine's message names the file
-        raise PreprocessingError("%s: cannot read (%s)" % (src, e)) from e
-    h = img.header
-    raw = np.asanyarray(img.dataobj.get_unscaled())  # (X, Y, Z[, 1 ...]) in the file's type
-    if raw.ndim > 3:
-        if any(n != 1 for n in raw.shape[3:]):
-            raise PreprocessingError("%s: a 3-D volume is needed, got dimensions %r" % (src, raw.shape))
-        raw = raw.reshape(raw.shape[:3])
-    raw = raw.reshape(raw.shape + (1,) * (3 - raw.ndim))
-    # nibabel moves scl_slope/scl_inter from the header into the proxy on loading (1 and 0 for a slope of 0 or
-    # NaN, as the engine does; a finite slope with a non-finite intercept is refused by nibabel, read with 0 by
-    # the engine).
-    slope = float(img.dataobj.slope)
-    inter = float(img.dataobj.inter)
-    if raw.dtype == np.uint64:
-        # The engine widens unsigned 64-bit values at or above 2^63 as (v >>> 1) * 2.0 + (v & 1).
-        wide = np.where(raw >= np.uint64(1 << 63), (raw >> np.uint64(1)).astype(np.float64) * 2.0
-                        + (raw & np.uint64(1)).astype(np.float64), raw.astype(np.float64))
-    else:
-        wide = raw.astype(np.float64)
-    if slope != 1 or inter != 0:
-        wide = wide * slope + inter
-    data = np.ascontiguousarray(wide.astype(np.float32).transpose(2, 1, 0))  # (Z, Y, X)
-    bad = ~np.isfinite(data)
-    if bad.any():
-        z, y, x = np.argwhere(bad)[0]
-        raise PreprocessingError("%s: %d voxels are NaN or infinite (first at z,y,x = %d,%d,%d)"
-                                 % (src, int(bad.sum()), z, y, x))
-    return Volume(data, _engine_affine(h, src), src)
-
-
-def _engine_affine(h, src):
-    """NiftiHeader.geometry: sform if its code is set and it is usable, else qform, else diag(pixdim); in mm."""
-    unit = {1: 1000.0, 3: 0.001}.get(int(h["xyzt_units"]) & 7, 1.0)
-    pixdim = [float(v) for v in h["pixdim"]]
-
-    def usable(a):
-        a = [v * unit for v in a[:12]] + [0.0, 0.0, 0.0, 1.0]
-        if not all(math.isfinite(v) for v in a):
-            return None
-        det = _det3(a)
-        if not math.isfinite(det) or abs(det) <= 1e-12 or not all(math.isfinite(v) for v in _invert(a)):
-            return None
-        return a
-
-    if int(h["sform_code"]) > 0:
-        srow = [float(v) for row in ("srow_x", "srow_y", "srow_z") for v in h[row]]
-        a = usable(srow + [0.0, 0.0, 0.0, 0.0])
-        if a is not None:
-            return np.array(a).reshape(4, 4)
-    if any(not (p > 0) or not math.isfinite(p) for p in pixdim[1:4]):
-        raise PreprocessingError("%s: voxel sizes pixdim[1..3] must be finite and positive, got %r"
-                                 % (src, pixdim[1:4]))
-    if int(h["qform_code"]) > 0:
-        a = usable(_qform(h, pixdim))
-    else:
-        a = usable([pixdim[1], 0.0, 0.0, 0.0, 0.0, pixdim[2], 0.0, 0.0, 0.0, 0.0, pixdim[3], 0.0])
-    if a is None:
-        raise PreprocessingError("%s: voxel-to-world affine is singular or not finite" % src)
-    return np.array(a).reshape(4, 4)
-
-
-def _qform(h, pixdim):
-    """nifti1.h method 2 exactly as NiftiHeader.qformAffine computes it (row-major 3 x 4 as a list)."""
-    qb, qc, qd = float(h["quatern_b"]), float(h["quatern_c"]), float(h["quatern_d"])
-    qa = 1.0 - (qb * qb + qc * qc + qd * qd)
-    if qa < 1e-7:
-        n = math.sqrt(qb * qb + qc * qc + qd * qd)
-        qb, qc, qd, qa = qb / n, qc / n, qd / n, 0.0
-    else:
-        qa = math.sqrt(qa)
-    qfac = -1.0 if pixdim[0] < 0 else 1.0
-    d = [pixdim[1], pixdim[2], pixdim[3] * qfac]
-    r = [qa * qa + qb * qb - qc * qc - qd * qd, 2 * (qb * qc - qa * qd), 2 * (qb * qd + qa * qc),
-         2 * (qb * qc + qa * qd), qa * qa + qc * qc - qb * qb - qd * qd, 2 * (qc * qd - qa * qb),
-         2 * (qb * qd - qa * qc), 2 * (qc * qd + qa * qb), qa * qa + qd * qd - qc * qc - qb * qb]
-    off = [float(h["qoffset_x"]), float(h["qoffset_y"]), float(h["qoffset_z"])]
-    a = []
-    for row in range(3):
-        a += [r[row * 3 + col] * d[col] for col in range(3)] + [off[row]]
-    return a
-
-
-# ---------------------------------------------------------------------------------------------------------
-# 4 x 4 affines as loader/.../Geometry.java computes them (row-major lists of 16 floats, same operation order,
-# so that every float64 result is the engine's).
-
-def _multiply(a, b):
-    r = [0.0] * 16
-    for i in range(4):
-        for j in range(4):
-            s = 0.0
-            for k in range(4):
-                s += a[i * 4 + k] * b[k * 4 + j]
-            r[i * 4 + j] = s
-    return r
-
-
-def _det3(a):
-    return (a[0] * (a[5] * a[10] - a[6] * a[9]) - a[1] * (a[4] * a[10] - a[6] * a[8])
-            + a[2] * (a[4] * a[9] - a[5] * a[8]))
-
-
-def _invert(a):
-    det = _det3(a)
-    r = [0.0] * 16
-    r[0] = (a[5] * a[10] - a[6] * a[9]) / det
-    r[1] = (a[2] * a[9] - a[1] * a[10]) / det
-    r[2] = (a[1] * a[6] - a[2] * a[5]) / det
-    r[4] = (a[6] * a[8] - a[4] * a[10]) / det
-    r[5] = (a[0] * a[10] - a[2] * a[8]) / det
-    r[6] = (a[2] * a[4] - a[0] * a[6]) / det
-    r[8] = (a[4] * a[9] - a[5] * a[8]) / det
-    r[9] = (a[1] * a[8] - a[0] * a[9]) / det
-    r[10] = (a[0] * a[5] - a[1] * a[4]) / det
-    for i in range(3):
-        r[i * 4 + 3] = -(r[i * 4] * a[3] + r[i * 4 + 1] * a[7] + r[i * 4 + 2] * a[11])
-    r[15] = 1.0
-    return r
-
-
-def _to_world(a, i, j, k):
-    return [a[0] * i + a[1] * j + a[2] * k + a[3], a[4] * i + a[5] * j + a[6] * k + a[7],
-            a[8] * i + a[9] * j + a[10] * k + a[11]]
-
-
-def _spacing_zyx(a):
-    s = [math.sqrt(a[c] * a[c] + a[4 + c] * a[4 + c] + a[8 + c] * a[8 + c]) for c in range(3)]  # (i, j, k)
-    return [s[2], s[1], s[0]]
-
-
-def _as_list(affine):
-    a = [float(v) for v in np.asarray(affine, dtype=np.float64).reshape(16)]
-    a[12:16] = [0.0, 0.0, 0.0, 1.0]
-    return a
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -343,8 +175,8 @@ def preprocess(phases, mask, config, label=0):
     lo = [int(v) for v in tumour.min(axis=0)]  # (z, y, x) inclusive
     hi = [int(v) for v in tumour.max(axis=0)]
 
-    rg = _as_list(ref.affine)
-    rs = _spacing_zyx(rg)
+    rg = as_list(ref.affine)
+    rs = spacing_zyx(rg)
     size = config.size
     sp = config.spacing_mm
     box_lo, box_hi, centre = [0.0] * 3, [0.0] * 3, [0.0] * 3
@@ -366,7 +198,7 @@ def preprocess(phases, mask, config, label=0):
         net[col * 4 + col] = step
         net[col * 4 + 3] = centre[a] - (size[a] - 1) / 2.0 * step
     net[15] = 1.0
-    net_affine = _multiply(rg, net)
+    net_affine = multiply(rg, net)
 
     # The ROI box as a grid of reference voxels, for the coverage check.
     roi_map = [0.0] * 16
@@ -378,7 +210,7 @@ def preprocess(phases, mask, config, label=0):
         roi_map[col * 4 + col] = step
         roi_map[col * 4 + 3] = box_lo[a] + step / 2
     roi_map[15] = 1.0
-    roi_affine = _multiply(rg, roi_map)
+    roi_affine = multiply(rg, roi_map)
     coverage = []
     for v in vols:
         c = _overlap_fraction(v, roi_n, roi_affine)
@@ -390,7 +222,7 @@ def preprocess(phases, mask, config, label=0):
     out = np.empty((len(vols),) + size, dtype=np.float32)  # (P, D, H, W)
     fill = float(np.float32(config.hu_low))
     for p, v in enumerate(vols):
-        m = _multiply(_invert(_as_list(v.affine)), net_affine)  # network voxel -> phase voxel
+        m = multiply(invert(as_list(v.affine)), net_affine)  # network voxel -> phase voxel
         for d0 in range(0, size[0], _SLAB):
             ks = np.arange(d0, min(d0 + _SLAB, size[0]), dtype=np.float64)[:, None, None]
             js = np.arange(size[1], dtype=np.float64)[None, :, None]
@@ -407,7 +239,7 @@ def preprocess(phases, mask, config, label=0):
     corners_lo = [box_lo[2], box_lo[1], box_lo[0]]
     corners_hi = [box_hi[2], box_hi[1], box_hi[0]]
     for c in range(8):
-        w = _to_world(rg, corners_hi[0] if c & 1 else corners_lo[0], corners_hi[1] if c & 2 else corners_lo[1],
+        w = to_world(rg, corners_hi[0] if c & 1 else corners_lo[0], corners_hi[1] if c & 2 else corners_lo[1],
                       corners_hi[2] if c & 4 else corners_lo[2])
         for a in range(3):
             world_min[a] = min(world_min[a], w[a])
@@ -422,12 +254,12 @@ def _same_grid(a, b):
     if a.data.shape != b.data.shape:
         return False
     nz, ny, nx = a.data.shape
-    aa, ba = _as_list(a.affine), _as_list(b.affine)
-    s = _spacing_zyx(aa)
+    aa, ba = as_list(a.affine), as_list(b.affine)
+    s = spacing_zyx(aa)
     tol = 0.01 * min(s[2], min(s[1], s[0]))
     for c in range(8):
         ijk = (nx - 1 if c & 1 else 0, ny - 1 if c & 2 else 0, nz - 1 if c & 4 else 0)
-        wa, wb = _to_world(aa, *ijk), _to_world(ba, *ijk)
+        wa, wb = to_world(aa, *ijk), to_world(ba, *ijk)
         if not all(abs(wa[d] - wb[d]) <= tol for d in range(3)):
             return False
     return True
@@ -466,7 +298,7 @@ def _select(mask, label):
 
 def _overlap_fraction(v, n, affine):
     """Resampler.overlapFraction: share of at most 32 samples per axis of the grid inside the volume."""
-    m = _multiply(_invert(_as_list(v.affine)), affine)
+    m = multiply(invert(as_list(v.affine)), affine)
     nz, ny, nx = n
     sz, sy, sx = min(nz, 32), min(ny, 32), min(nx, 32)
 
