@@ -18,8 +18,8 @@ the tolerance it holds them to is one float32 rounding). The steps, as the engin
 1. Read every file as the engine reads NIfTI: voxels become float32 after ``scl_slope``/``scl_inter``
    (computed in float64; a slope of 0 or NaN means no scaling); the voxel-to-world affine is the sform when
    ``sform_code > 0`` (and usable), else the qform when ``qform_code > 0``, else diag(pixdim) — nibabel's
-   ``img.affine`` differs only in that last case — and lengths in metres or micrometres (``xyzt_units``) are
-   converted to mm, which nibabel does not do.
+   ``img.affine`` differs in that last case and for a set but singular sform — and lengths in metres or
+   micrometres (``xyzt_units``) are converted to mm, which nibabel does not do.
 2. The first phase is the reference; the mask must lie on its grid (same dimensions, the 8 corner voxel
    centres within 1% of the smallest voxel size).
 3. Tumour voxels: the largest 26-connected component of the mask's non-zero voxels (``label=0``, the
