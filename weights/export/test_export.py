@@ -503,13 +503,13 @@ class FormatTest(TmpDir):
 
     def test_validate_reports_every_problem(self):
         cfg = C.r18_3p_96_mtdl()
-        cfg["format_version"] = 2
+        cfg["format_version"] = 3
         cfg["networks"][0]["backbone"]["depth"] = 20
         cfg["networks"][0]["tasks"] = ["ccrcc", "stage"]
         with self.assertRaises(C.ConfigError) as cm:
             C.validate(cfg)
         msg = str(cm.exception)
-        for part in ("format_version 2", "depth must be one of", "task 'renal' must be predicted"):
+        for part in ("format_version 3", "depth must be one of", "task 'renal' must be predicted"):
             self.assertIn(part, msg)
 
 

@@ -11,7 +11,10 @@ import json
 import torch
 
 FORMAT = "renal-mtl-weights"
-FORMAT_VERSION = 1
+#: the newest version this exporter writes; a file gets the lowest version that holds its config
+#: (:func:`settle_version`), so that a model without version-2 fields stays readable by version-1 readers
+FORMAT_VERSION = 2
+FORMAT_VERSIONS = (1, 2)
 
 #: blocks per stage for each supported depth (FORMAT.md "Backbone")
 BLOCKS = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3)}
@@ -28,6 +31,10 @@ PHASES_3 = ("arterial", "venous", "delayed")
 FUSIONS = ("batch", "channels", "separate")
 SHORTCUTS = ("A", "B")
 FLAVOURS = ("medicalnet", "hara", "monai")
+#: hidden-layer activations of a head (version 2; version 1 heads are ReLU): PyTorch's F.relu,
+#: F.leaky_relu(negative_slope), torch.sigmoid, torch.tanh
+ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")
+LEAKY_RELU_SLOPE = 0.01  # torch.nn.LeakyReLU's default negative_slope
 
 
 class ConfigError(ValueError):
@@ -72,22 +79,92 @@ def resnet_backbone(depth=18, flavour="hara", in_channels=1, widths=(64, 128, 25
     }
 
 
+def _with_activation(head, activation, negative_slope):
+    """Adds the version-2 activation fields when they differ from ReLU (version-1 heads stay as they were)."""
+    if activation != "relu":
+        head["activation"] = activation
+    if activation == "leaky_relu" and negative_slope is not None:
+        head["negative_slope"] = float(negative_slope)
+    return head
+
+
 def ple_head(levels=2, task_experts=2, shared_experts=2, expert_hidden=(256, 128), expert_bn=False,
              gate_hidden=(), gate_bias=True, gate_bn=False, tower_hidden=(64,), tower_bn=False,
-             tower_bias=True):
-    """A PLE ``networks[].head`` dict."""
-    return {
+             tower_bias=True, activation="relu", negative_slope=None, gate_hidden_bn=False):
+    """A PLE ``networks[].head`` dict.
+
+    expert_hidden: widths for every level, or one list of widths per level (version 2, e.g. easezyc's
+    ``bottom_mlp_dims=(512, 256)`` is ``[[512], [256]]``)."""
+    per_level = [list(map(int, w)) for w in expert_hidden] if expert_hidden and not isinstance(
+        expert_hidden[0], int) else None
+    gate = {"hidden": [int(h) for h in gate_hidden], "bias": bool(gate_bias), "bn": bool(gate_bn)}
+    if gate_hidden_bn:
+        gate["hidden_bn"] = True
+    return _with_activation({
         "type": "ple", "levels": int(levels), "task_experts": int(task_experts),
         "shared_experts": int(shared_experts),
-        "expert_hidden": [int(h) for h in expert_hidden], "expert_bn": bool(expert_bn),
-        "gate": {"hidden": [int(h) for h in gate_hidden], "bias": bool(gate_bias), "bn": bool(gate_bn)},
+        "expert_hidden": per_level if per_level is not None else [int(h) for h in expert_hidden],
+        "expert_bn": bool(expert_bn),
+        "gate": gate,
         "tower": {"hidden": [int(h) for h in tower_hidden], "bn": bool(tower_bn), "bias": bool(tower_bias)},
-    }
+    }, activation, negative_slope)
 
 
-def mlp_head(hidden=(256, 64), bn=False, bias=True):
+def mlp_head(hidden=(256, 64), bn=False, bias=True, activation="relu", negative_slope=None):
     """An MLP (single-task) ``networks[].head`` dict."""
-    return {"type": "mlp", "hidden": [int(h) for h in hidden], "bn": bool(bn), "bias": bool(bias)}
+    return _with_activation({"type": "mlp", "hidden": [int(h) for h in hidden], "bn": bool(bn), "bias": bool(bias)},
+                            activation, negative_slope)
+
+
+def expert_widths(head, level):
+    """The expert widths of one PLE level (``expert_hidden`` is one list for all levels, or one per level)."""
+    eh = head["expert_hidden"]
+    return list(eh[level]) if eh and isinstance(eh[0], list) else list(eh)
+
+
+def activation(head):
+    """(name, negative slope) of a head's hidden layers; ReLU when the field is absent (version 1)."""
+    kind = head.get("activation", "relu")
+    return kind, float(head.get("negative_slope", LEAKY_RELU_SLOPE)) if kind == "leaky_relu" else 0.0
+
+
+def _version2_fields(head):
+    """Where a head uses a version-2 field (empty for a version-1 head)."""
+    out = [k for k in ("activation", "negative_slope") if k in head]
+    if head.get("type") == "ple":
+        eh = head.get("expert_hidden")
+        if isinstance(eh, list) and eh and isinstance(eh[0], list):
+            out.append("expert_hidden per level")
+        if isinstance(head.get("gate"), dict) and "hidden_bn" in head["gate"]:
+            out.append("gate.hidden_bn")
+    return out
+
+
+def settle_version(cfg):
+    """Drop version-2 fields that hold their defaults, then set the lowest format_version that holds cfg.
+
+    A ReLU head, per-level widths that are all equal and ``hidden_bn: false`` are written as version 1, so
+    that such a file reads the same in every engine; anything else needs version 2, which a version-1
+    reader refuses instead of silently running ReLU or the wrong widths."""
+    version = 1
+    for net in cfg.get("networks", []):
+        head = net.get("head") if isinstance(net, dict) else None
+        if not isinstance(head, dict):
+            continue
+        if head.get("activation") == "relu":
+            head.pop("activation")
+        if head.get("activation", "relu") != "leaky_relu":
+            head.pop("negative_slope", None)
+        eh = head.get("expert_hidden")
+        if isinstance(eh, list) and eh and isinstance(eh[0], list) and all(w == eh[0] for w in eh):
+            head["expert_hidden"] = list(eh[0])
+        gate = head.get("gate")
+        if isinstance(gate, dict) and gate.get("hidden_bn") is False:
+            gate.pop("hidden_bn")
+        if _version2_fields(head):
+            version = 2
+    cfg["format_version"] = version
+    return cfg
 
 
 def model_config(name, networks, tasks=PAPER_TASKS, phases=PHASES_3, size=(96, 96, 96),
@@ -99,7 +176,7 @@ def model_config(name, networks, tasks=PAPER_TASKS, phases=PHASES_3, size=(96, 9
         pre["mean"] = float(mean)
         pre["std"] = float(std)
     cfg = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "producer": producer(), "name": name,
+        "format": FORMAT, "format_version": 1, "producer": producer(), "name": name,
         "phases": list(phases),
         "tasks": [dict(t) for t in tasks],
         "input": {"size": [int(s) for s in size], "spacing_mm": [float(s) for s in spacing_mm],
@@ -107,7 +184,7 @@ def model_config(name, networks, tasks=PAPER_TASKS, phases=PHASES_3, size=(96, 9
         "preprocessing": pre,
         "networks": copy.deepcopy(list(networks)),
     }
-    validate(cfg)
+    validate(settle_version(cfg))
     return cfg
 
 
@@ -188,11 +265,36 @@ def _validate_backbone(problems, where, b, fusion, n_phases):
         problems.append("%s.downsample_bias needs shortcut B (shortcut A has no weights)" % where)
 
 
-def _validate_head(problems, where, h, n_tasks):
+def _validate_activation(problems, where, h):
+    kind = h.get("activation", "relu")
+    if kind not in ACTIVATIONS:
+        problems.append("%s.activation must be one of %s, got %r" % (where, ", ".join(ACTIVATIONS), kind))
+    if "negative_slope" in h:
+        v = h["negative_slope"]
+        if kind != "leaky_relu":
+            problems.append("%s.negative_slope belongs to activation leaky_relu, the head's is %r" % (where, kind))
+        elif not isinstance(v, (int, float)) or isinstance(v, bool) or not abs(v) <= 1e3:
+            problems.append("%s.negative_slope must be a number within +-1000, got %r" % (where, v))
+
+
+def _validate_expert_hidden(problems, where, eh, levels):
+    if isinstance(eh, list) and eh and isinstance(eh[0], list):
+        if isinstance(levels, int) and len(eh) != levels:
+            problems.append("%s.expert_hidden per level must have one list per level (%r), got %d"
+                            % (where, levels, len(eh)))
+        for j, w in enumerate(eh):
+            if _int_list(problems, "%s.expert_hidden[%d]" % (where, j), w) and not w:
+                problems.append("%s.expert_hidden[%d] must not be empty" % (where, j))
+    elif _int_list(problems, where + ".expert_hidden", eh) and not eh:
+        problems.append("%s.expert_hidden must not be empty" % where)
+
+
+def _validate_head(problems, where, h, n_tasks, version):
     if not isinstance(h, dict):
         problems.append("%s must be an object" % where)
         return
     kind = h.get("type")
+    _validate_activation(problems, where, h)
     if kind == "mlp":
         if n_tasks != 1:
             problems.append("%s: an mlp head predicts exactly one task, the network names %d" % (where, n_tasks))
@@ -204,8 +306,7 @@ def _validate_head(problems, where, h, n_tasks):
             v = h.get(k)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 problems.append("%s.%s must be a positive integer, got %r" % (where, k, v))
-        if _int_list(problems, where + ".expert_hidden", h.get("expert_hidden")) and not h["expert_hidden"]:
-            problems.append("%s.expert_hidden must not be empty" % where)
+        _validate_expert_hidden(problems, where, h.get("expert_hidden"), h.get("levels"))
         _bool(problems, where + ".expert_bn", h.get("expert_bn"))
         gate, tower = h.get("gate"), h.get("tower")
         if not isinstance(gate, dict):
@@ -214,6 +315,8 @@ def _validate_head(problems, where, h, n_tasks):
             _int_list(problems, where + ".gate.hidden", gate.get("hidden"))
             _bool(problems, where + ".gate.bias", gate.get("bias"))
             _bool(problems, where + ".gate.bn", gate.get("bn"))
+            if "hidden_bn" in gate:
+                _bool(problems, where + ".gate.hidden_bn", gate["hidden_bn"])
         if not isinstance(tower, dict):
             problems.append("%s.tower must be an object" % where)
         else:
@@ -222,6 +325,8 @@ def _validate_head(problems, where, h, n_tasks):
             _bool(problems, where + ".tower.bias", tower.get("bias"))
     else:
         problems.append("%s.type must be \"ple\" or \"mlp\", got %r" % (where, kind))
+    if version == 1 and _version2_fields(h):
+        problems.append("%s uses %s, which need format_version 2" % (where, ", ".join(_version2_fields(h))))
 
 
 def validate(cfg):
@@ -231,9 +336,10 @@ def validate(cfg):
         raise ConfigError("config must be a JSON object")
     if cfg.get("format") != FORMAT:
         p.append("format must be %r, got %r" % (FORMAT, cfg.get("format")))
-    if cfg.get("format_version") != FORMAT_VERSION:
-        p.append("format_version %r is not supported (this exporter writes version %d)"
-                 % (cfg.get("format_version"), FORMAT_VERSION))
+    version = cfg.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version not in FORMAT_VERSIONS:
+        p.append("format_version %r is not supported (this exporter reads versions %s)"
+                 % (version, " and ".join(map(str, FORMAT_VERSIONS))))
     phases = cfg.get("phases")
     if not isinstance(phases, list) or not phases or not all(isinstance(x, str) for x in phases):
         p.append("phases must be a non-empty list of names")
@@ -312,7 +418,7 @@ def validate(cfg):
         if fusion not in FUSIONS:
             p.append("%s.fusion must be one of %s, got %r" % (where, FUSIONS, fusion))
         _validate_backbone(p, where + ".backbone", n.get("backbone"), fusion, len(phases))
-        _validate_head(p, where + ".head", n.get("head"), len(ntasks))
+        _validate_head(p, where + ".head", n.get("head"), len(ntasks), version)
     if len(set(names)) != len(names):
         p.append("network names must be unique: %r" % names)
     if len(set(prefixes)) != len(prefixes):
