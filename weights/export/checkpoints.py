@@ -1,11 +1,11 @@
 """Reading checkpoint files as the projects people train with save them, into one flat state dict.
 
-Loading (:func:`load_file`): a zip-format ``torch.save`` file is unpickled with a restricted unpickler that
-builds only tensors, containers, numbers, strings, numpy scalars/arrays and torch devices/dtypes, and refuses
-any other global by name, so training checkpoints with optimizer and scheduler state load safely (PyTorch
-1.13's own ``weights_only`` refuses every float, e.g. a learning rate). A legacy (pre-1.6) file goes through
-``torch.load(weights_only=True)``. ``trust_pickle`` uses plain ``torch.load``: it runs whatever the pickle
-names, so only for files you trust (a pickled ``nn.Module``, a scheduler of a class not listed here).
+Loading (:func:`load_file`): a ``torch.save`` file (zip format, or legacy pre-1.6) is unpickled with a
+restricted unpickler that builds only tensors, containers, numbers, strings, numpy scalars/arrays and torch
+devices/dtypes, and refuses any other global by name, so training checkpoints with optimizer and scheduler
+state load safely (PyTorch 1.13's own ``weights_only`` refuses every float, e.g. a learning rate).
+``trust_pickle`` uses plain ``torch.load``: it runs whatever the pickle names, so only for files you trust (a
+pickled ``nn.Module``, a scheduler of a class not listed here).
 
 Unwrapping (:func:`unwrap`): a bare state dict; ``{'state_dict': ...}`` (MedicalNet's train.py with
 ``ecpoch``/``batch_id``/``optimizer``, Hara's main.py with ``epoch``/``arch``/``optimizer``/``scheduler``),
@@ -67,20 +67,28 @@ def restricted_load(path):
             return torch.serialization._load(reader, "cpu", _restricted_pickle, encoding="utf-8")
 
 
+def restricted_load_legacy(path):
+    """The same for a legacy (pre-1.6, non-zip) torch.save file, through torch.serialization._legacy_load (private,
+    same signature from 1.13 through 2.x: file, map_location, pickle_module, then pickle.load arguments)."""
+    with open(path, "rb") as f:
+        return torch.serialization._legacy_load(f, "cpu", _restricted_pickle, encoding="utf-8")
+
+
 def load_file(path, trust_pickle=False):
     """The object a checkpoint file holds (restricted unpickling unless trust_pickle)."""
     try:
         if trust_pickle:
             return torch.load(path, map_location="cpu", weights_only=False)
         obj = restricted_load(path)
-        return obj if obj is not None else torch.load(path, map_location="cpu", weights_only=True)
+        return obj if obj is not None else restricted_load_legacy(path)
     except FileNotFoundError:
         raise ExportError("%s: no such file" % path)
     except IsADirectoryError:
         raise ExportError("%s: is a directory, not a checkpoint file" % path)
     except Exception as e:  # corrupt files and refused globals raise many types
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        hint = "" if trust_pickle else " (hint: --trust-pickle loads it with plain torch.load, only for files you trust)"
+        hint = "" if trust_pickle else \
+            " (hint: --trust-pickle loads it with plain torch.load, only for files you trust)"
         raise ExportError("%s: cannot load checkpoint: %s%s" % (path, msg, hint))
 
 
@@ -106,8 +114,7 @@ def unwrap(obj, where):
     """A :class:`Loaded` of whatever a checkpoint file holds (see the module docstring)."""
     notes, meta, module = [], {}, None
     if isinstance(obj, dict) and not _all_tensors(obj):
-        key = next((k for k in WRAPPERS if k in obj and (isinstance(obj[k], dict) or isinstance(obj[k], torch.nn.Module))),
-                   None)
+        key = next((k for k in WRAPPERS if k in obj and isinstance(obj[k], (dict, torch.nn.Module))), None)
         if key is None:
             raise ExportError("%s: neither a state dict nor a known checkpoint wrapper: top-level keys %s (expected "
                               "tensors, or the model's state dict under one of %s)"

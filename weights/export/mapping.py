@@ -110,7 +110,8 @@ class _Run:
                 self.problems.add("structure", "network %r: no ResNet under prefix %r" % (name, src))
                 continue
             found, probs = backbones.infer(sub)
-            self.problems.extend("unrepresentable", ("network %r backbone under %r: %s" % (name, src, p) for p in probs))
+            self.problems.extend("unrepresentable",
+                                 ("network %r backbone under %r: %s" % (name, src, p) for p in probs))
             if probs:
                 continue
             self._read_weights(net, bb, found, preset, src)
@@ -213,7 +214,8 @@ class _Run:
         if layout != "renal-mtl":
             head_cfg.update(declared)
             _changed("network %r head" % name, net["head"], head_cfg, self.notes)
-            self.notes.append("network %r: head read as %s under prefix %r" % (name, head_maps.LAYOUT_NAMES[layout], hp))
+            self.notes.append("network %r: head read as %s under prefix %r"
+                              % (name, head_maps.LAYOUT_NAMES[layout], hp))
         if hm.folded_input is not None:
             self.notes.append("network %r: easezyc's numerical_layer (%d features in) folded into the level-0 experts "
                               "and gates" % (name, hm.folded_input))
@@ -303,13 +305,15 @@ def map_checkpoint(state, config, backbone_prefixes=None, head_prefixes=None, dr
         raise ExportError("config: %s" % e)
     unknown = sorted(set((presets or {}).values()) - set(backbones.PRESETS))
     if unknown:
-        raise ExportError("--preset %s: known presets are %s" % (", ".join(unknown), ", ".join(sorted(backbones.PRESETS))))
+        raise ExportError("--preset %s: known presets are %s"
+                          % (", ".join(unknown), ", ".join(sorted(backbones.PRESETS))))
     run = _Run(state, config, _Args(backbone_prefixes, head_prefixes, presets, meta, modules, checked), declared)
     for net in config["networks"]:
         run.backbone(net)
         run.head(net)
     drops = [re.compile(d) for d in (drop or [])]
-    run.problems.extend("unmapped", sorted(k for k in state if k not in run.claimed and not any(d.search(k) for d in drops)))
+    run.problems.extend("unmapped", sorted(k for k in state
+                                           if k not in run.claimed and not any(d.search(k) for d in drops)))
     for why, keys in sorted(_by_reason(run.dropped).items()):
         modules = sorted({k.rsplit(".", 1)[0] for k in keys})
         run.notes.append("dropped %d keys (%s): %s%s" % (len(keys), why, ", ".join(modules[:10]),

@@ -185,7 +185,8 @@ class MedicalNetDeepCtrTest(Base):
         with self.assertRaises(ExportError) as cm:
             self.export(self.files, config(C.ple_head(activation="sigmoid")),
                         module=self.module_file("user_geometry", self.user))
-        self.assertIn("first layer that differs: backbone.layer3.0.conv1 (your layer3.0.conv1): shape", str(cm.exception))
+        self.assertIn("first layer that differs: backbone.layer3.0.conv1 (your layer3.0.conv1): shape",
+                      str(cm.exception))
 
 
 class HaraEasezycTest(Base):
@@ -277,8 +278,9 @@ class MergedFilesTest(Base):
         sd = src.state_dict()
         files = []
         for i, phase in enumerate(cfg["phases"]):
-            files.append("%s.=%s" % (phase, self.save(phase + ".pth", {k[len("backbones.%d." % i):]: v for k, v in
-                                                                       sd.items() if k.startswith("backbones.%d." % i)})))
+            p = "backbones.%d." % i
+            files.append("%s.=%s" % (phase, self.save(phase + ".pth", {k[len(p):]: v for k, v in sd.items()
+                                                                       if k.startswith(p)})))
         files.append(self.save("head.pth", {k: v for k, v in sd.items() if k.startswith("head.")}))
         with self.assertRaises(ExportError) as cm:  # the same names in three files
             self.export([f.split("=", 1)[-1] for f in files], cfg)
@@ -327,8 +329,8 @@ class RefusedTest(Base):
         self.assertFalse(os.path.exists(out))
         lines = r.stderr.strip().splitlines()
         self.assertRegex(lines[0], r"^export\.py: error: .*m\.pth: 1235 problems$")
-        self.assertTrue(any(ln.startswith("  1234 source keys that map onto nothing (hint: --drop REGEX") for ln in lines),
-                        lines)
+        self.assertTrue(any(ln.startswith("  1234 source keys that map onto nothing (hint: --drop REGEX")
+                            for ln in lines), lines)
         self.assertIn("    ema.0000.weight", lines)
         self.assertIn("    ... and 1224 more", lines)
         self.assertIn("    backbone.layer2.0.conv1.weight (16, 8, 3, 3, 2) (expected (16, 8, 3, 3, 3))", lines)

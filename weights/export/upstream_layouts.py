@@ -268,7 +268,8 @@ class DeepCtrPLE(nn.Module):
             self.specific_gate_dnn = multi_module_list(num_levels, self.num_tasks, 1, input_dim, last,
                                                        gate_dnn_hidden_units)
         self.specific_gate_dnn_final_layer = nn.ModuleList([nn.ModuleList(
-            [nn.Linear(gate_in[lv], specific_expert_num + shared_expert_num, bias=False) for _ in range(self.num_tasks)])
+            [nn.Linear(gate_in[lv], specific_expert_num + shared_expert_num, bias=False)
+             for _ in range(self.num_tasks)])
             for lv in range(num_levels)])
         if gate_dnn_hidden_units:
             self.shared_gate_dnn = nn.ModuleList([dnn(input_dim if lv == 0 else last, gate_dnn_hidden_units)
@@ -364,7 +365,8 @@ class EasezycPLE(_EasezycBase):
             inp = self.embed_output_dim if i == 0 else bottom_mlp_dims[i - 1]
             se.append(nn.ModuleList([MultiLayerPerceptron(inp, [bottom_mlp_dims[i]], dropout, output_layer=False)
                                      for _ in range(shared_expert_num)]))
-            sg.append(nn.Sequential(nn.Linear(inp, shared_expert_num + task_num * specific_expert_num), nn.Softmax(dim=1)))
+            sg.append(nn.Sequential(nn.Linear(inp, shared_expert_num + task_num * specific_expert_num),
+                                    nn.Softmax(dim=1)))
             te.append(nn.ModuleList([nn.ModuleList([MultiLayerPerceptron(inp, [bottom_mlp_dims[i]], dropout,
                                                                          output_layer=False)
                                                     for _ in range(specific_expert_num)]) for _ in range(task_num)]))
@@ -411,7 +413,8 @@ class EasezycPLEFirst(_EasezycBase):
             inp = self.embed_output_dim if i == 0 else bottom_mlp_dims[i - 1]
             g = [nn.Sequential(nn.Linear(inp, shared_expert_num + specific_expert_num), nn.Softmax(dim=1))
                  for _ in range(task_num)]
-            g.append(nn.Sequential(nn.Linear(inp, shared_expert_num + task_num * specific_expert_num), nn.Softmax(dim=1)))
+            g.append(nn.Sequential(nn.Linear(inp, shared_expert_num + task_num * specific_expert_num),
+                                   nn.Softmax(dim=1)))
             gates.append(nn.ModuleList(g))
         self.gate = nn.ModuleList(gates)
         self.task_expert_index = [list(range(i * specific_expert_num, (i + 1) * specific_expert_num))

@@ -47,7 +47,8 @@ def load(spec):
     except Exception as e:
         raise ValueError("--module %s: %s: %s" % (spec, type(e).__name__, e))
     if not isinstance(module, nn.Module):
-        raise ValueError("--module %s: %s() returned %s, not a torch.nn.Module" % (spec, factory, type(module).__name__))
+        raise ValueError("--module %s: %s() returned %s, not a torch.nn.Module"
+                         % (spec, factory, type(module).__name__))
     return module
 
 
