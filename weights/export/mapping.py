@@ -12,20 +12,16 @@ refused (problems.Problems).
 import json
 import re
 
-import numpy as np
-
+import activations
 import backbones
 import head_maps
-import user_module
+from h5io import tensor_problems
 from problems import ExportError, Problems
 from renal_mtl import config as cfgmod
 from renal_mtl.config import ConfigError
 from renal_mtl.model import RenalModel
 
 _BACKBONE_KEEP = re.compile(r"^(conv1\.|bn1\.|layer[1-4]\.)")
-#: the modules of a ResNet's top level (the three projects' names): what sits under a backbone prefix
-_RESNET_PARTS = {"conv1", "bn1", "relu", "act", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "fc",
-                 "conv_seg"}
 _BACKBONE_DROP = re.compile(r"^(fc|conv_seg)\.")
 
 
@@ -180,7 +176,7 @@ class _Run:
             self.problems.add("geometry", item)
 
     def _backbone_activations(self, name, src):
-        for (kind, slope, ok), mods in user_module.activations(self.args.modules, _in_backbone(src)).items():
+        for (kind, _, _), mods in activations.find(self.args.modules, activations.in_backbone(src)).items():
             if kind != "relu":
                 self.problems.add("activation", "network %r backbone uses %s (%s): the engine's ResNets use ReLU"
                                   % (name, kind, mods[0]))
@@ -220,58 +216,20 @@ class _Run:
             self.notes.append("network %r: easezyc's numerical_layer (%d features in) folded into the level-0 experts "
                               "and gates" % (name, hm.folded_input))
         named = any(kind == "activation" for kind, _ in hm.problems)  # PReLU, Dice: refused by name already
-        self._head_activation(name, hp, layout, head_cfg, declared, named)
+        backbone_srcs = detect_backbones(self.state)
+        seen = activations.find(self.args.modules, lambda n: (n + ".").startswith(hp) and not any(
+            activations.in_backbone(p)(n) for p in backbone_srcs))
+        for kind, item in activations.decide(seen, name, layout, head_cfg, declared, named, self.args.checked):
+            if kind == "note":
+                self.notes.append(item)
+            else:
+                self.problems.add(kind, item)
         net["head"] = head_cfg
         self.claimed.update(hp + k for k in hm.claimed)
         self.dropped.extend((hp + k, why) for k, why in hm.dropped)
         for k, v in hm.tensors.items():
             self.tensors[own + k] = v
             self.sources[own + k] = hp + hm.sources[k]
-
-    def _head_activation(self, name, hp, layout, head_cfg, declared, named):
-        """The hidden activation: declared in the config, seen in a module, or assumed (and said so)."""
-        backbone_srcs = detect_backbones(self.state)
-        seen = user_module.activations(self.args.modules, lambda n: (n + ".").startswith(hp) and not any(
-            _in_backbone(p)(n) for p in backbone_srcs))
-        bad = [(k, mods) for (k, _, ok), mods in seen.items() if not ok]
-        for kind, mods in bad:
-            self.problems.add("activation", "network %r head uses %s (%s, ...)" % (name, kind, mods[0]))
-        good = sorted({(k, s) for (k, s, ok) in seen if ok})
-        if len(good) > 1:
-            self.problems.add("activation", "network %r head mixes activations %s; the format has one per head"
-                              % (name, ", ".join("%s(%g)" % g if g[0] == "leaky_relu" else g[0] for g in good)))
-        elif good:
-            kind, slope = good[0]
-            said = declared.get("activation", "relu")
-            said_slope = float(declared.get("negative_slope", cfgmod.LEAKY_RELU_SLOPE)) if said == "leaky_relu" else 0.0
-            if declared and (said, said_slope) != (kind, slope):
-                self.problems.add("activation", "network %r: the config's head activation is %s, the module's %s"
-                                  % (name, said, kind))
-            head_cfg["activation"] = kind
-            if kind == "leaky_relu":
-                head_cfg["negative_slope"] = slope
-            self.notes.append("network %r: head activation %s, from the module" % (name, kind))
-        elif layout == "deepctr" and not declared and not bad and not named and self.args.checked:
-            self.notes.append("network %r: head activation relu assumed (DeepCTR's default); --module checks it" % name)
-        elif layout == "deepctr" and not declared and not bad and not named:
-            self.problems.add("activation", "network %r: DeepCTR's dnn_activation (relu by default; sigmoid, tanh, "
-                              "leaky ReLU) leaves no tensors, so it must be named: --head-activation NAME, "
-                              "\"activation\" in the config's head, or --module" % name)
-
-
-def _declared_activations(config):
-    """{network: {"activation": ..., "negative_slope": ...}} as the given config names them (before
-    settle_version drops a declared default)."""
-    out = {}
-    for n in config.get("networks", []) if isinstance(config, dict) else []:
-        if isinstance(n, dict) and isinstance(n.get("head"), dict):
-            out[n.get("name")] = {k: n["head"][k] for k in ("activation", "negative_slope") if k in n["head"]}
-    return out
-
-
-def _in_backbone(src):
-    """Whether a module name is a ResNet's under the backbone prefix src (a head may share the prefix)."""
-    return lambda n: n.startswith(src) and n[len(src):].split(".", 1)[0] in _RESNET_PARTS
 
 
 class _Args:
@@ -296,7 +254,7 @@ def map_checkpoint(state, config, backbone_prefixes=None, head_prefixes=None, dr
     Raises ExportError listing every problem at once.
     """
     config = json.loads(json.dumps(config))
-    declared = _declared_activations(config)
+    declared = activations.declared(config)
     if isinstance(config, dict) and config.get("format_version") in cfgmod.FORMAT_VERSIONS:
         cfgmod.settle_version(config)  # the config is a template: a version-2 field makes it version 2
     try:
@@ -335,13 +293,3 @@ def _by_reason(dropped):
     for key, why in dropped:
         out.setdefault(why, []).append(key)
     return out
-
-
-def tensor_problems(problems, expected, tensors):
-    """Add missing, unexpected, misshaped and non-finite tensors (name -> array) against expected (name -> shape)."""
-    problems.extend("missing", sorted(set(expected) - set(tensors)))
-    problems.extend("unexpected", sorted(set(tensors) - set(expected)))
-    both = sorted(set(expected) & set(tensors))
-    problems.extend("misshaped", ("%s %s (expected %s)" % (k, tuple(tensors[k].shape), tuple(expected[k]))
-                                  for k in both if tuple(tensors[k].shape) != tuple(expected[k])))
-    problems.extend("nonfinite", (k for k in both if not np.all(np.isfinite(np.asarray(tensors[k], dtype=np.float32)))))

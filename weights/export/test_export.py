@@ -25,7 +25,8 @@ import export  # noqa: E402
 import export_peers  # noqa: E402
 import make_fixtures  # noqa: E402
 import mapping  # noqa: E402
-import upstream_layouts as U  # noqa: E402
+import upstream_heads as H  # noqa: E402
+import upstream_resnets as R  # noqa: E402
 from renal_mtl import config as C  # noqa: E402
 from renal_mtl.model import RenalModel  # noqa: E402
 
@@ -66,8 +67,8 @@ MEDNET_R10 = dict(depth=10, flavour="medicalnet", widths=(4, 8, 8, 16), strides=
 class MappingTest(TmpDir):
 
     def test_all_problems_reported_at_once(self):
-        user = U.UserModel(U.MedicalNetResNet(U.BasicBlock, [1, 1, 1, 1], "A", widths=(4, 8, 8, 16)),
-                           U.EasezycPLEFirst([], 48, 6, (12, 10), (4,), 3, 1, 1, 0.0))  # first layout, 2 levels
+        user = H.UserModel(R.MedicalNetResNet(R.BasicBlock, [1, 1, 1, 1], "A", widths=(4, 8, 8, 16)),
+                           H.EasezycPLEFirst([], 48, 6, (12, 10), (4,), 3, 1, 1, 0.0))  # first layout, 2 levels
         state = dict(user.state_dict())
         state["backbone.layer2.0.conv1.weight"] = torch.zeros(8, 4, 3, 3, 2)  # misshaped
         state["optimizer_step"] = torch.zeros(1)  # unmapped

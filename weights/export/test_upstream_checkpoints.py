@@ -1,6 +1,6 @@
 """Checkpoints as the upstream projects make them, exported and compared with the model that made them.
 
-Each test builds a user's model from upstream_layouts.py (the upstream key names and forward math, rebuilt from
+Each test builds a user's model from upstream_resnets.py and upstream_heads.py (the upstream key names and forward math, rebuilt from
 MedicalNet @ 2d880ef, Hara's 3D-ResNets @ b2d4a80, MONAI @ 7c26e5a, DeepCTR-Torch @ f685425 and easezyc @ 52a5aa1
 / ee2427f; see that file), gives it random weights with non-trivial BatchNorm statistics, saves it the way that
 project saves checkpoints, exports it with export.py and requires the exported model's probabilities to be the
@@ -23,7 +23,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import export  # noqa: E402
-import upstream_layouts as U  # noqa: E402
+import upstream_heads as H  # noqa: E402
+import upstream_resnets as R  # noqa: E402
 from problems import ExportError  # noqa: E402
 from renal_mtl import config as C  # noqa: E402
 
@@ -53,16 +54,16 @@ def config(head=None, fusion="batch", in_channels=1, geometry=None):
 
 
 def deepctr(features, activation="relu", use_bn=False, gate=(6,), shared=1, specific=2):
-    return U.DeepCtrPLE(features, shared_expert_num=shared, specific_expert_num=specific, num_levels=2,
+    return H.DeepCtrPLE(features, shared_expert_num=shared, specific_expert_num=specific, num_levels=2,
                         expert_dnn_hidden_units=(16, 8), gate_dnn_hidden_units=gate, tower_dnn_hidden_units=(5,),
                         dnn_activation=activation, dnn_use_bn=use_bn, task_types=("binary",) * 3)
 
 
 def user_model(backbone, head, fusion="batch", seed=0):
     """The whole model with random weights, BN statistics calibrated on 4 random cases."""
-    model = U.UserModel(backbone, head, fusion)
+    model = H.UserModel(backbone, head, fusion)
     x = torch.randn((4, 3) + SIZE, generator=torch.Generator().manual_seed(seed + 1))  # (B, P, D, H, W)
-    return U.randomize(model, lambda: model(x), seed)
+    return H.randomize(model, lambda: model(x), seed)
 
 
 def adam_state(model):
@@ -123,7 +124,7 @@ class MedicalNetDeepCtrTest(Base):
 
     def setUp(self):
         super().setUp()
-        self.user = user_model(U.MedicalNetResNet(U.BasicBlock, [2, 2, 2, 2], "A", widths=SMALL),
+        self.user = user_model(R.MedicalNetResNet(R.BasicBlock, [2, 2, 2, 2], "A", widths=SMALL),
                                deepctr(3 * 64, activation="sigmoid"))
         self.files = [self.save_medicalnet_train("resnet_18_epoch_3.pth.tar", self.user.backbone),
                       self.save("ple.pth", self.user.head.state_dict())]
@@ -191,8 +192,8 @@ class MedicalNetDeepCtrTest(Base):
 
 class HaraEasezycTest(Base):
     def test_hara_training_checkpoint_and_easezyc_head(self):  # easezyc's experts are always ReLU: nothing to name
-        user = user_model(U.HaraResNet(U.BasicBlock, [2, 2, 2, 2], block_inplanes=SMALL, n_input_channels=1),
-                          U.EasezycPLE([], 3 * 64, 12, (16, 8), (6,), 3, 2, 2, 0.2))
+        user = user_model(R.HaraResNet(R.BasicBlock, [2, 2, 2, 2], block_inplanes=SMALL, n_input_channels=1),
+                          H.EasezycPLE([], 3 * 64, 12, (16, 8), (6,), 3, 2, 2, 0.2))
         opt = torch.optim.SGD(user.backbone.parameters(), lr=0.1, momentum=0.9)
         sched = torch.optim.lr_scheduler.MultiStepLR(opt, [50, 100])  # its milestones are a Counter
         files = [self.save("save_200.pth", {"epoch": 200, "arch": "resnet-18", "state_dict": user.backbone.state_dict(),
@@ -208,7 +209,7 @@ class HaraEasezycTest(Base):
         self.assertTrue(any("WARNING: stem stride [2, 2, 2] (default [1, 2, 2])" in n for n in notes), notes)
 
     def test_another_hara_model_is_refused_by_name(self):
-        user = user_model(U.HaraResNet(U.BasicBlock, [2, 2, 2, 2], block_inplanes=SMALL, n_input_channels=1),
+        user = user_model(R.HaraResNet(R.BasicBlock, [2, 2, 2, 2], block_inplanes=SMALL, n_input_channels=1),
                           deepctr(3 * 64))
         files = [self.save("bb.pth", {"arch": "resnext-18", "state_dict": user.backbone.state_dict()}),
                  self.save("head.pth", user.head.state_dict())]
@@ -219,8 +220,8 @@ class HaraEasezycTest(Base):
 
 class MonaiTest(Base):
     def test_ignite_checkpoint_channels_fusion_and_easezyc_first_layout(self):
-        bb = U.MonaiResNet(U.BasicBlock, [1, 1, 1, 1], block_inplanes=SMALL, n_input_channels=3, conv1_t_stride=2)
-        user = user_model(bb, U.EasezycPLEFirst([], 64, 10, (12,), (6,), 3, 1, 2, 0.0), fusion="channels")
+        bb = R.MonaiResNet(R.BasicBlock, [1, 1, 1, 1], block_inplanes=SMALL, n_input_channels=3, conv1_t_stride=2)
+        user = user_model(bb, H.EasezycPLEFirst([], 64, 10, (12,), (6,), 3, 1, 2, 0.0), fusion="channels")
         files = [self.save("checkpoint_net_opt.pt", {"net": user.state_dict(), "opt": adam_state(user)})]
         cfg = config(fusion="channels", in_channels=3, geometry="monai-r10")
         cfg["networks"][0]["backbone"]["stem"]["stride"] = [2, 2, 2]  # conv1_t_stride=2
@@ -231,8 +232,8 @@ class MonaiTest(Base):
         self.assertTrue(any("under 'net'; ignored: opt" in n for n in notes), notes)
 
     def test_easezyc_first_layout_with_two_levels_is_refused(self):
-        bb = U.MonaiResNet(U.BasicBlock, [1, 1, 1, 1], block_inplanes=SMALL, n_input_channels=3)
-        user = user_model(bb, U.EasezycPLEFirst([], 64, 10, (12, 8), (6,), 3, 1, 2, 0.0), fusion="channels")
+        bb = R.MonaiResNet(R.BasicBlock, [1, 1, 1, 1], block_inplanes=SMALL, n_input_channels=3)
+        user = user_model(bb, H.EasezycPLEFirst([], 64, 10, (12, 8), (6,), 3, 1, 2, 0.0), fusion="channels")
         with self.assertRaises(ExportError) as cm:
             self.export([self.save("m.pt", user.state_dict())], config(fusion="channels", in_channels=3,
                                                                       geometry="monai-r10"))
@@ -242,7 +243,7 @@ class MonaiTest(Base):
 class PickledModuleTest(Base):
     def setUp(self):
         super().setUp()
-        self.user = user_model(U.MedicalNetResNet(U.BasicBlock, [1, 1, 1, 1], "B", widths=SMALL),
+        self.user = user_model(R.MedicalNetResNet(R.BasicBlock, [1, 1, 1, 1], "B", widths=SMALL),
                                deepctr(3 * 64, activation=nn.LeakyReLU, use_bn=True))
         self.file = self.save("whole_model.pth", self.user)
 
@@ -294,7 +295,7 @@ class MergedFilesTest(Base):
 
 class RefusedTest(Base):
     def head_only(self, head):
-        user = user_model(U.MedicalNetResNet(U.BasicBlock, [1, 1, 1, 1], "B", widths=SMALL), head)
+        user = user_model(R.MedicalNetResNet(R.BasicBlock, [1, 1, 1, 1], "B", widths=SMALL), head)
         return [self.save("m.pth", user.state_dict())]
 
     def test_prelu_and_dice_are_refused_by_name(self):
@@ -306,7 +307,7 @@ class RefusedTest(Base):
             self.assertIn(name, str(cm.exception))
 
     def test_resnet101_is_refused_by_name(self):
-        bb = U.MedicalNetResNet(U.Bottleneck, [3, 4, 23, 3], "B", widths=(4, 4, 4, 4))
+        bb = R.MedicalNetResNet(R.Bottleneck, [3, 4, 23, 3], "B", widths=(4, 4, 4, 4))
         files = [self.save("r101.pth", {"state_dict": bb.state_dict()})]
         with self.assertRaises(ExportError) as cm:
             self.export(files, config(), presets={None: "medicalnet-r50"})

@@ -1,4 +1,4 @@
-"""The user's own PyTorch model (``--module``) as the judge of an export, and what modules say about activations.
+"""The user's own PyTorch model (``--module``) as the judge of an export.
 
 ``--module pkg.mod:factory`` imports ``pkg.mod`` (the working directory is on the path) and calls
 ``factory()``; ``--module FILE`` loads a TorchScript file. Either way the result is an ``nn.Module`` whose
@@ -20,10 +20,6 @@ from torch import nn
 
 from checkpoints import strip_wrappers
 
-#: activation classes the heads support, by class name -> config name
-SUPPORTED = {"ReLU": "relu", "LeakyReLU": "leaky_relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
-#: modules that are not a hidden layer's activation even though torch files them with the activations
-NOT_HIDDEN = {"Softmax", "Softmax2d", "LogSoftmax", "MultiheadAttention", "Dropout"}
 #: tolerances: float32 runs of the same function summed in different orders (and easezyc's input layer folded
 #: in float64) differ by ~1e-6 relative; a wrong geometry or activation by O(1)
 PROB_ATOL = 1e-4
@@ -50,20 +46,6 @@ def load(spec):
         raise ValueError("--module %s: %s() returned %s, not a torch.nn.Module"
                          % (spec, factory, type(module).__name__))
     return module
-
-
-def kind_of(name, m):
-    """(config name or unsupported class name, negative slope, supported) of an activation module, else None."""
-    cls = getattr(m, "original_name", type(m).__name__)  # TorchScript keeps the class name there
-    if cls in SUPPORTED:
-        return SUPPORTED[cls], float(getattr(m, "negative_slope", 0.01)) if cls == "LeakyReLU" else 0.0, True
-    if cls in NOT_HIDDEN:
-        return None
-    in_torch = type(m).__module__ == "torch.nn.modules.activation" or cls in ("PReLU", "Dice")
-    deepctr_identity = cls == "Identity" and ".activation_layers." in "." + name + "."
-    if in_torch or deepctr_identity:
-        return cls + (" (DeepCTR dnn_activation='linear')" if deepctr_identity else ""), 0.0, False
-    return None
 
 
 class KeyMap:
@@ -109,24 +91,6 @@ class KeyMap:
                 tail = ".".join(parts[i:])
                 return (base + tail) if tail else base.rstrip(".")
         return None
-
-
-def activations(modules, belongs):
-    """{(kind, slope, supported): [module names]} of the activation modules whose checkpoint-space name satisfies
-    belongs(name).
-
-    modules: (key prefix, nn.Module, KeyMap or None) triples; without a KeyMap a module's names are checkpoint
-    keys already (a pickled model from the checkpoint itself)."""
-    out = {}
-    for key_prefix, module, keymap in modules:
-        for name, m in module.named_modules():
-            found = kind_of(name, m) if name else None
-            if found is None:
-                continue
-            full = keymap.module(strip_wrappers(name)) if keymap else key_prefix + strip_wrappers(name)
-            if full is not None and belongs(full):
-                out.setdefault(found, []).append(full)
-    return out
 
 
 def load_state(module, keymap, state):
