@@ -59,6 +59,9 @@ def infer(sub):
     w = sub.get("conv1.weight")
     if w is None or w.dim() != 5:
         return found, ["no 5-D conv1.weight"]
+    if "bn1.weight" in sub and "bn1.running_mean" not in sub:
+        return found, ["bn1 has no running statistics (MONAI's norm='instance' or 'group'?): the engine's ResNets "
+                       "use BatchNorm"]
     found["in_channels"] = int(w.shape[1])
     found["stem_kernel"] = [int(k) for k in w.shape[2:]]
     blocks = tuple(_count(sub, r"^layer%d\.(\d+)\.conv1\.weight$" % s) for s in range(1, 5))

@@ -313,6 +313,13 @@ class RefusedTest(Base):
             self.export(files, config(), presets={None: "medicalnet-r50"})
         self.assertIn("ResNet-101: the engine runs ResNet-10, 18, 34 and 50", str(cm.exception))
 
+    def test_norm_without_running_statistics_is_refused(self):
+        bb = R.MonaiResNet(R.BasicBlock, [1, 1, 1, 1], block_inplanes=SMALL, n_input_channels=1)
+        sd = {k: v for k, v in bb.state_dict().items() if "running_" not in k and "num_batches" not in k}
+        with self.assertRaises(ExportError) as cm:
+            self.export([self.save("in.pth", sd)], config(), presets={None: "monai-r10"})
+        self.assertIn("bn1 has no running statistics", str(cm.exception))
+
     def test_cli_report_is_readable(self):
         files = self.head_only(deepctr(3 * 64))
         state = torch.load(files[0])
