@@ -148,6 +148,17 @@ def cases():
         phases=("arterial", "venous"))
     add("fp16_r18", "R18 small widths stored as float16 (reference outputs use the rounded weights)",
         [_net(_bb(), _ple())], 1, (24, 24, 24), fp16=True)
+    add("ple_sigmoid_gate_bn", "format 2: PLE with sigmoid hidden activations (DeepCTR dnn_activation='sigmoid') and "
+        "dnn_use_bn: BatchNorm1d in experts, gate hidden layers [12] and towers, gates without bias",
+        [_net(_bb(depth=10), _ple(activation="sigmoid", expert_bn=True, gate_hidden=(12,), gate_hidden_bn=True,
+                                  gate_bias=False, tower_bn=True))], 3, (20, 20, 20))
+    add("ple_tanh_level_widths", "format 2: PLE with tanh hidden activations and per-level expert widths "
+        "[[32], [16]] (easezyc bottom_mlp_dims), 2 task + 1 shared experts",
+        [_net(_bb(depth=10), _ple(activation="tanh", expert_hidden=([32], [16]), shared_experts=1))], 3,
+        (20, 20, 20))
+    add("mlp_leaky_relu", "format 2: single-task MLP head [16, 8] with BatchNorm1d and leaky ReLU (slope 0.2)",
+        [_net(_bb(depth=10), C.mlp_head(hidden=(16, 8), bn=True, activation="leaky_relu", negative_slope=0.2),
+              name="renal", tasks=["renal"])], 3, (20, 20, 20), tasks=[C.PAPER_TASKS[2]])
     return out
 
 
@@ -192,8 +203,8 @@ def layer_goldens(model, x):
       P.avgpool                            output of module P (the global mean, (N, F))
       N features (batch fusion, separate   the network's fused features, as RenalModel.forward returns
         fusion of 2+ phases)                 them (channels fusion: P.avgpool is the features node)
-      ...layers.i / ...hidden.i (experts,  relu(output of the Linear, or of its BatchNorm1d norms.i
-        gates, towers, MLP head)             where there is one)
+      ...layers.i / ...hidden.i (experts,  act(output of the Linear, or of its BatchNorm1d norms.i
+        gates, towers, MLP head)             where there is one); act the head's activation (ReLU by default)
       ...task_gates.T.out, shared_gate.out output of the gate's Linear out, or of its BatchNorm1d norm
       L.task_outputs.T / L.shared_output  output of module L.task_gates.T / L.shared_gate (the mix)
       ...towers.T.out, N head.out (MLP)    sigmoid(output of the Linear out): the task's probability
@@ -248,12 +259,12 @@ def layer_goldens(model, x):
             linears = getattr(m, m._linear_name) if isinstance(m, MLPStack) else m.hidden
             stem = "layers" if isinstance(m, MLPStack) else "hidden"
             for i, lin in enumerate(linears):
-                on_output(m.norms[i] if len(m.norms) else lin, "%s.%s.%d" % (path, stem, i), relu)
+                on_output(m.norms[i] if len(m.norms) else lin, "%s.%s.%d" % (path, stem, i), m.act)
             if isinstance(m, Tower):
                 on_output(m.out, path + ".out", sigmoid)
         elif isinstance(m, Gate):
             for i, lin in enumerate(m.hidden):
-                on_output(lin, "%s.hidden.%d" % (path, i), relu)
+                on_output(m.norms[i] if len(m.norms) else lin, "%s.hidden.%d" % (path, i), m.act)
             on_output(m.norm if m.norm is not None else m.out, path + ".out")
             level, task_gate, t = path.rpartition(".task_gates.")
             on_output(m, level + ".task_outputs." + t if task_gate else path[:-len("gate")] + "output")

@@ -23,13 +23,11 @@ and a checkpoint whose tensors do not match the network its plans describe (the 
 import json
 import math
 import os
-import pickle
-import types
-import zipfile
 
 import numpy as np
 import torch
 
+from checkpoints import restricted_load
 from renal_mtl.unet import CLASSES, SegUNet, inference_tensors, is_alias
 
 FORMAT = "renal-mtl-segmentation"
@@ -45,47 +43,6 @@ class NnUnetError(ValueError):
 
 # ---------------------------------------------------------------------------------------------- checkpoint
 
-_SAFE_GLOBALS = {
-    ("collections", "OrderedDict"), ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "slice"),
-    ("_codecs", "encode"),  # protocol-2 pickles of numpy scalars encode their bytes with it
-    ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_parameter"),
-    ("torch._utils", "_rebuild_parameter_with_state"), ("torch", "device"), ("torch", "Size"),
-    ("numpy", "dtype"), ("numpy", "ndarray"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-}
-_TORCH_DTYPES = {"float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"}
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        if ((module, name) in _SAFE_GLOBALS or (module == "torch" and name in _TORCH_DTYPES)
-                or (module == "numpy.dtypes" and name.endswith("DType"))):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError("refusing to load global %s.%s" % (module, name))
-
-
-_restricted_pickle = types.ModuleType("renal_mtl_restricted_pickle")
-_restricted_pickle.Unpickler = _RestrictedUnpickler
-_restricted_pickle.load = lambda f, **kw: _RestrictedUnpickler(f, **kw).load()
-_restricted_pickle.__dict__.update({"UnpicklingError": pickle.UnpicklingError})
-
-
-def _restricted_load(path):
-    """torch.load's zip-format loading with our unpickler.
-
-    torch.load(pickle_module=...) cannot be used: PyTorch 1.13 silently replaces the pickle_module by ``pickle``
-    when weights_only is false, and its weights_only unpickler refuses numpy scalars (which nnU-Net checkpoints
-    hold). So this calls torch.serialization._load (private, same signature from 1.13 through 2.x: zip reader,
-    map_location, pickle_module, then pickle.load arguments), which subclasses ``pickle_module.Unpickler``."""
-    with open(path, "rb") as f:
-        if not zipfile.is_zipfile(f):
-            raise NnUnetError("%s: not a zip-format torch checkpoint (torch.save since PyTorch 1.6)" % path)
-        f.seek(0)
-        with torch.serialization._open_zipfile_reader(f) as reader:
-            return torch.serialization._load(reader, "cpu", _restricted_pickle, encoding="utf-8")
-
-
 def load_checkpoint(path, trust_pickle=False):
     """The checkpoint dict of an nnU-Net .pth file (restricted unpickling unless trust_pickle)."""
     if not os.path.isfile(path):
@@ -94,7 +51,9 @@ def load_checkpoint(path, trust_pickle=False):
         if trust_pickle:
             obj = torch.load(path, map_location="cpu", weights_only=False)
         else:
-            obj = _restricted_load(path)
+            obj = restricted_load(path)
+            if obj is None:
+                raise NnUnetError("%s: not a zip-format torch checkpoint (torch.save since PyTorch 1.6)" % path)
     except NnUnetError:
         raise
     except Exception as e:  # corrupt files and refused globals raise many types

@@ -1,12 +1,11 @@
 """Tests of the Python side of the weight format. Run: /usr/bin/python3 -m unittest discover -s weights/export
 
-Foreign checkpoints (DeepCTR-Torch PLE, easezyc PLE, MedicalNet/MONAI ResNets) are built synthetically with
-their original key layouts (ENGINEERING.md §1), and each is checked against a forward written here from the
-original layout, independent of renal_mtl's modules.
+The HDF5 layout, round trips, named configs, format versions, the fixtures and the peers; the mapper's error
+reporting and prefix options. Checkpoints of the upstream projects (MedicalNet, Hara, MONAI, DeepCTR-Torch,
+easezyc) are exported and compared with the models that made them in test_upstream_checkpoints.py.
 """
 
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -17,246 +16,22 @@ import unittest
 import h5py
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import checkpoints  # noqa: E402
 import export  # noqa: E402
 import export_peers  # noqa: E402
 import make_fixtures  # noqa: E402
+import mapping  # noqa: E402
+import upstream_heads as H  # noqa: E402
+import upstream_resnets as R  # noqa: E402
 from renal_mtl import config as C  # noqa: E402
 from renal_mtl.model import RenalModel  # noqa: E402
 
-# Same float32 operations in a different order (bmm vs matmul, pooling vs slicing, library conv vs the
-# same library conv on other strides): differences are rounding only, ~1e-6 on O(1) values.
-ATOL = 2e-5
-RTOL = 2e-5
-
-
 def _gen(seed):
     return torch.Generator().manual_seed(seed)
-
-
-class Synth:
-    """Random tensors with foreign key names; He-scaled so activations stay O(1) through the layers."""
-
-    def __init__(self, seed):
-        self.g = _gen(seed)
-        self.sd = {}
-
-    def lin(self, key, out, inp, bias=True):
-        self.sd[key + ".weight"] = torch.randn(out, inp, generator=self.g) * math.sqrt(2.0 / inp)
-        if bias:
-            self.sd[key + ".bias"] = 0.1 * torch.randn(out, generator=self.g)
-
-    def conv(self, key, out, inp, k, bias=False):
-        self.sd[key + ".weight"] = torch.randn(out, inp, k, k, k, generator=self.g) * math.sqrt(2.0 / (inp * k ** 3))
-        if bias:
-            self.sd[key + ".bias"] = 0.1 * torch.randn(out, generator=self.g)
-
-    def bn(self, key, n):
-        self.sd[key + ".weight"] = 0.5 + torch.rand(n, generator=self.g)
-        self.sd[key + ".bias"] = 0.1 * torch.randn(n, generator=self.g)
-        self.sd[key + ".running_mean"] = 0.1 * torch.randn(n, generator=self.g)
-        self.sd[key + ".running_var"] = 0.5 + torch.rand(n, generator=self.g)
-        self.sd[key + ".num_batches_tracked"] = torch.tensor(17)
-
-    def resnet10(self, p, widths, in_ch, shortcut, ds_bias, extra_head):
-        """MedicalNet/MONAI-style ResNet-10 keys under prefix p (BasicBlock, one block per stage)."""
-        self.conv(p + "conv1", widths[0], in_ch, 7)
-        self.bn(p + "bn1", widths[0])
-        cin = widths[0]
-        for s, w in enumerate(widths):
-            q = "%slayer%d.0." % (p, s + 1)
-            self.conv(q + "conv1", w, cin, 3)
-            self.bn(q + "bn1", w)
-            self.conv(q + "conv2", w, w, 3)
-            self.bn(q + "bn2", w)
-            if shortcut == "B" and (s > 0 or cin != w):
-                self.conv(q + "downsample.0", w, cin, 1, bias=ds_bias)
-                self.bn(q + "downsample.1", w)
-            cin = w
-        if extra_head == "fc":
-            self.lin(p + "fc", 2, widths[-1])
-        elif extra_head == "conv_seg":
-            self.conv(p + "conv_seg.0", 4, widths[-1], 3)
-            self.bn(p + "conv_seg.1", 4)
-
-
-def ref_bn(sd, key, x):
-    return F.batch_norm(x, sd[key + ".running_mean"], sd[key + ".running_var"], sd[key + ".weight"],
-                        sd[key + ".bias"], False, 0.0, 1e-5)
-
-
-def ref_resnet(sd, p, x, stem_stride, strides, dilations, max_pool):
-    """Independent ResNet (BasicBlock) forward from the original key layout; x (N, C, D, H, W) -> (N, F)."""
-    x = F.relu(ref_bn(sd, p + "bn1", F.conv3d(x, sd[p + "conv1.weight"], stride=stem_stride, padding=3)))
-    if max_pool:
-        x = F.max_pool3d(x, 3, 2, 1)
-    for s in range(4):
-        b = 0
-        while "%slayer%d.%d.conv1.weight" % (p, s + 1, b) in sd:
-            q = "%slayer%d.%d." % (p, s + 1, b)
-            st, d = (strides[s] if b == 0 else 1), dilations[s]
-            out = F.relu(ref_bn(sd, q + "bn1", F.conv3d(x, sd[q + "conv1.weight"], stride=st, padding=d, dilation=d)))
-            out = ref_bn(sd, q + "bn2", F.conv3d(out, sd[q + "conv2.weight"], padding=d, dilation=d))
-            if q + "downsample.0.weight" in sd:
-                idn = ref_bn(sd, q + "downsample.1",
-                             F.conv3d(x, sd[q + "downsample.0.weight"], sd.get(q + "downsample.0.bias"), stride=st))
-            else:
-                idn = x[:, :, ::st, ::st, ::st]  # shortcut A: strided pick, then zero channels
-                if idn.shape[1] < out.shape[1]:
-                    z = torch.zeros((idn.shape[0], out.shape[1] - idn.shape[1]) + tuple(idn.shape[2:]))
-                    idn = torch.cat([idn, z], dim=1)
-            x = F.relu(out + idn)
-            b += 1
-    return x.mean(dim=(2, 3, 4))
-
-
-def ref_dnn(sd, p, x, bn_key="bn"):
-    """DeepCTR DNN: Linear [-> BN] -> ReLU per layer."""
-    i = 0
-    while "%slinears.%d.weight" % (p, i) in sd:
-        x = F.linear(x, sd["%slinears.%d.weight" % (p, i)], sd["%slinears.%d.bias" % (p, i)])
-        if "%s%s.%d.weight" % (p, bn_key, i) in sd:
-            x = ref_bn(sd, "%s%s.%d" % (p, bn_key, i), x)
-        x = F.relu(x)
-        i += 1
-    return x
-
-
-def ref_deepctr(sd, x, levels, n_tasks, m, s):
-    """DeepCTR-Torch PLE.forward (cgc_net per level), from its key layout; x (B, F) -> logits (B, T)."""
-    inputs = [x] * (n_tasks + 1)
-    outs = None
-    for lv in range(levels):
-        spec = [ref_dnn(sd, "specific_experts.%d.%d.%d." % (lv, t, e), inputs[t])
-                for t in range(n_tasks) for e in range(m)]
-        shared = [ref_dnn(sd, "shared_experts.%d.%d." % (lv, k), inputs[-1]) for k in range(s)]
-        outs = []
-        for t in range(n_tasks):
-            cur = torch.stack(spec[t * m:(t + 1) * m] + shared, 1)
-            g = ref_dnn(sd, "specific_gate_dnn.%d.%d." % (lv, t), inputs[t])
-            g = F.linear(g, sd["specific_gate_dnn_final_layer.%d.%d.weight" % (lv, t)])
-            outs.append(torch.matmul(g.softmax(1).unsqueeze(1), cur).squeeze(1))
-        if lv < levels - 1:
-            cur = torch.stack(spec + shared, 1)
-            g = ref_dnn(sd, "shared_gate_dnn.%d." % lv, inputs[-1])
-            g = F.linear(g, sd["shared_gate_dnn_final_layer.%d.weight" % lv])
-            outs.append(torch.matmul(g.softmax(1).unsqueeze(1), cur).squeeze(1))
-            inputs = outs
-    logits = []
-    for t in range(n_tasks):
-        h = ref_dnn(sd, "tower_dnn.%d." % t, outs[t])
-        logits.append(F.linear(h, sd["tower_dnn_final_layer.%d.weight" % t]) + sd["out.%d.bias" % t])
-    return torch.cat(logits, dim=1)
-
-
-def synth_deepctr(sy, p, in_dim, levels, n_tasks, m, s, expert, gate, tower, use_bn):
-    def dnn(key, inp, widths):
-        for i, w in enumerate(widths):
-            sy.lin("%s.linears.%d" % (key, i), w, inp)
-            if use_bn:
-                sy.bn("%s.bn.%d" % (key, i), w)
-            inp = w
-        return inp
-
-    for lv in range(levels):
-        inp = in_dim if lv == 0 else expert[-1]
-        for t in range(n_tasks):
-            for e in range(m):
-                dnn("%sspecific_experts.%d.%d.%d" % (p, lv, t, e), inp, expert)
-            g = dnn("%sspecific_gate_dnn.%d.%d" % (p, lv, t), inp, gate)
-            sy.lin("%sspecific_gate_dnn_final_layer.%d.%d" % (p, lv, t), m + s, g, bias=False)
-        for e in range(s):
-            dnn("%sshared_experts.%d.%d" % (p, lv, e), inp, expert)
-        # built for every level, the last one included, as DeepCTR does
-        g = dnn("%sshared_gate_dnn.%d" % (p, lv), inp, gate)
-        sy.lin("%sshared_gate_dnn_final_layer.%d" % (p, lv), n_tasks * m + s, g, bias=False)
-    for t in range(n_tasks):
-        h = dnn("%stower_dnn.%d" % (p, t), expert[-1], tower)
-        sy.lin("%stower_dnn_final_layer.%d" % (p, t), 1, h, bias=False)
-        sy.sd["%sout.%d.bias" % (p, t)] = 0.3 * torch.randn(1, generator=sy.g)
-
-
-def ref_mlp(sd, p, x):
-    """easezyc MultiLayerPerceptron in eval mode: (Linear, BN, ReLU, Dropout)* [+ Linear]."""
-    k = 0
-    while "%smlp.%d.weight" % (p, k) in sd:
-        x = F.linear(x, sd["%smlp.%d.weight" % (p, k)], sd["%smlp.%d.bias" % (p, k)])
-        if "%smlp.%d.running_mean" % (p, k + 1) in sd:
-            x = F.relu(ref_bn(sd, "%smlp.%d" % (p, k + 1), x))
-            k += 4
-        else:
-            break
-    return x
-
-
-def synth_mlp(sy, key, inp, widths, output):
-    k = 0
-    for w in widths:
-        sy.lin("%s.mlp.%d" % (key, k), w, inp)
-        sy.bn("%s.mlp.%d" % (key, k + 1), w)
-        inp, k = w, k + 4
-    if output:
-        sy.lin("%s.mlp.%d" % (key, k), 1, inp)
-
-
-def synth_easezyc(sy, p, in_dim, dims, n_tasks, m, s, tower):
-    for lv, w in enumerate(dims):
-        inp = in_dim if lv == 0 else dims[lv - 1]
-        for t in range(n_tasks):
-            for e in range(m):
-                synth_mlp(sy, "%stask_experts.%d.%d.%d" % (p, lv, t, e), inp, [w], False)
-            sy.lin("%stask_gates.%d.%d.0" % (p, lv, t), m + s, inp)
-        for e in range(s):
-            synth_mlp(sy, "%sshare_experts.%d.%d" % (p, lv, e), inp, [w], False)
-        sy.lin("%sshare_gates.%d.0" % (p, lv), n_tasks * m + s, inp)
-    for t in range(n_tasks):
-        synth_mlp(sy, "%stower.%d" % (p, t), dims[-1], tower, True)
-
-
-def ref_easezyc(sd, x, levels, n_tasks, m, s):
-    """easezyc PLE forward (task_experts/share_experts layout; shared experts read the shared input)."""
-    fea = [x] * (n_tasks + 1)
-    for lv in range(levels):
-        share = [ref_mlp(sd, "share_experts.%d.%d." % (lv, e), fea[-1]).unsqueeze(1) for e in range(s)]
-        all_task = []
-        new = list(fea)
-        for t in range(n_tasks):
-            own = [ref_mlp(sd, "task_experts.%d.%d.%d." % (lv, t, e), fea[t]).unsqueeze(1) for e in range(m)]
-            all_task.extend(own)
-            g = torch.softmax(F.linear(fea[t], sd["task_gates.%d.%d.0.weight" % (lv, t)],
-                                       sd["task_gates.%d.%d.0.bias" % (lv, t)]), dim=1).unsqueeze(1)
-            new[t] = torch.bmm(g, torch.cat(own + share, dim=1)).squeeze(1)
-        if lv != levels - 1:
-            g = torch.softmax(F.linear(fea[-1], sd["share_gates.%d.0.weight" % lv], sd["share_gates.%d.0.bias" % lv]),
-                              dim=1).unsqueeze(1)
-            new[-1] = torch.bmm(g, torch.cat(all_task + share, dim=1)).squeeze(1)
-        fea = new
-    return torch.cat([ref_mlp(sd, "tower.%d." % t, fea[t]) for t in range(n_tasks)], dim=1)
-
-
-def synth_easezyc_flat(sy, p, in_dim, width, n_tasks, m, s, tower):
-    """Newer easezyc layout, one level: expert.0.{i} (task-major, then shared), gate.0.{j} (tasks, shared)."""
-    for i in range(n_tasks * m + s):
-        synth_mlp(sy, "%sexpert.0.%d" % (p, i), in_dim, [width], False)
-    for j in range(n_tasks):
-        sy.lin("%sgate.0.%d.0" % (p, j), m + s, in_dim)
-    sy.lin("%sgate.0.%d.0" % (p, n_tasks), n_tasks * m + s, in_dim)
-    for t in range(n_tasks):
-        synth_mlp(sy, "%stower.%d" % (p, t), width, tower, True)
-
-
-def ref_easezyc_flat(sd, x, n_tasks, m, s):
-    outs = []
-    for t in range(n_tasks):
-        idx = list(range(t * m, (t + 1) * m)) + list(range(n_tasks * m, n_tasks * m + s))
-        fea = torch.cat([ref_mlp(sd, "expert.0.%d." % i, x).unsqueeze(1) for i in idx], dim=1)
-        g = torch.softmax(F.linear(x, sd["gate.0.%d.0.weight" % t], sd["gate.0.%d.0.bias" % t]), 1).unsqueeze(1)
-        outs.append(torch.bmm(g, fea).squeeze(1))
-    return torch.cat([ref_mlp(sd, "tower.%d." % t, outs[t]) for t in range(n_tasks)], dim=1)
 
 
 class TmpDir(unittest.TestCase):
@@ -291,109 +66,25 @@ MEDNET_R10 = dict(depth=10, flavour="medicalnet", widths=(4, 8, 8, 16), strides=
 
 class MappingTest(TmpDir):
 
-    def test_deepctr_with_medicalnet_backbone(self):
-        sy = Synth(1)
-        sy.resnet10("module.backbone.", (4, 8, 8, 16), 1, "A", False, "conv_seg")
-        # DeepCTR counts differ (2 task experts, 1 shared): the exporter reads them from the shapes
-        synth_deepctr(sy, "module.ple.", 3 * 16, 2, 3, 2, 1, expert=[12, 10], gate=[6], tower=[5], use_bn=False)
-        cfg = small_config(C.resnet_backbone(**MEDNET_R10), C.ple_head())  # head is a placeholder
-        model, notes = self.export_and_load({"state_dict": sy.sd, "epoch": 3}, cfg)
-        head = model.config["networks"][0]["head"]
-        self.assertEqual((head["levels"], head["task_experts"], head["shared_experts"]), (2, 2, 1))
-        self.assertEqual(head["gate"], {"hidden": [6], "bias": False, "bn": False})
-        self.assertTrue(any("shared_gate_dnn_final_layer.1.weight" in n for n in notes), notes)
-        sd = {k[len("module."):]: v for k, v in sy.sd.items()}
-        x = torch.randn(2, 3, 16, 16, 16, generator=_gen(5))
-        with torch.no_grad():
-            got = model(x)
-            feats = ref_resnet(sd, "backbone.", x.reshape(6, 1, 16, 16, 16), 2, (1, 2, 1, 1), (1, 1, 2, 4), True)
-            feats = feats.reshape(2, 3 * 16)
-            ple = {k[len("ple."):]: v for k, v in sd.items() if k.startswith("ple.")}
-            want = ref_deepctr(ple, feats, 2, 3, 2, 1)
-        self.assertTrue(torch.allclose(got["features"]["mtdl"], feats, atol=ATOL, rtol=RTOL))
-        self.assertTrue(torch.allclose(got["logits"], want, atol=ATOL, rtol=RTOL),
-                        (got["logits"] - want).abs().max())
-        self.assertGreater(float(want.std()), 0.05)  # the comparison is not between constants
-
-    def test_deepctr_bn_no_gate_hidden_monai_backbone(self):
-        sy = Synth(2)
-        sy.resnet10("", (4, 8, 8, 16), 3, "B", True, "fc")  # MONAI: downsample bias, fc; phases as channels
-        synth_deepctr(sy, "", 16, 3, 3, 1, 2, expert=[8], gate=[], tower=[6], use_bn=True)
-        bb = C.resnet_backbone(depth=10, flavour="monai", in_channels=3, widths=(4, 8, 8, 16), stem_stride=(1, 1, 1),
-                               shortcut="B", downsample_bias=False)  # the checkpoint's bias switches it on
-        cfg = small_config(bb, C.ple_head(), fusion="channels", size=(12, 12, 12))
-        model, _ = self.export_and_load({k if i % 2 else "module." + k: v for i, (k, v) in enumerate(sy.sd.items())},
-                                        cfg)
-        self.assertTrue(model.config["networks"][0]["backbone"]["downsample_bias"])
-        head = model.config["networks"][0]["head"]
-        self.assertTrue(head["expert_bn"] and head["tower"]["bn"] and head["tower"]["bias"])
-        x = torch.randn(3, 3, 12, 12, 12, generator=_gen(6))
-        with torch.no_grad():
-            feats = ref_resnet(sy.sd, "", x, 1, (1, 2, 2, 2), (1, 1, 1, 1), True)
-            want = ref_deepctr(sy.sd, feats, 3, 3, 1, 2)
-            got = model(x)["logits"]
-        self.assertTrue(torch.allclose(got, want, atol=ATOL, rtol=RTOL), (got - want).abs().max())
-
-    def test_easezyc(self):
-        sy = Synth(3)
-        sy.resnet10("net.encoder.", (4, 8, 8, 16), 1, "A", False, "fc")
-        synth_easezyc(sy, "net.mtl.", 3 * 16, [12, 12], 3, 2, 2, tower=[7])
-        cfg = small_config(C.resnet_backbone(**MEDNET_R10), C.ple_head())
-        model, _ = self.export_and_load(sy.sd, cfg)
-        head = model.config["networks"][0]["head"]
-        self.assertEqual(head["expert_hidden"], [12])
-        self.assertTrue(head["expert_bn"] and head["gate"]["bias"] and head["tower"]["bn"])
-        sd = {k[len("net.mtl."):]: v for k, v in sy.sd.items() if k.startswith("net.mtl.")}
-        x = torch.randn(3, 3, 16, 16, 16, generator=_gen(7))
-        with torch.no_grad():
-            feats = ref_resnet(sy.sd, "net.encoder.", x.reshape(9, 1, 16, 16, 16), 2, (1, 2, 1, 1), (1, 1, 2, 4), True)
-            want = ref_easezyc(sd, feats.reshape(3, 48), 2, 3, 2, 2)
-            got = model(x)["logits"]
-        self.assertTrue(torch.allclose(got, want, atol=ATOL, rtol=RTOL), (got - want).abs().max())
-
-    def test_easezyc_flat_one_level(self):
-        sy = Synth(4)
-        sy.resnet10("backbone.", (4, 8, 8, 16), 1, "A", False, "conv_seg")
-        synth_easezyc_flat(sy, "head.", 48, 10, 3, 1, 2, tower=[6, 4])
-        cfg = small_config(C.resnet_backbone(**MEDNET_R10), C.ple_head())
-        model, _ = self.export_and_load({"state_dict": sy.sd}, cfg)
-        head = model.config["networks"][0]["head"]
-        self.assertEqual((head["levels"], head["task_experts"], head["shared_experts"]), (1, 1, 2))
-        sd = {k[len("head."):]: v for k, v in sy.sd.items() if k.startswith("head.")}
-        x = torch.randn(2, 3, 16, 16, 16, generator=_gen(8))
-        with torch.no_grad():
-            feats = ref_resnet(sy.sd, "backbone.", x.reshape(6, 1, 16, 16, 16), 2, (1, 2, 1, 1), (1, 1, 2, 4), True)
-            want = ref_easezyc_flat(sd, feats.reshape(2, 48), 3, 1, 2)
-            got = model(x)["logits"]
-        self.assertTrue(torch.allclose(got, want, atol=ATOL, rtol=RTOL), (got - want).abs().max())
-
     def test_all_problems_reported_at_once(self):
-        sy = Synth(5)
-        sy.resnet10("backbone.", (4, 8, 8, 16), 1, "A", False, None)
-        synth_easezyc(sy, "head.", 48, [12, 10], 3, 1, 1, tower=[4])  # per-level widths: not representable
-        sy.sd["backbone.layer2.0.conv1.weight"] = torch.zeros(8, 4, 3, 3, 2)  # misshaped
-        sy.sd["optimizer_step"] = torch.zeros(1)  # unmapped
+        user = H.UserModel(R.MedicalNetResNet(R.BasicBlock, [1, 1, 1, 1], "A", widths=(4, 8, 8, 16)),
+                           H.EasezycPLEFirst([], 48, 6, (12, 10), (4,), 3, 1, 1, 0.0))  # first layout, 2 levels
+        state = dict(user.state_dict())
+        state["backbone.layer2.0.conv1.weight"] = torch.zeros(8, 4, 3, 3, 2)  # misshaped
+        state["optimizer_step"] = torch.zeros(1)  # unmapped
+        state = checkpoints.normalise(state, "x.pth")
         cfg = small_config(C.resnet_backbone(**MEDNET_R10), C.ple_head())
-        state = export.normalise_state(sy.sd, "x.pth")
         with self.assertRaises(export.ExportError) as cm:
-            export.map_checkpoint(state, cfg, where="x.pth")
+            mapping.map_checkpoint(state, cfg, where="x.pth")
         msg = str(cm.exception)
-        for part in ("x.pth", "per-level widths", "optimizer_step", "backbone.layer2.0.conv1.weight (8, 4, 3, 3, 2)"):
+        for part in ("x.pth: ", "first layout (ee2427f) with 2 levels", "\n    optimizer_step\n",
+                     "\n    backbone.layer2.0.conv1.weight (8, 4, 3, 3, 2) (expected (8, 4, 3, 3, 3))"):
             self.assertIn(part, msg)
-        self.assertNotIn("\n", msg)
         # --drop silences the unmapped key only
         with self.assertRaises(export.ExportError) as cm:
-            export.map_checkpoint(state, cfg, drop=["^optimizer_"])
+            mapping.map_checkpoint(state, cfg, drop=["^optimizer_"])
         self.assertNotIn("optimizer_step", str(cm.exception))
-
-    def test_deepctr_gate_bn_is_refused(self):
-        sy = Synth(6)
-        sy.resnet10("backbone.", (4, 8, 8, 16), 1, "A", False, None)
-        synth_deepctr(sy, "head.", 48, 1, 3, 1, 1, expert=[8], gate=[4], tower=[], use_bn=True)
-        cfg = small_config(C.resnet_backbone(**MEDNET_R10), C.ple_head())
-        with self.assertRaises(export.ExportError) as cm:
-            export.map_checkpoint(export.normalise_state(sy.sd, "c"), cfg)
-        self.assertIn("head.specific_gate_dnn.0.0.bn.0", str(cm.exception))
+        self.assertIn("first layout (ee2427f)", str(cm.exception))
 
     def test_stdl_three_networks_with_prefix_options(self):
         cfg = C.r18_3p_96_stdl()
@@ -407,13 +98,13 @@ class MappingTest(TmpDir):
         for k, v in src.state_dict().items():  # a training script's own names: nets.{i}.encoder / .classifier
             i = ["ccrcc.", "stage.", "renal."].index(k[:6])
             renamed["nets.%d.%s" % (i, k[6:].replace("backbone.", "encoder.").replace("head.", "classifier."))] = v
-        state = export.normalise_state(renamed, "c")
+        state = checkpoints.normalise(renamed, "c")
         with self.assertRaises(export.ExportError):
-            export.map_checkpoint(state, cfg)  # ambiguous without prefixes
+            mapping.map_checkpoint(state, cfg)  # ambiguous without prefixes
         bbp = {t: ["nets.%d.encoder." % i] for i, t in enumerate(["ccrcc", "stage", "renal"])}
         hp = {t: "nets.%d.classifier." % i for i, t in enumerate(["ccrcc", "stage", "renal"])}
-        cfg2, tensors, _ = export.map_checkpoint(state, cfg, bbp, hp)
-        model = export.build_model(cfg2, {k: v.numpy() for k, v in tensors.items()}, "mapped")
+        m = mapping.map_checkpoint(state, cfg, bbp, hp)
+        model = export.build_model(m.config, {k: v.numpy() for k, v in m.tensors.items()}, "mapped")
         x = torch.randn(2, 3, 16, 16, 16, generator=_gen(9))
         with torch.no_grad():
             self.assertTrue(torch.equal(model(x)["logits"], src(x)["logits"]))
@@ -480,9 +171,12 @@ class FormatTest(TmpDir):
             f["backbone.bn1.weight"][...] = data
         with self.assertRaises(export.ExportError) as cm:
             export.load_h5(path)
-        msg = str(cm.exception)
-        for part in ("missing: head.towers.0.out.bias", "unexpected: extra.weight", "non-finite: backbone.bn1.weight"):
-            self.assertIn(part, msg)
+        lines = str(cm.exception).splitlines()
+        self.assertEqual(lines[0], path + ": 3 problems")
+        for part in ("  1 tensors the model needs that are not there", "    head.towers.0.out.bias",
+                     "  1 tensors the model does not have", "    extra.weight",
+                     "  1 tensors holding NaN or infinity", "    backbone.bn1.weight"):
+            self.assertIn(part, lines)
 
     def test_cli_errors_leave_no_file(self):
         out = self.path("never.h5")
@@ -492,8 +186,7 @@ class FormatTest(TmpDir):
         r = subprocess.run([sys.executable, os.path.join(HERE, "export.py"), "--checkpoint", self.path("nope.pth"),
                             "--config", cj, "--out", out], capture_output=True, text=True)
         self.assertEqual(r.returncode, 2)
-        self.assertIn("nope.pth: no such file", r.stderr)
-        self.assertEqual(len(r.stderr.strip().splitlines()), 1)
+        self.assertEqual(r.stderr.strip(), "export.py: error: %s: no such file" % self.path("nope.pth"))
         torch.save({"state_dict": {"conv1.weight": torch.zeros(1)}}, self.path("tiny.pth"))
         r = subprocess.run([sys.executable, os.path.join(HERE, "export.py"), "--checkpoint", self.path("tiny.pth"),
                             "--config", cj, "--out", out], capture_output=True, text=True)
@@ -501,15 +194,37 @@ class FormatTest(TmpDir):
         self.assertFalse(os.path.exists(out))
         self.assertEqual([n for n in os.listdir(self.tmp) if n.endswith(".tmp")], [])
 
+    def test_format_version_is_the_lowest_that_holds_the_config(self):
+        plain = C.ple_head(expert_hidden=([32], [32]), activation="relu", gate_hidden_bn=False)
+        self.assertEqual(small_config(C.resnet_backbone(), plain)["format_version"], 1)  # written as version 1
+        self.assertEqual(small_config(C.resnet_backbone(), plain)["networks"][0]["head"]["expert_hidden"], [32])
+        for head in (C.ple_head(activation="tanh"), C.ple_head(expert_hidden=([32], [16])),
+                     C.ple_head(gate_hidden=(4,), gate_hidden_bn=True),
+                     C.mlp_head(activation="leaky_relu", negative_slope=0.3)):
+            tasks = ["renal"] if head["type"] == "mlp" else ["ccrcc", "stage", "renal"]
+            net = {"name": "n", "prefix": "", "tasks": tasks, "fusion": "batch", "backbone": C.resnet_backbone(),
+                   "head": head}
+            cfg = C.model_config("v2", [net], tasks=[t for t in C.PAPER_TASKS if t["name"] in tasks])
+            self.assertEqual(cfg["format_version"], 2, head)
+            cfg["format_version"] = 1
+            with self.assertRaises(C.ConfigError) as cm:
+                C.validate(cfg)
+            self.assertIn("which need format_version 2", str(cm.exception))
+            torch.manual_seed(0)
+            path = self.path("v2.h5")
+            export.save_h5(RenalModel(C.validate(C.settle_version(cfg))).eval(), path)
+            back = export.load_h5(path)
+            self.assertEqual(back.config["networks"][0]["head"], head)
+
     def test_validate_reports_every_problem(self):
         cfg = C.r18_3p_96_mtdl()
-        cfg["format_version"] = 2
+        cfg["format_version"] = 3
         cfg["networks"][0]["backbone"]["depth"] = 20
         cfg["networks"][0]["tasks"] = ["ccrcc", "stage"]
         with self.assertRaises(C.ConfigError) as cm:
             C.validate(cfg)
         msg = str(cm.exception)
-        for part in ("format_version 2", "depth must be one of", "task 'renal' must be predicted"):
+        for part in ("format_version 3", "depth must be one of", "task 'renal' must be predicted"):
             self.assertIn(part, msg)
 
 

@@ -1,8 +1,9 @@
 """Model configuration (the JSON stored as ``@renal_mtl_config``, FORMAT.md) and named builders.
 
-A config is a plain ``dict`` that serialises to the JSON of FORMAT.md. :func:`validate` checks it the
-way the Java reader does (before any tensor is built) and raises :class:`ConfigError` listing every
-problem at once.
+A config is a plain ``dict`` that serialises to the JSON of FORMAT.md. :func:`validate` (schema.py, re-exported
+here with the schema's constants) checks it the way the Java reader does (before any tensor is built) and
+raises :class:`ConfigError` listing every problem at once; :func:`settle_version` gives it the lowest format
+version that holds it.
 """
 
 import copy
@@ -10,11 +11,8 @@ import json
 
 import torch
 
-FORMAT = "renal-mtl-weights"
-FORMAT_VERSION = 1
-
-#: blocks per stage for each supported depth (FORMAT.md "Backbone")
-BLOCKS = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3)}
+from .schema import (ACTIVATIONS, BLOCKS, FLAVOURS, FORMAT, FORMAT_VERSION, FORMAT_VERSIONS,  # noqa: F401
+                     FUSIONS, LEAKY_RELU_SLOPE, SHORTCUTS, ConfigError, validate, version2_fields)
 
 #: tasks of the paper in their canonical order, with FORMAT.md's meanings
 PAPER_TASKS = (
@@ -25,13 +23,6 @@ PAPER_TASKS = (
 )
 
 PHASES_3 = ("arterial", "venous", "delayed")
-FUSIONS = ("batch", "channels", "separate")
-SHORTCUTS = ("A", "B")
-FLAVOURS = ("medicalnet", "hara", "monai")
-
-
-class ConfigError(ValueError):
-    """A config that does not describe a valid model; the message lists every problem."""
 
 
 def producer():
@@ -72,22 +63,80 @@ def resnet_backbone(depth=18, flavour="hara", in_channels=1, widths=(64, 128, 25
     }
 
 
+def _with_activation(head, activation, negative_slope):
+    """Adds the version-2 activation fields when they differ from ReLU (version-1 heads stay as they were)."""
+    if activation != "relu":
+        head["activation"] = activation
+    if activation == "leaky_relu" and negative_slope is not None:
+        head["negative_slope"] = float(negative_slope)
+    return head
+
+
 def ple_head(levels=2, task_experts=2, shared_experts=2, expert_hidden=(256, 128), expert_bn=False,
              gate_hidden=(), gate_bias=True, gate_bn=False, tower_hidden=(64,), tower_bn=False,
-             tower_bias=True):
-    """A PLE ``networks[].head`` dict."""
-    return {
+             tower_bias=True, activation="relu", negative_slope=None, gate_hidden_bn=False):
+    """A PLE ``networks[].head`` dict.
+
+    expert_hidden: widths for every level, or one list of widths per level (version 2, e.g. easezyc's
+    ``bottom_mlp_dims=(512, 256)`` is ``[[512], [256]]``)."""
+    per_level = [list(map(int, w)) for w in expert_hidden] if expert_hidden and not isinstance(
+        expert_hidden[0], int) else None
+    gate = {"hidden": [int(h) for h in gate_hidden], "bias": bool(gate_bias), "bn": bool(gate_bn)}
+    if gate_hidden_bn:
+        gate["hidden_bn"] = True
+    return _with_activation({
         "type": "ple", "levels": int(levels), "task_experts": int(task_experts),
         "shared_experts": int(shared_experts),
-        "expert_hidden": [int(h) for h in expert_hidden], "expert_bn": bool(expert_bn),
-        "gate": {"hidden": [int(h) for h in gate_hidden], "bias": bool(gate_bias), "bn": bool(gate_bn)},
+        "expert_hidden": per_level if per_level is not None else [int(h) for h in expert_hidden],
+        "expert_bn": bool(expert_bn),
+        "gate": gate,
         "tower": {"hidden": [int(h) for h in tower_hidden], "bn": bool(tower_bn), "bias": bool(tower_bias)},
-    }
+    }, activation, negative_slope)
 
 
-def mlp_head(hidden=(256, 64), bn=False, bias=True):
+def mlp_head(hidden=(256, 64), bn=False, bias=True, activation="relu", negative_slope=None):
     """An MLP (single-task) ``networks[].head`` dict."""
-    return {"type": "mlp", "hidden": [int(h) for h in hidden], "bn": bool(bn), "bias": bool(bias)}
+    return _with_activation({"type": "mlp", "hidden": [int(h) for h in hidden], "bn": bool(bn), "bias": bool(bias)},
+                            activation, negative_slope)
+
+
+def expert_widths(head, level):
+    """The expert widths of one PLE level (``expert_hidden`` is one list for all levels, or one per level)."""
+    eh = head["expert_hidden"]
+    return list(eh[level]) if eh and isinstance(eh[0], list) else list(eh)
+
+
+def activation(head):
+    """(name, negative slope) of a head's hidden layers; ReLU when the field is absent (version 1)."""
+    kind = head.get("activation", "relu")
+    return kind, float(head.get("negative_slope", LEAKY_RELU_SLOPE)) if kind == "leaky_relu" else 0.0
+
+
+def settle_version(cfg):
+    """Drop version-2 fields that hold their defaults, then set the lowest format_version that holds cfg.
+
+    A ReLU head, per-level widths that are all equal and ``hidden_bn: false`` are written as version 1, so
+    that such a file reads the same in every engine; anything else needs version 2, which a version-1
+    reader refuses instead of silently running ReLU or the wrong widths."""
+    version = 1
+    for net in cfg.get("networks", []):
+        head = net.get("head") if isinstance(net, dict) else None
+        if not isinstance(head, dict):
+            continue
+        if head.get("activation") == "relu":
+            head.pop("activation")
+        if head.get("activation", "relu") != "leaky_relu":
+            head.pop("negative_slope", None)
+        eh = head.get("expert_hidden")
+        if isinstance(eh, list) and eh and isinstance(eh[0], list) and all(w == eh[0] for w in eh):
+            head["expert_hidden"] = list(eh[0])
+        gate = head.get("gate")
+        if isinstance(gate, dict) and gate.get("hidden_bn") is False:
+            gate.pop("hidden_bn")
+        if version2_fields(head):
+            version = 2
+    cfg["format_version"] = version
+    return cfg
 
 
 def model_config(name, networks, tasks=PAPER_TASKS, phases=PHASES_3, size=(96, 96, 96),
@@ -99,7 +148,7 @@ def model_config(name, networks, tasks=PAPER_TASKS, phases=PHASES_3, size=(96, 9
         pre["mean"] = float(mean)
         pre["std"] = float(std)
     cfg = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "producer": producer(), "name": name,
+        "format": FORMAT, "format_version": 1, "producer": producer(), "name": name,
         "phases": list(phases),
         "tasks": [dict(t) for t in tasks],
         "input": {"size": [int(s) for s in size], "spacing_mm": [float(s) for s in spacing_mm],
@@ -107,7 +156,7 @@ def model_config(name, networks, tasks=PAPER_TASKS, phases=PHASES_3, size=(96, 9
         "preprocessing": pre,
         "networks": copy.deepcopy(list(networks)),
     }
-    validate(cfg)
+    validate(settle_version(cfg))
     return cfg
 
 
@@ -135,191 +184,3 @@ def to_json(cfg):
     return json.dumps(cfg, ensure_ascii=False, indent=1)
 
 
-def _int_list(problems, where, value, length=None, minimum=1):
-    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        problems.append("%s must be a list of integers, got %r" % (where, value))
-        return False
-    if length is not None and len(value) != length:
-        problems.append("%s must have %d entries, got %d" % (where, length, len(value)))
-        return False
-    if any(v < minimum for v in value):
-        problems.append("%s entries must be >= %d, got %r" % (where, minimum, value))
-        return False
-    return True
-
-
-def _bool(problems, where, value):
-    if not isinstance(value, bool):
-        problems.append("%s must be true or false, got %r" % (where, value))
-
-
-def _validate_backbone(problems, where, b, fusion, n_phases):
-    if not isinstance(b, dict):
-        problems.append("%s must be an object" % where)
-        return
-    if b.get("type") != "resnet3d":
-        problems.append("%s.type must be \"resnet3d\", got %r" % (where, b.get("type")))
-    if b.get("depth") not in BLOCKS:
-        problems.append("%s.depth must be one of %s, got %r" % (where, sorted(BLOCKS), b.get("depth")))
-    if "flavour" in b and b["flavour"] not in FLAVOURS:
-        problems.append("%s.flavour must be one of %s, got %r" % (where, FLAVOURS, b["flavour"]))
-    cin = b.get("in_channels")
-    if not isinstance(cin, int) or isinstance(cin, bool) or cin < 1:
-        problems.append("%s.in_channels must be a positive integer, got %r" % (where, cin))
-    else:
-        want = n_phases if fusion == "channels" else 1
-        if cin != want:
-            problems.append("%s.in_channels is %d but fusion %r needs %d" % (where, cin, fusion, want))
-    _int_list(problems, where + ".widths", b.get("widths"), 4)
-    stem = b.get("stem")
-    if not isinstance(stem, dict):
-        problems.append("%s.stem must be an object" % where)
-    else:
-        _int_list(problems, where + ".stem.kernel", stem.get("kernel"), 3)
-        _int_list(problems, where + ".stem.stride", stem.get("stride"), 3)
-        _int_list(problems, where + ".stem.padding", stem.get("padding"), 3, minimum=0)
-        _bool(problems, where + ".stem.max_pool", stem.get("max_pool"))
-    _int_list(problems, where + ".strides", b.get("strides"), 4)
-    _int_list(problems, where + ".dilations", b.get("dilations"), 4)
-    if b.get("shortcut") not in SHORTCUTS:
-        problems.append("%s.shortcut must be \"A\" or \"B\", got %r" % (where, b.get("shortcut")))
-    _bool(problems, where + ".downsample_bias", b.get("downsample_bias"))
-    if b.get("shortcut") == "A" and b.get("downsample_bias") is True:
-        problems.append("%s.downsample_bias needs shortcut B (shortcut A has no weights)" % where)
-
-
-def _validate_head(problems, where, h, n_tasks):
-    if not isinstance(h, dict):
-        problems.append("%s must be an object" % where)
-        return
-    kind = h.get("type")
-    if kind == "mlp":
-        if n_tasks != 1:
-            problems.append("%s: an mlp head predicts exactly one task, the network names %d" % (where, n_tasks))
-        _int_list(problems, where + ".hidden", h.get("hidden"))
-        _bool(problems, where + ".bn", h.get("bn"))
-        _bool(problems, where + ".bias", h.get("bias"))
-    elif kind == "ple":
-        for k in ("levels", "task_experts", "shared_experts"):
-            v = h.get(k)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                problems.append("%s.%s must be a positive integer, got %r" % (where, k, v))
-        if _int_list(problems, where + ".expert_hidden", h.get("expert_hidden")) and not h["expert_hidden"]:
-            problems.append("%s.expert_hidden must not be empty" % where)
-        _bool(problems, where + ".expert_bn", h.get("expert_bn"))
-        gate, tower = h.get("gate"), h.get("tower")
-        if not isinstance(gate, dict):
-            problems.append("%s.gate must be an object" % where)
-        else:
-            _int_list(problems, where + ".gate.hidden", gate.get("hidden"))
-            _bool(problems, where + ".gate.bias", gate.get("bias"))
-            _bool(problems, where + ".gate.bn", gate.get("bn"))
-        if not isinstance(tower, dict):
-            problems.append("%s.tower must be an object" % where)
-        else:
-            _int_list(problems, where + ".tower.hidden", tower.get("hidden"))
-            _bool(problems, where + ".tower.bn", tower.get("bn"))
-            _bool(problems, where + ".tower.bias", tower.get("bias"))
-    else:
-        problems.append("%s.type must be \"ple\" or \"mlp\", got %r" % (where, kind))
-
-
-def validate(cfg):
-    """Check a config for consistency; raise :class:`ConfigError` naming every problem."""
-    p = []
-    if not isinstance(cfg, dict):
-        raise ConfigError("config must be a JSON object")
-    if cfg.get("format") != FORMAT:
-        p.append("format must be %r, got %r" % (FORMAT, cfg.get("format")))
-    if cfg.get("format_version") != FORMAT_VERSION:
-        p.append("format_version %r is not supported (this exporter writes version %d)"
-                 % (cfg.get("format_version"), FORMAT_VERSION))
-    phases = cfg.get("phases")
-    if not isinstance(phases, list) or not phases or not all(isinstance(x, str) for x in phases):
-        p.append("phases must be a non-empty list of names")
-        phases = []
-    elif len(set(phases)) != len(phases):
-        p.append("phases has duplicates: %r" % phases)
-    tasks = cfg.get("tasks")
-    task_names = []
-    if not isinstance(tasks, list) or not tasks:
-        p.append("tasks must be a non-empty list")
-    else:
-        for i, t in enumerate(tasks):
-            if not isinstance(t, dict) or not isinstance(t.get("name"), str) or not t.get("name"):
-                p.append("tasks[%d] needs a name" % i)
-                continue
-            task_names.append(t["name"])
-            th = t.get("threshold", 0.5)
-            if not isinstance(th, (int, float)) or isinstance(th, bool) or not 0.0 <= th <= 1.0:
-                p.append("tasks[%d].threshold must be in [0, 1], got %r" % (i, th))
-        if len(set(task_names)) != len(task_names):
-            p.append("tasks has duplicate names: %r" % task_names)
-    inp = cfg.get("input")
-    if not isinstance(inp, dict):
-        p.append("input must be an object")
-    else:
-        _int_list(p, "input.size", inp.get("size"), 3)
-        sp = inp.get("spacing_mm")
-        if not isinstance(sp, list) or len(sp) != 3 or not all(isinstance(v, (int, float)) and v > 0 for v in sp):
-            p.append("input.spacing_mm must be 3 positive numbers, got %r" % (sp,))
-    pre = cfg.get("preprocessing")
-    if not isinstance(pre, dict):
-        p.append("preprocessing must be an object")
-    else:
-        hw = pre.get("hu_window")
-        if not isinstance(hw, list) or len(hw) != 2 or not all(isinstance(v, (int, float)) for v in hw) \
-                or not hw[0] < hw[1]:
-            p.append("preprocessing.hu_window must be [low, high] with low < high, got %r" % (hw,))
-        norm = pre.get("normalisation")
-        if norm == "zscore":
-            if not isinstance(pre.get("std"), (int, float)) or not pre.get("std") > 0 \
-                    or not isinstance(pre.get("mean"), (int, float)):
-                p.append("preprocessing: zscore needs a number mean and a positive std")
-        elif norm != "window":
-            p.append("preprocessing.normalisation must be \"zscore\" or \"window\", got %r" % (norm,))
-    nets = cfg.get("networks")
-    predicted = {}
-    if not isinstance(nets, list) or not nets:
-        p.append("networks must be a non-empty list")
-        nets = []
-    prefixes, names = [], []
-    for i, n in enumerate(nets):
-        where = "networks[%d]" % i
-        if not isinstance(n, dict):
-            p.append(where + " must be an object")
-            continue
-        names.append(n.get("name"))
-        prefix = n.get("prefix")
-        if not isinstance(prefix, str) or (prefix and not prefix.endswith(".")):
-            p.append("%s.prefix must be \"\" or end with \".\", got %r" % (where, prefix))
-        else:
-            segs = prefix[:-1].split(".") if prefix else []
-            for s in segs:
-                if not s.isidentifier() or s in ("backbone", "backbones", "head"):
-                    p.append("%s.prefix %r: segment %r is not usable (identifier, not backbone/backbones/head)"
-                             % (where, prefix, s))
-            prefixes.append(prefix)
-        ntasks = n.get("tasks")
-        if not isinstance(ntasks, list) or not ntasks:
-            p.append(where + ".tasks must be a non-empty list")
-            ntasks = []
-        for t in ntasks:
-            if t not in task_names:
-                p.append("%s names task %r that is not in tasks" % (where, t))
-            predicted.setdefault(t, []).append(i)
-        fusion = n.get("fusion")
-        if fusion not in FUSIONS:
-            p.append("%s.fusion must be one of %s, got %r" % (where, FUSIONS, fusion))
-        _validate_backbone(p, where + ".backbone", n.get("backbone"), fusion, len(phases))
-        _validate_head(p, where + ".head", n.get("head"), len(ntasks))
-    if len(set(names)) != len(names):
-        p.append("network names must be unique: %r" % names)
-    if len(set(prefixes)) != len(prefixes):
-        p.append("network prefixes must be unique: %r" % prefixes)
-    for t in task_names:
-        if len(predicted.get(t, [])) != 1:
-            p.append("task %r must be predicted by exactly one network, is by %d" % (t, len(predicted.get(t, []))))
-    if p:
-        raise ConfigError("invalid config: " + "; ".join(p))
-    return cfg

@@ -4,17 +4,35 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import activation, expert_widths
+
+
+class HiddenActivation(nn.Module):
+    """The activation of a head's hidden layers (FORMAT.md ``activation``; ReLU when absent). No tensors."""
+
+    def __init__(self, head_cfg):
+        super().__init__()
+        self.kind, self.negative_slope = activation(head_cfg)
+
+    def forward(self, x):
+        if self.kind == "relu":
+            return F.relu(x)
+        if self.kind == "leaky_relu":
+            return F.leaky_relu(x, self.negative_slope)
+        return torch.sigmoid(x) if self.kind == "sigmoid" else torch.tanh(x)
+
 
 class MLPStack(nn.Module):
-    """``[Linear → [BatchNorm1d] → ReLU]`` per width; tensors ``layers.{i}`` / ``norms.{i}``.
+    """``[Linear → [BatchNorm1d] → activation]`` per width; tensors ``layers.{i}`` / ``norms.{i}``.
 
     The attribute names are given by the caller so the same code serves experts
     (``layers``/``norms``), towers and the MLP head (``hidden``/``norms``).
     """
 
-    def __init__(self, in_features, widths, bn, linear_name):
+    def __init__(self, in_features, widths, bn, linear_name, act):
         super().__init__()
         self._linear_name = linear_name
+        self.act = act
         linears, norms = [], []
         for w in widths:
             linears.append(nn.Linear(in_features, int(w)))
@@ -31,36 +49,44 @@ class MLPStack(nn.Module):
             x = lin(x)
             if norms:
                 x = norms[i](x)
-            x = F.relu(x)
+            x = self.act(x)
         return x
 
 
 class Expert(MLPStack):
     """PLE expert: tensors ``layers.{i}.*`` and ``norms.{i}.*`` (expert_bn)."""
 
-    def __init__(self, in_features, widths, bn):
-        super().__init__(in_features, widths, bn, "layers")
+    def __init__(self, in_features, widths, bn, act):
+        super().__init__(in_features, widths, bn, "layers", act)
 
 
 class Gate(nn.Module):
-    """``[Linear → ReLU]*`` → Linear (bias optional) → [BatchNorm1d] → softmax over experts.
+    """``[Linear → [BatchNorm1d] → activation]*`` → Linear (bias optional) → [BatchNorm1d] → softmax over experts.
 
-    Tensors ``hidden.{i}.*``, ``out.weight[|bias]``, ``norm.*``.
+    Tensors ``hidden.{i}.*``, ``norms.{i}.*`` (gate.hidden_bn), ``out.weight[|bias]``, ``norm.*`` (gate.bn).
     """
 
-    def __init__(self, in_features, n_experts, cfg):
+    def __init__(self, in_features, n_experts, cfg, act):
         super().__init__()
-        hidden = []
+        self.act = act
+        hidden, norms = [], []
         for w in cfg["hidden"]:
             hidden.append(nn.Linear(in_features, int(w)))
+            if cfg.get("hidden_bn", False):
+                norms.append(nn.BatchNorm1d(int(w)))
             in_features = int(w)
         self.hidden = nn.ModuleList(hidden)
+        self.norms = nn.ModuleList(norms)
         self.out = nn.Linear(in_features, n_experts, bias=bool(cfg["bias"]))
         self.norm = nn.BatchNorm1d(n_experts) if cfg["bn"] else None
 
     def forward(self, x, experts):  # x (B, in), experts (B, E, H) -> (B, H)
-        for lin in self.hidden:
-            x = F.relu(lin(x))
+        norms = list(self.norms)
+        for i, lin in enumerate(self.hidden):
+            x = lin(x)
+            if norms:
+                x = norms[i](x)
+            x = self.act(x)
         g = self.out(x)
         if self.norm is not None:
             g = self.norm(g)
@@ -69,10 +95,11 @@ class Gate(nn.Module):
 
 
 class Tower(nn.Module):
-    """``[Linear → [BatchNorm1d] → ReLU]*`` → Linear to one logit; tensors ``hidden``, ``norms``, ``out``."""
+    """``[Linear → [BatchNorm1d] → activation]*`` → Linear to one logit; tensors ``hidden``, ``norms``, ``out``."""
 
-    def __init__(self, in_features, hidden, bn, bias):
+    def __init__(self, in_features, hidden, bn, bias, act):
         super().__init__()
+        self.act = act
         lins, norms = [], []
         for w in hidden:
             lins.append(nn.Linear(in_features, int(w)))
@@ -89,22 +116,22 @@ class Tower(nn.Module):
             x = lin(x)
             if norms:
                 x = norms[i](x)
-            x = F.relu(x)
+            x = self.act(x)
         return self.out(x)
 
 
 class PLELevel(nn.Module):
     """One CGC level: per-task experts and gates, shared experts, optional shared gate."""
 
-    def __init__(self, in_features, n_tasks, cfg, last):
+    def __init__(self, in_features, n_tasks, cfg, level, last, act):
         super().__init__()
         m, s = int(cfg["task_experts"]), int(cfg["shared_experts"])
-        hidden, bn = cfg["expert_hidden"], bool(cfg["expert_bn"])
+        hidden, bn = expert_widths(cfg, level), bool(cfg["expert_bn"])
         self.task_experts = nn.ModuleList(
-            [nn.ModuleList([Expert(in_features, hidden, bn) for _ in range(m)]) for _ in range(n_tasks)])
-        self.shared_experts = nn.ModuleList([Expert(in_features, hidden, bn) for _ in range(s)])
-        self.task_gates = nn.ModuleList([Gate(in_features, m + s, cfg["gate"]) for _ in range(n_tasks)])
-        self.shared_gate = None if last else Gate(in_features, n_tasks * m + s, cfg["gate"])
+            [nn.ModuleList([Expert(in_features, hidden, bn, act) for _ in range(m)]) for _ in range(n_tasks)])
+        self.shared_experts = nn.ModuleList([Expert(in_features, hidden, bn, act) for _ in range(s)])
+        self.task_gates = nn.ModuleList([Gate(in_features, m + s, cfg["gate"], act) for _ in range(n_tasks)])
+        self.shared_gate = None if last else Gate(in_features, n_tasks * m + s, cfg["gate"], act)
 
     def forward(self, task_inputs, shared_input):
         # task_inputs: list of T tensors (B, in); shared_input (B, in)
@@ -126,11 +153,14 @@ class PLEHead(nn.Module):
     def __init__(self, in_features, n_tasks, cfg):
         super().__init__()
         levels = int(cfg["levels"])
-        width = int(cfg["expert_hidden"][-1])
-        self.levels = nn.ModuleList(
-            [PLELevel(in_features if j == 0 else width, n_tasks, cfg, j == levels - 1) for j in range(levels)])
+        self.act = HiddenActivation(cfg)
+        mods = []
+        for j in range(levels):
+            mods.append(PLELevel(in_features, n_tasks, cfg, j, j == levels - 1, self.act))
+            in_features = expert_widths(cfg, j)[-1]  # the next level reads this level's expert width
+        self.levels = nn.ModuleList(mods)
         self.towers = nn.ModuleList(
-            [Tower(width, cfg["tower"]["hidden"], bool(cfg["tower"]["bn"]), bool(cfg["tower"]["bias"]))
+            [Tower(in_features, cfg["tower"]["hidden"], bool(cfg["tower"]["bn"]), bool(cfg["tower"]["bias"]), self.act)
              for _ in range(n_tasks)])
 
     def forward(self, x):  # (B, F) -> (B, T)
@@ -146,4 +176,4 @@ class MLPHead(Tower):
     tensors ``hidden.{i}``, ``norms.{i}``, ``out``. forward: (B, F) -> logits (B, 1)."""
 
     def __init__(self, in_features, cfg):
-        super().__init__(in_features, cfg["hidden"], bool(cfg["bn"]), bool(cfg["bias"]))
+        super().__init__(in_features, cfg["hidden"], bool(cfg["bn"]), bool(cfg["bias"]), HiddenActivation(cfg))

@@ -73,12 +73,14 @@ final class InspectCommand implements Callable<Integer> {
                         n.fusedFeatures(c.phases().size()));
                 switch (n.head()) {
                     case ModelConfig.Ple p -> out.printf(
-                            "  head: PLE, %d level(s), %d task + %d shared experts %s%s, gate hidden %s%s%s, tower %s%n",
-                            p.levels(), p.taskExperts(), p.sharedExperts(), Arrays.toString(p.expertHidden()),
+                            "  head: PLE, %d level(s), %d task + %d shared experts %s%s, gate hidden %s%s%s%s, tower %s%s%n",
+                            p.levels(), p.taskExperts(), p.sharedExperts(), p.uniformExperts()
+                                    ? Arrays.toString(p.expertHidden()[0]) : Arrays.deepToString(p.expertHidden()),
                             p.expertBn() ? " with BN" : "", Arrays.toString(p.gate().hidden()),
-                            p.gate().bias() ? "" : " (no bias)", p.gate().bn() ? " + BN" : "",
-                            Arrays.toString(p.tower().hidden()));
-                    case ModelConfig.MlpHead m -> out.printf("  head: MLP %s -> 1%n", Arrays.toString(m.mlp().hidden()));
+                            p.gate().hiddenBn() ? " with BN" : "", p.gate().bias() ? "" : " (no bias)",
+                            p.gate().bn() ? " + BN" : "", Arrays.toString(p.tower().hidden()), activation(p.activation()));
+                    case ModelConfig.MlpHead m -> out.printf("  head: MLP %s -> 1%s%n", Arrays.toString(m.mlp().hidden()),
+                            activation(m.activation()));
                 }
                 out.printf("  %.2f GFLOP per case%n", netFlops / 1e9);
             }
@@ -92,6 +94,15 @@ final class InspectCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** @return "" for ReLU (every version-1 head), else the hidden activation as the config names it */
+    private static String activation(ModelConfig.HiddenActivation a) {
+        return switch (a.kind()) {
+            case RELU -> "";
+            case LEAKY_RELU -> ", activation leaky_relu(" + a.negativeSlope() + ")";
+            default -> ", activation " + a.configName();
+        };
     }
 
     /**

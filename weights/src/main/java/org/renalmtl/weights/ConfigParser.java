@@ -32,8 +32,13 @@ public final class ConfigParser {
 
     private final List<String> problems = new ArrayList<>();
     private final JsonFields f = new JsonFields(problems);
+    private final int version;
+    private final HeadParser heads;
 
-    private ConfigParser() {}
+    private ConfigParser(int version) {
+        this.version = version;
+        this.heads = new HeadParser(f, version);
+    }
 
     /**
      * @param json the config text
@@ -43,8 +48,7 @@ public final class ConfigParser {
      */
     public static ModelConfig parse(String json, Path file) {
         JsonNode root = readRoot(json, file);
-        header(root, file, "renal-mtl-weights", ModelConfig.FORMAT_VERSION);
-        ConfigParser p = new ConfigParser();
+        ConfigParser p = new ConfigParser(header(root, file, "renal-mtl-weights", 1, ModelConfig.FORMAT_VERSION));
         ModelConfig config = p.model(root, json);
         if (p.problems.isEmpty()) {
             // Only now is the layout small enough to enumerate (every count above is bounded).
@@ -82,8 +86,10 @@ public final class ConfigParser {
     /**
      * Format name and version decide how to read the rest, so they fail fast and alone. A file of the
      * other kind (classifier weights given as a segmentation model, or the reverse) is named as such.
+     *
+     * @return the version, an integer from {@code minVersion} to {@code maxVersion}
      */
-    static void header(JsonNode root, Path file, String expected, int version) {
+    static int header(JsonNode root, Path file, String expected, int minVersion, int maxVersion) {
         JsonNode format = root.get("format");
         String name = format != null && format.isTextual() ? format.asText() : format == null ? "" : JsonFields.show(format);
         if (!expected.equals(name)) {
@@ -98,14 +104,17 @@ public final class ConfigParser {
         if (v == null) {
             throw new WeightFormatException(file, "config has no integer 'format_version'");
         }
+        String versions = minVersion == maxVersion ? Integer.toString(minVersion) : minVersion + " to " + maxVersion;
         if (!v.isNumber()) {
-            throw new WeightFormatException(file, "config 'format_version' must be the integer " + version + ", got "
+            throw new WeightFormatException(file, "config 'format_version' must be "
+                    + (minVersion == maxVersion ? "the integer " : "an integer from ") + versions + ", got "
                     + JsonFields.show(v));
         }
-        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() != version) {
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < minVersion || v.asInt() > maxVersion) {
             throw new WeightFormatException(file, "unsupported format_version " + JsonFields.show(v)
-                    + " (this engine reads version " + version + ")");
+                    + " (this engine reads version" + (minVersion == maxVersion ? " " : "s ") + versions + ")");
         }
+        return v.asInt();
     }
 
     private ModelConfig model(JsonNode root, String json) {
@@ -160,7 +169,7 @@ public final class ConfigParser {
                 f.problem("task '" + t.name() + "' is predicted by no network");
             }
         }
-        return new ModelConfig(ModelConfig.FORMAT_VERSION, f.string(root, "producer", "config", ""),
+        return new ModelConfig(version, f.string(root, "producer", "config", ""),
                 f.string(root, "name", "config", ""), phases, tasks, input, prep, networks, json);
     }
 
@@ -243,48 +252,8 @@ public final class ConfigParser {
             f.problem(where + " backbone in_channels is " + backbone.inChannels() + " but fusion '"
                     + fusion.name().toLowerCase(Locale.ROOT) + "' with " + phases + " phases needs " + expectIn);
         }
-        ModelConfig.Head head = head(f.object(n, "head", where), where, tasks.size());
+        ModelConfig.Head head = heads.head(f.object(n, "head", where), where, tasks.size());
         return head == null ? null : new ModelConfig.Network(name, prefix, tasks, fusion, backbone, head);
-    }
-
-    private ModelConfig.Head head(JsonNode h, String where, int tasks) {
-        String type = f.string(h, "type", where + " head", "");
-        switch (type) {
-            case "ple" -> {
-                String w = where + " PLE";
-                int levels = f.integer(h, "levels", w, 1, ConfigLimits.LEVELS, null);
-                int te = f.integer(h, "task_experts", w, 1, ConfigLimits.EXPERTS, null);
-                int se = f.integer(h, "shared_experts", w, 0, ConfigLimits.EXPERTS, null);
-                int[] eh = f.ints(h, "expert_hidden", -1, ConfigLimits.HIDDEN_LAYERS, w, 1, ConfigLimits.WIDTH, false);
-                if (eh.length == 0) {
-                    f.problem(where + " PLE 'expert_hidden' must list at least one width");
-                    eh = new int[] {1};
-                }
-                JsonNode g = f.object(h, "gate", w);
-                ModelConfig.Gate gate = new ModelConfig.Gate(hidden(g, where + " gate"), f.bool(g, "bias", w + " gate", true),
-                        f.bool(g, "bn", w + " gate", false));
-                return new ModelConfig.Ple(levels, te, se, eh, f.bool(h, "expert_bn", w, false), gate,
-                        mlp(f.object(h, "tower", w), where + " tower"));
-            }
-            case "mlp" -> {
-                if (tasks != 1) {
-                    f.problem(where + " has an 'mlp' head, which predicts exactly one task, but lists " + tasks);
-                }
-                return new ModelConfig.MlpHead(mlp(h, where + " head"));
-            }
-            default -> {
-                f.problem(where + " head 'type' must be 'ple' or 'mlp', got '" + type + "'");
-                return null;
-            }
-        }
-    }
-
-    private int[] hidden(JsonNode n, String where) {
-        return f.ints(n, "hidden", -1, ConfigLimits.HIDDEN_LAYERS, where, 1, ConfigLimits.WIDTH, true);
-    }
-
-    private ModelConfig.Mlp mlp(JsonNode m, String where) {
-        return new ModelConfig.Mlp(hidden(m, where), f.bool(m, "bn", where, false), f.bool(m, "bias", where, true));
     }
 
     private ModelConfig.Backbone backbone(JsonNode b, String where, int[] size) {

@@ -6,7 +6,8 @@ import java.util.List;
  * The model config stored in a weight file (FORMAT.md): tasks, input geometry, preprocessing and
  * one or more networks. Immutable; built by {@link ConfigParser}, which checks it completely.
  *
- * @param formatVersion always 1 for this reader
+ * @param formatVersion the file's format version, 1 or 2 (version 2 adds head activations, per-level expert
+ *     widths and BatchNorm in gate hidden layers; FORMAT.md)
  * @param producer free text naming the exporter
  * @param name human-readable model name
  * @param phases contrast phases in the order the networks read them
@@ -27,8 +28,8 @@ public record ModelConfig(
         List<Network> networks,
         String json) {
 
-    /** Current format version. */
-    public static final int FORMAT_VERSION = 1;
+    /** The newest format version this reader reads (it reads every version from 1). */
+    public static final int FORMAT_VERSION = 2;
 
     /**
      * One binary task.
@@ -156,7 +157,35 @@ public record ModelConfig(
     }
 
     /**
-     * An MLP block list: for each hidden width, Linear → [BatchNorm1d] → ReLU, then (for towers)
+     * The activation of a head's hidden layers (FORMAT.md {@code activation}; ReLU in format version 1).
+     *
+     * @param kind the function
+     * @param negativeSlope the slope for x &lt; 0 of {@link Kind#LEAKY_RELU}; 0 for the others
+     */
+    public record HiddenActivation(Kind kind, double negativeSlope) {
+        /** The functions a head may use, as PyTorch defines them. */
+        public enum Kind {
+            /** max(x, 0) */
+            RELU,
+            /** x ≥ 0 ? x : negative_slope·x */
+            LEAKY_RELU,
+            /** 1 / (1 + e^-x) */
+            SIGMOID,
+            /** tanh(x) */
+            TANH
+        }
+
+        /** ReLU, the version-1 activation. */
+        public static final HiddenActivation RELU = new HiddenActivation(Kind.RELU, 0);
+
+        /** @return the name used in the config */
+        public String configName() {
+            return kind.name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /**
+     * An MLP block list: for each hidden width, Linear → [BatchNorm1d] → activation, then (for towers)
      * a final Linear to one logit.
      *
      * @param hidden hidden widths
@@ -166,13 +195,15 @@ public record ModelConfig(
     public record Mlp(int[] hidden, boolean bn, boolean bias) {}
 
     /**
-     * A PLE gate: hidden Linear → ReLU layers, then Linear to expert logits, optional BN, softmax.
+     * A PLE gate: hidden Linear → [BatchNorm1d] → activation layers, then Linear to expert logits, optional
+     * BN, softmax.
      *
      * @param hidden hidden widths
      * @param bias whether the logit Linear has a bias
      * @param bn whether BatchNorm1d sits between the logits and softmax
+     * @param hiddenBn whether each hidden Linear is followed by BatchNorm1d (format version 2)
      */
-    public record Gate(int[] hidden, boolean bias, boolean bn) {}
+    public record Gate(int[] hidden, boolean bias, boolean bn, boolean hiddenBn) {}
 
     /** A network head. */
     public sealed interface Head permits Ple, MlpHead {}
@@ -183,17 +214,36 @@ public record ModelConfig(
      * @param levels number of CGC levels
      * @param taskExperts experts per task per level
      * @param sharedExperts shared experts per level
-     * @param expertHidden expert MLP widths (all layers Linear → [BN] → ReLU)
+     * @param expertHidden expert MLP widths of each level, {@code expertHidden[level][layer]} (all layers
+     *     Linear → [BN] → activation); version-1 files have the same widths at every level
      * @param expertBn whether expert Linears are followed by BatchNorm1d
      * @param gate gate form
      * @param tower tower form
+     * @param activation the activation of every hidden layer (experts, gate hidden layers, towers)
      */
     public record Ple(
-            int levels, int taskExperts, int sharedExperts, int[] expertHidden, boolean expertBn, Gate gate, Mlp tower)
+            int levels, int taskExperts, int sharedExperts, int[][] expertHidden, boolean expertBn, Gate gate, Mlp tower,
+            HiddenActivation activation)
             implements Head {
-        /** @return the width of every expert's output */
+        /** @return the width of the experts' output at the last level, which the towers read */
         public int expertWidth() {
-            return expertHidden[expertHidden.length - 1];
+            return expertWidth(levels - 1);
+        }
+
+        /** @return the width of the experts' output at {@code level} */
+        public int expertWidth(int level) {
+            int[] w = expertHidden[level];
+            return w[w.length - 1];
+        }
+
+        /** @return whether every level has the same expert widths (always so in format version 1) */
+        public boolean uniformExperts() {
+            for (int[] w : expertHidden) {
+                if (!java.util.Arrays.equals(w, expertHidden[0])) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 
@@ -201,8 +251,9 @@ public record ModelConfig(
      * Single-task head: an MLP to one logit.
      *
      * @param mlp the MLP
+     * @param activation the activation of its hidden layers
      */
-    public record MlpHead(Mlp mlp) implements Head {}
+    public record MlpHead(Mlp mlp, HiddenActivation activation) implements Head {}
 
     /** @return index of a task by name, or -1 */
     public int taskIndex(String task) {

@@ -40,7 +40,8 @@ public final class SegmentationConfigParser {
      */
     public static SegmentationConfig parse(String json, Path file) {
         JsonNode root = ConfigParser.readRoot(json, file);
-        ConfigParser.header(root, file, SegmentationConfig.FORMAT, SegmentationConfig.FORMAT_VERSION);
+        ConfigParser.header(root, file, SegmentationConfig.FORMAT, SegmentationConfig.FORMAT_VERSION,
+                SegmentationConfig.FORMAT_VERSION);
         SegmentationConfigParser p = new SegmentationConfigParser();
         SegmentationConfig config = p.config(root, json);
         if (p.problems.isEmpty()) {

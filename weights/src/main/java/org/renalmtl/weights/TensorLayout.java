@@ -86,27 +86,27 @@ public final class TensorLayout {
                 int tasks = net.tasks().size();
                 int m = ple.taskExperts();
                 int s = ple.sharedExperts();
-                int w = ple.expertWidth();
+                int lin = in;
                 for (int j = 0; j < ple.levels(); j++) {
-                    int lin = j == 0 ? in : w;
                     String lp = p + "levels." + j + ".";
+                    int[] widths = ple.expertHidden()[j];
                     for (int t = 0; t < tasks; t++) {
                         for (int e = 0; e < m; e++) {
-                            mlpLayers(out, lp + "task_experts." + t + "." + e + ".", lin, ple.expertHidden(),
-                                    ple.expertBn(), "layers.", "norms.");
+                            mlpLayers(out, lp + "task_experts." + t + "." + e + ".", lin, widths, ple.expertBn(), "layers.",
+                                    "norms.");
                         }
                         gate(out, lp + "task_gates." + t + ".", lin, m + s, ple.gate());
                     }
                     for (int e = 0; e < s; e++) {
-                        mlpLayers(out, lp + "shared_experts." + e + ".", lin, ple.expertHidden(), ple.expertBn(),
-                                "layers.", "norms.");
+                        mlpLayers(out, lp + "shared_experts." + e + ".", lin, widths, ple.expertBn(), "layers.", "norms.");
                     }
                     if (j < ple.levels() - 1) {
                         gate(out, lp + "shared_gate.", lin, tasks * m + s, ple.gate());
                     }
+                    lin = ple.expertWidth(j);
                 }
                 for (int t = 0; t < tasks; t++) {
-                    tower(out, p + "towers." + t + ".", w, ple.tower());
+                    tower(out, p + "towers." + t + ".", lin, ple.tower());
                 }
             }
             case ModelConfig.MlpHead mh -> tower(out, p, in, mh.mlp());
@@ -127,7 +127,7 @@ public final class TensorLayout {
     }
 
     private static void gate(Map<String, long[]> out, String p, int in, int experts, ModelConfig.Gate g) {
-        int last = mlpLayers(out, p, in, g.hidden(), false, "hidden.", "");
+        int last = mlpLayers(out, p, in, g.hidden(), g.hiddenBn(), "hidden.", "norms.");
         out.put(p + "out.weight", new long[] {experts, last});
         if (g.bias()) {
             out.put(p + "out.bias", new long[] {experts});

@@ -103,13 +103,16 @@ class ConfigParserTest {
     }
 
     @Test
-    void formatVersionMustBeExactlyTheInteger1() {
-        for (String v : new String[] {"1.0", "1.5", "2", "100000000000000000000"}) {
+    void formatVersionMustBeTheInteger1Or2() {
+        for (String v : new String[] {"1.0", "1.5", "2.0", "0", "3", "100000000000000000000"}) {
             WeightFormatException e = refused("\"format_version\": 1", "\"format_version\": " + v);
-            assertEquals("model.h5: unsupported format_version " + v + " (this engine reads version 1)", e.getMessage());
+            assertEquals("model.h5: unsupported format_version " + v + " (this engine reads versions 1 to 2)",
+                    e.getMessage());
         }
         WeightFormatException e = refused("\"format_version\": 1", "\"format_version\": true");
-        assertEquals("model.h5: config 'format_version' must be the integer 1, got true", e.getMessage());
+        assertEquals("model.h5: config 'format_version' must be an integer from 1 to 2, got true", e.getMessage());
+        assertEquals(2, ConfigParser.parse(TinyModel.config().replace("\"format_version\": 1", "\"format_version\": 2"),
+                FILE).formatVersion());
     }
 
     @Test

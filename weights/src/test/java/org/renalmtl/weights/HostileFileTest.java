@@ -80,8 +80,8 @@ class HostileFileTest {
         expect("deep-groups", "is nested deeper than 8 levels");
         expect("trailing-junk", "config is not valid JSON: Trailing token");
         expect("duplicate-key", "config is not valid JSON: Duplicate field 'name'");
-        expect("format-version-1.5", "unsupported format_version 1.5 (this engine reads version 1)");
-        expect("format-version-string", "config 'format_version' must be the integer 1, got \"1\"");
+        expect("format-version-1.5", "unsupported format_version 1.5 (this engine reads versions 1 to 2)");
+        expect("format-version-string", "config 'format_version' must be an integer from 1 to 2, got \"1\"");
         expect("margin-string", "input 'margin_mm' must be a finite number, got \"ten\"");
         expect("fractional-size", "input 'size'[1] must be an integer, got 16.5");
         expect("duplicate-task", "task name 'ccrcc' is used twice");

@@ -112,9 +112,9 @@ class WeightFileTest {
 
     @Test
     void unknownFormatVersion() {
-        Path f = dir.resolve("v2.h5");
-        TinyModel.writeRaw(f, TinyModel.config("batch", 10, "[\"ccrcc\", \"stage\", \"renal\"]", 2), List.of());
-        loadFails(f, "unsupported format_version 2", "reads version 1");
+        Path f = dir.resolve("v3.h5");
+        TinyModel.writeRaw(f, TinyModel.config("batch", 10, "[\"ccrcc\", \"stage\", \"renal\"]", 3), List.of());
+        loadFails(f, "unsupported format_version 3", "reads versions 1 to 2");
     }
 
     @Test

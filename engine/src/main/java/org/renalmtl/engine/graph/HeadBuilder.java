@@ -7,17 +7,20 @@ import org.renalmtl.weights.Tensor;
 
 /**
  * Emits a network's head (FORMAT.md, "Heads"; ENGINEERING.md §1) into a graph: PLE levels of experts
- * and gates, then one tower per task, or a single-task MLP. Linears carry their activation, or leave it
- * to the BatchNorm1d node that follows them; a gate's logits feed a {@link Op.GateMix} over the
- * experts it mixes; each tower's last Linear applies the sigmoid, so its output is the probability.
+ * and gates, then one tower per task, or a single-task MLP. Hidden Linears carry the head's activation
+ * (ReLU, leaky ReLU, sigmoid or tanh), or leave it to the BatchNorm1d node that follows them; a gate's
+ * logits feed a {@link Op.GateMix} over the experts it mixes; each tower's last Linear applies the
+ * sigmoid, so its output is the probability.
  */
 final class HeadBuilder {
     private final Graph.Builder b;
     private final Map<String, Tensor> tensors;
+    private final Activation act; // of every hidden layer of this head
 
-    private HeadBuilder(Graph.Builder b, Map<String, Tensor> tensors) {
+    private HeadBuilder(Graph.Builder b, Map<String, Tensor> tensors, Activation act) {
         this.b = b;
         this.tensors = tensors;
+        this.act = act;
     }
 
     /**
@@ -28,11 +31,22 @@ final class HeadBuilder {
      * @return the probabilities (N, tasks of the network), column t for {@code net.tasks().get(t)}
      */
     static int build(Graph.Builder b, ModelConfig.Network net, Map<String, Tensor> tensors, int features) {
-        HeadBuilder h = new HeadBuilder(b, tensors);
         String p = net.prefix() + "head.";
         return switch (net.head()) {
-            case ModelConfig.MlpHead mh -> h.tower(p, mh.mlp(), features);
-            case ModelConfig.Ple ple -> h.ple(p, ple, net.tasks().size(), features);
+            case ModelConfig.MlpHead mh -> new HeadBuilder(b, tensors, activation(mh.activation())).tower(p, mh.mlp(),
+                    features);
+            case ModelConfig.Ple ple -> new HeadBuilder(b, tensors, activation(ple.activation())).ple(p, ple,
+                    net.tasks().size(), features);
+        };
+    }
+
+    /** @return the graph's activation for a config's (PyTorch's float negative slope, as it computes in float32) */
+    static Activation activation(ModelConfig.HiddenActivation a) {
+        return switch (a.kind()) {
+            case RELU -> Activation.RELU;
+            case LEAKY_RELU -> Activation.leakyRelu((float) a.negativeSlope());
+            case SIGMOID -> Activation.SIGMOID;
+            case TANH -> Activation.TANH;
         };
     }
 
@@ -53,11 +67,11 @@ final class HeadBuilder {
             int[] experts = new int[tasks * m + s];
             for (int t = 0; t < tasks; t++) {
                 for (int e = 0; e < m; e++) {
-                    experts[t * m + e] = expert(lp + "task_experts." + t + "." + e + ".", ple, taskIn[t]);
+                    experts[t * m + e] = expert(lp + "task_experts." + t + "." + e + ".", ple, j, taskIn[t]);
                 }
             }
             for (int e = 0; e < s; e++) {
-                experts[tasks * m + e] = expert(lp + "shared_experts." + e + ".", ple, sharedIn);
+                experts[tasks * m + e] = expert(lp + "shared_experts." + e + ".", ple, j, sharedIn);
             }
             int[] taskOut = new int[tasks];
             for (int t = 0; t < tasks; t++) {
@@ -83,13 +97,13 @@ final class HeadBuilder {
         return tasks == 1 ? probabilities[0] : b.add(p + "probabilities", new Op.Concat(), probabilities);
     }
 
-    private int expert(String p, ModelConfig.Ple ple, int x) {
-        return hidden(p, "layers.", ple.expertHidden().length, ple.expertBn() ? "norms." : null, x);
+    private int expert(String p, ModelConfig.Ple ple, int level, int x) {
+        return hidden(p, "layers.", ple.expertHidden()[level].length, ple.expertBn() ? "norms." : null, x);
     }
 
-    /** Hidden Linear → ReLU layers, logit Linear (bias iff {@code gate.bias}), optional BatchNorm1d. */
+    /** Hidden Linear → [BatchNorm1d] → activation layers, logit Linear (bias iff {@code gate.bias}), optional BatchNorm1d. */
     private int gate(String p, ModelConfig.Gate gate, int x) {
-        x = hidden(p, "hidden.", gate.hidden().length, null, x);
+        x = hidden(p, "hidden.", gate.hidden().length, gate.hiddenBn() ? "norms." : null, x);
         x = linear(p + "out", gate.bias(), Activation.NONE, x);
         return gate.bn() ? ClassifierGraphs.batchNorm(b, tensors, p + "norm", Activation.NONE, x) : x;
     }
@@ -101,16 +115,16 @@ final class HeadBuilder {
     }
 
     /**
-     * {@code count} layers Linear {@code p+layers+i} (with bias) → [BatchNorm1d {@code p+norms+i}] → ReLU;
-     * with BatchNorm the ReLU is the BatchNorm's, so that the Linear's output is what the norm reads.
+     * {@code count} layers Linear {@code p+layers+i} (with bias) → [BatchNorm1d {@code p+norms+i}] → activation;
+     * with BatchNorm the activation is the BatchNorm's, so that the Linear's output is what the norm reads.
      *
      * @param norms the BatchNorm module name stem, or null for none
      */
     private int hidden(String p, String layers, int count, String norms, int x) {
         for (int i = 0; i < count; i++) {
-            x = linear(p + layers + i, true, norms == null ? Activation.RELU : Activation.NONE, x);
+            x = linear(p + layers + i, true, norms == null ? act : Activation.NONE, x);
             if (norms != null) {
-                x = ClassifierGraphs.batchNorm(b, tensors, p + norms + i, Activation.RELU, x);
+                x = ClassifierGraphs.batchNorm(b, tensors, p + norms + i, act, x);
             }
         }
         return x;
