@@ -46,11 +46,6 @@ record SeriesChoice(String general, Map<String, String> perImage) {
         return new SeriesChoice(general, per);
     }
 
-    /** @return no choice: every DICOM folder must hold one series */
-    static SeriesChoice none() {
-        return new SeriesChoice(null, Map.of());
-    }
-
     /**
      * Pairs each image with its selector, and checks that every selector given applies to a DICOM folder.
      *
