@@ -16,19 +16,22 @@ import java.util.stream.Stream;
 /**
  * An input folder as {@code nnUNetv2_predict -i} reads it: one file per case and input channel, named
  * {@code CASE_XXXX.nii.gz} (or {@code .nii}) where XXXX is the channel index in four digits ({@code _0000} for
- * a one-channel CT model). Hidden files and sub-folders are ignored; any other file is an error, so that a
- * misnamed image is never silently left out.
+ * a one-channel CT model); or, for DICOM, a sub-folder {@code CASE_XXXX/} holding that image's series. Hidden
+ * files and folders are ignored; any other file or sub-folder is an error, so that a misnamed image is never
+ * silently left out.
  *
  * @param dir   the folder
  * @param cases each case's files by channel index, cases sorted by name
  */
 record CaseFolder(Path dir, SortedMap<String, SortedMap<Integer, Path>> cases) {
     private static final Pattern NAME = Pattern.compile("(.+)_(\\d{4})\\.nii(\\.gz)?");
+    private static final Pattern DICOM_NAME = Pattern.compile("(.+)_(\\d{4})");
 
     /**
      * Reads the folder's listing and groups it by case.
      *
-     * @throws InputException if it is no folder, holds no image, or a file is not named CASE_XXXX.nii[.gz]
+     * @throws InputException if it is no folder, holds no image, or a file is not named CASE_XXXX.nii[.gz] (or a
+     *     sub-folder CASE_XXXX)
      */
     static CaseFolder scan(Path dir) {
         if (!Files.isDirectory(dir)) {
@@ -37,16 +40,17 @@ record CaseFolder(Path dir, SortedMap<String, SortedMap<Integer, Path>> cases) {
         }
         List<Path> files;
         try (Stream<Path> s = Files.list(dir)) {
-            files = s.filter(p -> !p.getFileName().toString().startsWith(".") && !Files.isDirectory(p)).sorted().toList();
+            files = s.filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
         } catch (IOException e) {
             throw new UncheckedIOException(dir + ": cannot list (" + e.getMessage() + ")", e);
         }
         SortedMap<String, SortedMap<Integer, Path>> cases = new TreeMap<>();
         List<String> unmatched = new ArrayList<>();
         for (Path f : files) {
-            Matcher m = NAME.matcher(f.getFileName().toString());
+            boolean folder = Files.isDirectory(f);
+            Matcher m = (folder ? DICOM_NAME : NAME).matcher(f.getFileName().toString());
             if (!m.matches()) {
-                unmatched.add(f.getFileName().toString());
+                unmatched.add(f.getFileName() + (folder ? "/" : ""));
                 continue;
             }
             Path before = cases.computeIfAbsent(m.group(1), k -> new TreeMap<>()).put(Integer.parseInt(m.group(2)), f);
@@ -57,7 +61,7 @@ record CaseFolder(Path dir, SortedMap<String, SortedMap<Integer, Path>> cases) {
         }
         if (!unmatched.isEmpty()) {
             throw new InputException(dir + ": " + unmatched.size() + " file(s) not named CASE_XXXX.nii.gz (XXXX the"
-                    + " channel, e.g. case01_0000.nii.gz): " + preview(unmatched));
+                    + " channel, e.g. case01_0000.nii.gz; a DICOM folder: case01_0000/): " + preview(unmatched));
         }
         if (cases.isEmpty()) {
             throw new InputException(dir + ": no input images (expected CASE_0000.nii.gz, one file per case and channel)");

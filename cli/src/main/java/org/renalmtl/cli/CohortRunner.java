@@ -12,6 +12,7 @@ import java.util.Set;
 import org.renalmtl.engine.ModelRunException;
 import org.renalmtl.engine.Prediction;
 import org.renalmtl.evaluation.io.CsvTable;
+import org.renalmtl.loader.ImageInput;
 import org.renalmtl.loader.MaskSelection;
 import org.renalmtl.loader.measure.PhaseStats;
 import org.renalmtl.pipeline.CasePipeline;
@@ -23,16 +24,23 @@ import org.renalmtl.weights.ModelConfig;
  * interrupted run loses at most the case in flight and a re-run skips every case already in the
  * file. A failing case is recorded with its error and the run goes on. The results CSV feeds
  * {@code renal-mtl evaluate} directly ({@code --score p_<task>}).
+ *
+ * <p>A phase cell may name a NIfTI file or a DICOM series folder; an optional column {@code PHASE_series} chooses
+ * that phase's series per case (a UID or description), else {@code --series} does. A case's warnings (the same scan
+ * for two phases, a tumour at the scan's edge) go to stderr, {@code renal-mtl: warning: case ID: ...}; the results
+ * file keeps its columns.
  */
 final class CohortRunner {
     private final CasePipeline pipeline;
     private final ModelConfig config;
     private final MaskSelection selection;
+    private final SeriesChoice series;
 
-    CohortRunner(CasePipeline pipeline, ModelConfig config, MaskSelection selection) {
+    CohortRunner(CasePipeline pipeline, ModelConfig config, MaskSelection selection, SeriesChoice series) {
         this.pipeline = pipeline;
         this.config = config;
         this.selection = selection;
+        this.series = series;
     }
 
     /** @return the results header for this model */
@@ -62,6 +70,8 @@ final class CohortRunner {
         int idCol = cases.column("case_id", "--cohort");
         int[] phaseCols = config.phases().stream().mapToInt(p -> cases.column(p, "--cohort")).toArray();
         int maskCol = cases.column("mask", "--cohort");
+        int[] seriesCols = config.phases().stream()
+                .mapToInt(p -> cases.hasColumn(p + "_series") ? cases.column(p + "_series", "--cohort") : -1).toArray();
         Path base = casesCsv.toAbsolutePath().getParent();
         Set<String> ids = new HashSet<>();
         for (int r = 0; r < cases.rowCount(); r++) {
@@ -90,14 +100,19 @@ final class CohortRunner {
                     continue;
                 }
                 progress.start(id);
-                List<Path> phases = new ArrayList<>();
-                for (int c : phaseCols) {
-                    phases.add(base.resolve(cases.cell(r, c)));
+                List<ImageInput> phases = new ArrayList<>();
+                for (int p = 0; p < phaseCols.length; p++) {
+                    String own = seriesCols[p] < 0 ? "" : cases.cell(r, seriesCols[p]).strip();
+                    phases.add(new ImageInput(base.resolve(cases.cell(r, phaseCols[p])),
+                            own.isEmpty() ? series.forImage(config.phases().get(p)) : own));
                 }
                 Path mask = base.resolve(cases.cell(r, maskCol));
                 List<String> row;
                 try {
                     CaseReport res = pipeline.run(phases, mask, selection, null);
+                    for (String w : res.warnings()) {
+                        progress.report("renal-mtl: warning: case " + id + ": " + w);
+                    }
                     row = okRow(id, res, progress.caseSeconds());
                 } catch (RuntimeException e) {
                     if (!isCaseError(e)) {

@@ -115,6 +115,7 @@ final class DemoCommand implements Callable<Integer> {
             Path report = dir.resolve("report.json");
             written.add(report);
             AtomicFiles.writeString(report, r.toJson());
+            PredictCommand.warn(r.warnings());
             for (Prediction.TaskResult t : r.prediction().tasks()) {
                 System.out.printf("  %-6s p = %.4f  -> %s%n", t.task(), t.probability(), t.label());
             }

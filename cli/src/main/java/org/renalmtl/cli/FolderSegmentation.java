@@ -10,7 +10,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
-import org.renalmtl.loader.NiftiReader;
+import org.renalmtl.loader.ImageInput;
 import org.renalmtl.loader.Volume;
 import org.renalmtl.segmentation.SegmentationModel;
 import org.renalmtl.segmentation.SegmentationResult;
@@ -29,11 +29,13 @@ final class FolderSegmentation {
     private final SegmentationModel model;
     private final boolean probabilities;
     private final boolean overwrite;
+    private final String series; // the series to take from DICOM folders holding several, or null
 
-    FolderSegmentation(SegmentationModel model, boolean probabilities, boolean overwrite) {
+    FolderSegmentation(SegmentationModel model, boolean probabilities, boolean overwrite, String series) {
         this.model = model;
         this.probabilities = probabilities;
         this.overwrite = overwrite;
+        this.series = series;
     }
 
     /**
@@ -81,7 +83,7 @@ final class FolderSegmentation {
                 }
                 failed++;
                 String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-                progress.report("renal-mtl: error: case " + id + ": " + msg.lines().findFirst().orElse(""));
+                progress.report("renal-mtl: error: case " + id + ": " + msg); // a DICOM folder's series, one per line
             }
             progress.done(ok);
         }
@@ -99,7 +101,7 @@ final class FolderSegmentation {
         List<Volume> volumes = new ArrayList<>();
         try {
             for (Path p : channels) {
-                volumes.add(NiftiReader.read(p));
+                volumes.add(new ImageInput(p, series).read().volume());
             }
             try (SegmentationResult r = model.segment(volumes, probs != null)) {
                 SegmentCommand.write(r, labels, probs, descrip);

@@ -68,7 +68,10 @@ public final class Main implements Runnable {
         return cl;
     }
 
-    /** Maps an exception to the one-line message and exit code users see. */
+    /** Most list lines an error message may add below its first (ten choices and "... and N more"). */
+    private static final int LISTED_LINES = 11;
+
+    /** Maps an exception to the one-line message (plus any list it gives) and exit code users see. */
     static int handle(Exception ex, PrintWriter err, boolean debug) {
         boolean input = isInputError(ex);
         String msg = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
@@ -85,7 +88,13 @@ public final class Main implements Runnable {
             };
             msg = fse.getFile() + ": " + reason;
         }
-        err.println("renal-mtl: " + (input ? "error: " : "internal error: ") + msg.lines().findFirst().orElse(""));
+        // One line; an input error that lists what to choose from (a DICOM folder's series) adds the list, one
+        // indented line per item. Other lines of a message (a library's detail) are not shown.
+        List<String> lines = msg.lines().toList();
+        err.println("renal-mtl: " + (input ? "error: " : "internal error: ") + (lines.isEmpty() ? "" : lines.getFirst()));
+        if (input) {
+            lines.stream().skip(1).takeWhile(l -> l.startsWith("  ")).limit(LISTED_LINES).forEach(err::println);
+        }
         if (debug) {
             ex.printStackTrace(err);
         } else if (!input) {

@@ -12,7 +12,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.renalmtl.engine.Model;
 import org.renalmtl.engine.Prediction;
+import org.renalmtl.loader.ImageInput;
 import org.renalmtl.loader.MaskSelection;
+import org.renalmtl.loader.preprocess.Reorientation;
 import org.renalmtl.pipeline.CasePipeline;
 import org.renalmtl.pipeline.CaseReport;
 import picocli.CommandLine.Command;
@@ -24,28 +26,40 @@ import picocli.CommandLine.Option;
  * (CSV of cases → results CSV, resumable).
  */
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Predict one case (phase NIfTI files + tumour mask -> JSON report) or a cohort (CSV -> CSV).",
+        description = {"Predict one case (phase images + tumour mask -> JSON report) or a cohort (CSV -> CSV).",
             "Phase names come from the model config; --arterial/--venous/--delayed are the defaults,"
-                    + " --phase NAME=FILE works for any."})
+                    + " --phase NAME=FILE works for any.",
+            "A phase image is a NIfTI file or a folder holding a DICOM series (converted with dcm2niix, which must be"
+                    + " on the PATH); --series chooses the series of a folder that holds several.",
+            "Warnings (the same scan for two phases, a tumour at the scan's edge) go to stderr and the report."})
 final class PredictCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Option(names = "--model", required = true, paramLabel = "M.h5", description = "Weight file.")
     Path model;
 
-    @Option(names = "--arterial", paramLabel = "FILE", description = "Arterial phase NIfTI.")
+    @Option(names = "--arterial", paramLabel = "FILE|DIR", description = "Arterial phase: NIfTI file or DICOM series folder.")
     Path arterial;
 
-    @Option(names = "--venous", paramLabel = "FILE", description = "Venous/nephrographic phase NIfTI.")
+    @Option(names = "--venous", paramLabel = "FILE|DIR",
+            description = "Venous/nephrographic phase: NIfTI file or DICOM series folder.")
     Path venous;
 
-    @Option(names = "--delayed", paramLabel = "FILE", description = "Delayed phase NIfTI.")
+    @Option(names = "--delayed", paramLabel = "FILE|DIR", description = "Delayed phase: NIfTI file or DICOM series folder.")
     Path delayed;
 
-    @Option(names = "--phase", paramLabel = "NAME=FILE", description = "A phase by its config name.")
+    @Option(names = "--phase", paramLabel = "NAME=FILE|DIR", description = "A phase by its config name.")
     Map<String, Path> phases = new LinkedHashMap<>();
 
-    @Option(names = "--mask", paramLabel = "FILE", description = "Tumour mask on the first phase's grid.")
+    @Option(names = "--series", paramLabel = "[PHASE=]UID|DESCRIPTION",
+            description = "In a DICOM folder holding several series, take the one with this SeriesInstanceUID or"
+                    + " SeriesDescription (case ignored). Without PHASE= it applies to (and must match in) every DICOM"
+                    + " folder given; PHASE= limits it to one phase's folder. Repeatable.")
+    List<String> series = new ArrayList<>();
+
+    @Option(names = "--mask", paramLabel = "FILE",
+            description = "Tumour mask (NIfTI) on the first phase's grid, or on another grid that overlaps it"
+                    + " (resampled onto the first phase's, nearest neighbour).")
     Path mask;
 
     @Option(names = "--seg-model", paramLabel = "S.h5",
@@ -62,7 +76,9 @@ final class PredictCommand implements Callable<Integer> {
     Integer label;
 
     @Option(names = "--cohort", paramLabel = "CASES.csv",
-            description = "Run every case of a CSV (columns case_id, one per phase name, mask; paths relative to the CSV).")
+            description = "Run every case of a CSV (columns case_id, one per phase name: a NIfTI file or DICOM folder,"
+                    + " mask; optional PHASE_series columns choose a folder's series per case; paths relative to the"
+                    + " CSV).")
     Path cohort;
 
     @Option(names = "--out", required = true, paramLabel = "FILE",
@@ -71,6 +87,12 @@ final class PredictCommand implements Callable<Integer> {
 
     @Option(names = "--save-input", paramLabel = "DIR", description = "Also write the network input as NIfTI here.")
     Path saveInput;
+
+    @Option(names = "--reorient", defaultValue = "none", paramLabel = "none|ras",
+            description = "Axes of the tumour crop: none (default) along the first phase's voxel axes as stored; ras"
+                    + " along them permuted and flipped to the closest of R, A, S, as nibabel's as_closest_canonical,"
+                    + " for models trained on crops of RAS-reoriented images.")
+    String reorient;
 
     @Mixin
     DeviceOption device;
@@ -96,28 +118,43 @@ final class PredictCommand implements Callable<Integer> {
         if (saveMask != null) {
             AtomicFiles.checkWritable(saveMask);
         }
+        Reorientation reorientation = switch (reorient) {
+            case "none" -> Reorientation.NONE;
+            case "ras" -> Reorientation.RAS;
+            default -> throw new InputException("--reorient " + reorient + ": must be none or ras");
+        };
         try (Model m = Model.load(model, device.parse())) {
-            CasePipeline pipeline = CasePipeline.of(m, model);
+            CasePipeline pipeline = CasePipeline.of(m, model).reorienting(reorientation);
+            SeriesChoice choice = SeriesChoice.parse(series, m.config().phases());
             if (cohort != null) {
-                return new CohortRunner(pipeline, m.config(), selection).run(cohort, out);
+                return new CohortRunner(pipeline, m.config(), selection, choice).run(cohort, out);
             }
-            List<Path> files = phaseFiles(m.config().phases());
+            List<ImageInput> inputs = choice.inputs(m.config().phases(), phaseFiles(m.config().phases()));
             if (segModel != null) {
-                return segmentThenPredict(pipeline, m.config().phases(), files);
+                return segmentThenPredict(pipeline, m.config().phases(), inputs);
             }
             if (mask == null) {
                 throw new InputException("--mask or --seg-model is required (the tumour mask on the "
                         + m.config().phases().get(0) + " phase's grid, or a model that finds it)");
             }
-            CaseReport r = pipeline.run(files, mask, selection, saveInput);
+            CaseReport r = pipeline.run(inputs, mask, selection, saveInput);
             AtomicFiles.writeString(out, r.toJson());
+            warn(r.warnings());
             print(r);
             return 0;
         }
     }
 
+    /** Each warning on stderr, one line, as the report lists them. */
+    static void warn(List<String> warnings) {
+        for (String w : warnings) {
+            System.err.println("renal-mtl: warning: " + w);
+        }
+    }
+
     /** Segments the tumour, then predicts on its largest component; the report gains what the segmentation found. */
-    private int segmentThenPredict(CasePipeline pipeline, List<String> phaseNames, List<Path> files) throws JsonProcessingException {
+    private int segmentThenPredict(CasePipeline pipeline, List<String> phaseNames, List<ImageInput> files)
+            throws JsonProcessingException {
         Path maskFile = saveMask;
         if (maskFile == null) {
             try {
@@ -138,6 +175,7 @@ final class PredictCommand implements Callable<Integer> {
             ObjectNode json = (ObjectNode) JSON.readTree(r.toJson());
             json.set("segmentation", JSON.valueToTree(found.toJson()));
             AtomicFiles.writeString(out, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json) + "\n");
+            warn(r.warnings());
             System.out.println(found.describe());
             print(r);
             ok = true;

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import org.renalmtl.engine.Precision;
-import org.renalmtl.loader.NiftiReader;
+import org.renalmtl.loader.ImageInput;
 import org.renalmtl.loader.Volume;
 import org.renalmtl.segmentation.Grid;
 import org.renalmtl.segmentation.PredictionOptions;
@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "segment", mixinStandardHelpOptions = true, sortOptions = false,
         customSynopsis = {
-            "Usage: renal-mtl segment --seg-model S.h5 --image CT.nii.gz [--image ...]",
+            "Usage: renal-mtl segment --seg-model S.h5 --image CT.nii.gz|DICOM_DIR [--image ...]",
             "         --out MASK.nii.gz [--save-probabilities P.nii.gz] [OPTIONS]",
             "       renal-mtl segment --seg-model S.h5 -i IN_DIR -o OUT_DIR",
             "         [--save-probabilities] [--overwrite] [OPTIONS]"},
@@ -37,20 +37,29 @@ import picocli.CommandLine.Option;
                     + " the label map is written as uint8 NIfTI with the image's affine.",
             "Folder mode reads IN_DIR/CASE_0000.nii.gz (one file per channel: _0000, _0001, ...) and writes"
                     + " OUT_DIR/CASE.nii.gz; cases whose outputs exist are skipped (resume), a bad case is reported and"
-                    + " the run goes on; exit 2 if any case failed."})
+                    + " the run goes on; exit 2 if any case failed.",
+            "An image may be a folder holding a DICOM series (--image DIR, or IN_DIR/CASE_0000/ in folder mode),"
+                    + " converted with dcm2niix (which must be on the PATH); --series chooses among several."})
 final class SegmentCommand implements Callable<Integer> {
     @Option(names = "--seg-model", required = true, paramLabel = "S.h5", description = "Segmentation weight file.")
     Path segModel;
 
-    @Option(names = "--image", paramLabel = "FILE",
-            description = "One case: input image NIfTI; repeat once per input channel, in the model's channel order.")
+    @Option(names = "--image", paramLabel = "FILE|DIR",
+            description = "One case: input image, a NIfTI file or a DICOM series folder; repeat once per input channel,"
+                    + " in the model's channel order.")
     List<Path> images = new ArrayList<>();
+
+    @Option(names = "--series", paramLabel = "UID|DESCRIPTION",
+            description = "In DICOM folders holding several series, take the one with this SeriesInstanceUID or"
+                    + " SeriesDescription (case ignored).")
+    String series;
 
     @Option(names = "--out", paramLabel = "MASK.nii.gz", description = "One case: the label map to write.")
     Path out;
 
     @Option(names = {"-i", "--input-folder"}, paramLabel = "IN_DIR",
-            description = "Folder mode: the images, CASE_XXXX.nii.gz (XXXX = channel index, 0000 for CT).")
+            description = "Folder mode: the images, CASE_XXXX.nii.gz or a DICOM folder CASE_XXXX/ (XXXX = channel"
+                    + " index, 0000 for CT).")
     Path inDir;
 
     @Option(names = {"-o", "--output-folder"}, paramLabel = "OUT_DIR",
@@ -89,6 +98,10 @@ final class SegmentCommand implements Callable<Integer> {
             throw new InputException("--tiles-per-pass: must be 1..64, got " + tilesPerPass);
         }
         CaseFolder cases = folder ? CaseFolder.scan(inDir) : null;
+        if (series != null && (folder ? cases.cases().values().stream().flatMap(c -> c.values().stream())
+                : images.stream()).noneMatch(Files::isDirectory)) {
+            throw new InputException("--series " + series + ": no image is a DICOM folder (it chooses a series in one)");
+        }
         Path probabilities = folder || saveProbabilities == null ? null : Path.of(saveProbabilities);
         if (!folder) {
             AtomicFiles.checkWritable(out);
@@ -104,7 +117,7 @@ final class SegmentCommand implements Callable<Integer> {
                 .withBatchSize(tilesPerPass);
         try (SegmentationModel model = SegmentationModel.load(segModel, device.parse(), Precision.TF32, options)) {
             if (folder) {
-                return new FolderSegmentation(model, saveProbabilities != null, overwrite).run(cases, outDir);
+                return new FolderSegmentation(model, saveProbabilities != null, overwrite, series).run(cases, outDir);
             }
             segmentOne(model, probabilities);
         }
@@ -150,7 +163,7 @@ final class SegmentCommand implements Callable<Integer> {
         List<Volume> volumes = new ArrayList<>();
         try {
             for (Path p : images) {
-                volumes.add(NiftiReader.read(p));
+                volumes.add(new ImageInput(p, series).read().volume());
             }
             try (SegmentationResult r = model.segment(volumes, probabilities != null)) {
                 write(r, out, probabilities, descrip(model.config()));

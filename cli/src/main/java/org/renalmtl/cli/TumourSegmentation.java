@@ -8,7 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import org.renalmtl.engine.Device;
 import org.renalmtl.engine.Precision;
-import org.renalmtl.loader.NiftiReader;
+import org.renalmtl.loader.ImageInput;
 import org.renalmtl.loader.NiftiWriter;
 import org.renalmtl.loader.Volume;
 import org.renalmtl.segmentation.PredictionOptions;
@@ -38,18 +38,18 @@ final class TumourSegmentation implements AutoCloseable {
 
     /**
      * @param phaseNames the classifier's phases
-     * @param files their files, in the same order
-     * @return the files of the phases the segmentation model takes, one per input channel
+     * @param files their images, in the same order
+     * @return the images of the phases the segmentation model takes, one per input channel
      * @throws InputException if the model names a phase the case lacks, or names none and takes other than every phase
      */
-    List<Path> channelFiles(List<String> phaseNames, List<Path> files) {
+    List<ImageInput> channelFiles(List<String> phaseNames, List<ImageInput> files) {
         SegmentationConfig c = model.config();
         List<String> wanted = c.renalMtl().phases().isEmpty() ? phaseNames : c.renalMtl().phases();
         if (wanted.size() != c.channels().size()) {
             throw new InputException(file + ": the model takes " + c.channels().size() + " channel(s) but names "
                     + (c.renalMtl().phases().isEmpty() ? "no phase (renal_mtl.phases; export with --phases)" : wanted));
         }
-        List<Path> out = new ArrayList<>();
+        List<ImageInput> out = new ArrayList<>();
         for (String p : wanted) {
             int i = phaseNames.indexOf(p);
             if (i < 0) {
@@ -67,12 +67,12 @@ final class TumourSegmentation implements AutoCloseable {
      *
      * @throws InputException if no voxel is tumour ("no tumour found in PHASE")
      */
-    Found segment(List<Path> channels, Path maskFile) {
+    Found segment(List<ImageInput> channels, Path maskFile) {
         SegmentationConfig c = model.config();
         List<Volume> images = new ArrayList<>();
         try {
-            for (Path p : channels) {
-                images.add(NiftiReader.read(p));
+            for (ImageInput in : channels) {
+                images.add(in.read().volume());
             }
             int[] tumour = c.label(c.renalMtl().tumourLabel()).values();
             int[] kidney = c.renalMtl().kidneyLabel() == null ? new int[0] : c.label(c.renalMtl().kidneyLabel()).values();
@@ -94,7 +94,8 @@ final class TumourSegmentation implements AutoCloseable {
                 }
                 List<String> phases = c.renalMtl().phases();
                 if (tumourVoxels == 0) {
-                    throw new InputException(file + ": no tumour found in " + (phases.isEmpty() ? channels : phases));
+                    throw new InputException(file + ": no tumour found in " + (phases.isEmpty()
+                            ? channels.stream().map(ImageInput::path).toList() : phases));
                 }
                 TumourSite site = TumourSite.find(r.labels(), tumour, kidney, ct);
                 NiftiWriter.writeMask(mask, maskFile);

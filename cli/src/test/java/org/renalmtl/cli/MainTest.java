@@ -36,6 +36,15 @@ class MainTest {
     }
 
     @Test
+    void aListOfChoicesFollowsTheErrorLine() {
+        assertEquals("renal-mtl: error: d: 2 DICOM series in this folder; choose one:\n  1.2.3  \"a\"\n  1.2.4  \"b\"\n",
+                handle(new org.renalmtl.loader.VolumeInputException(
+                        "d: 2 DICOM series in this folder; choose one:\n  1.2.3  \"a\"\n  1.2.4  \"b\"\nnot listed"), 2));
+        assertEquals("renal-mtl: internal error: boom\nrenal-mtl: run again with --debug for the stack trace\n",
+                handle(new IllegalStateException("boom\n  indented"), 1), "only input errors list choices");
+    }
+
+    @Test
     void otherExceptionsAreInternalErrors() {
         assertEquals("renal-mtl: internal error: boom\nrenal-mtl: run again with --debug for the stack trace\n",
                 handle(new IllegalStateException("boom"), 1));

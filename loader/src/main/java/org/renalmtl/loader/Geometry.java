@@ -93,25 +93,82 @@ public record Geometry(double[] affine, int qformCode, int sformCode) {
     }
 
     /**
-     * The direction each voxel axis points to, as nibabel's {@code aff2axcodes}: for i, j, k the world axis
-     * with the largest component of that column, 'R'/'L', 'A'/'P' or 'S'/'I' by its sign.
+     * The direction each voxel axis points to, as nibabel's {@code aff2axcodes}: the world axis and sign of
+     * {@link #closestAxes()} for i, j, k, as 'R'/'L', 'A'/'P' or 'S'/'I'.
      *
      * @return three letters, e.g. "RAS" or "LPS"
      */
     public String orientation() {
-        char[] pos = {'R', 'A', 'S'};
-        char[] neg = {'L', 'P', 'I'};
+        String pos = "RAS";
+        String neg = "LPI";
+        int[][] o = closestAxes();
         StringBuilder sb = new StringBuilder(3);
+        for (int[] axis : o) {
+            sb.append(axis[1] > 0 ? pos.charAt(axis[0]) : neg.charAt(axis[0]));
+        }
+        return sb.toString();
+    }
+
+    /**
+     * The world axis closest to each voxel axis, as nibabel's {@code io_orientation} finds it: the affine's 3×3
+     * part with unit columns is replaced by the nearest orthogonal matrix R (its polar factor, by Newton's iteration
+     * X ← (X + X⁻ᵀ)/2, which equals nibabel's U·Vᵀ from the SVD); then for i, j, k in turn the world axis with the
+     * largest |R| entry in that voxel axis's column (the first on ties), whose row is then zeroed so that no two
+     * voxel axes take the same world axis.
+     *
+     * @return for voxel axes i, j, k: {world axis 0/1/2 = x/y/z, sign +1/-1}
+     */
+    public int[][] closestAxes() {
+        double[] s = spacing();
+        double[][] x = new double[3][3]; // (world row, voxel column)
+        for (int r = 0; r < 3; r++) {
+            for (int c = 0; c < 3; c++) {
+                x[r][c] = affine[r * 4 + c] / s[c];
+            }
+        }
+        for (int it = 0; it < 100; it++) {
+            double[][] invT = inverseTranspose(x);
+            double change = 0;
+            for (int r = 0; r < 3; r++) {
+                for (int c = 0; c < 3; c++) {
+                    double v = (x[r][c] + invT[r][c]) / 2;
+                    change = Math.max(change, Math.abs(v - x[r][c]));
+                    x[r][c] = v;
+                }
+            }
+            if (change < 1e-15) {
+                break;
+            }
+        }
+        int[][] out = new int[3][];
         for (int c = 0; c < 3; c++) {
             int best = 0;
             for (int r = 1; r < 3; r++) {
-                if (Math.abs(affine[r * 4 + c]) > Math.abs(affine[best * 4 + c])) {
+                if (Math.abs(x[r][c]) > Math.abs(x[best][c])) {
                     best = r;
                 }
             }
-            sb.append(affine[best * 4 + c] >= 0 ? pos[best] : neg[best]);
+            out[c] = new int[] {best, x[best][c] < 0 ? -1 : 1};
+            x[best] = new double[3];
         }
-        return sb.toString();
+        return out;
+    }
+
+    private static double[][] inverseTranspose(double[][] m) {
+        double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+        double[][] r = new double[3][3]; // cofactor matrix / det = (m^-1)^T
+        for (int i = 0; i < 3; i++) {
+            for (int j = 0; j < 3; j++) {
+                int i1 = (i + 1) % 3;
+                int i2 = (i + 2) % 3;
+                int j1 = (j + 1) % 3;
+                int j2 = (j + 2) % 3;
+                r[i][j] = (m[i1][j1] * m[i2][j2] - m[i1][j2] * m[i2][j1]) / det;
+            }
+        }
+        return r;
     }
 
     /**

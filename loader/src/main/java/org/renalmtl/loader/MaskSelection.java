@@ -32,6 +32,15 @@ public record MaskSelection(int label) {
         return new MaskSelection(label);
     }
 
+    /**
+     * @param v a mask voxel's value
+     * @return whether its label (the value rounded) is selected: non-zero for the largest-component default (before
+     *     the component is chosen), else equal to {@link #label()}
+     */
+    public boolean selects(float v) {
+        return label == 0 ? v < -0.5f || v >= 0.5f : v >= label - 0.5f && v < label + 0.5f;
+    }
+
     /** @return true for the largest-component default */
     public boolean isLargestComponent() {
         return label == 0;

@@ -17,21 +17,25 @@ import java.util.Map;
 import java.util.Objects;
 import org.renalmtl.engine.Model;
 import org.renalmtl.engine.Prediction;
+import org.renalmtl.loader.ImageInput;
 import org.renalmtl.loader.MaskSelection;
 import org.renalmtl.loader.NiftiReader;
 import org.renalmtl.loader.Volume;
+import org.renalmtl.loader.VolumeInputException;
 import org.renalmtl.loader.measure.TumourMeasurements;
 import org.renalmtl.loader.measure.TumourMeasurer;
 import org.renalmtl.loader.preprocess.Normalisation;
 import org.renalmtl.loader.preprocess.PreprocessedInput;
 import org.renalmtl.loader.preprocess.PreprocessingSpec;
 import org.renalmtl.loader.preprocess.Preprocessor;
+import org.renalmtl.loader.preprocess.Reorientation;
 import org.renalmtl.weights.ModelConfig;
 
 /**
- * One case from NIfTI files to a {@link CaseReport}, in pipeline order: read the phases and the
- * tumour mask, crop and normalise the tumour region as the model's config says (spacing, size,
- * margin, HU window, normalisation), measure the tumour, run the model.
+ * One case from image files to a {@link CaseReport}, in pipeline order: read the phases (NIfTI files or DICOM
+ * series folders, {@link ImageInput}) and the tumour mask, crop and normalise the tumour region as the model's
+ * config says (spacing, size, margin, HU window, normalisation; along the reference phase's axes or reoriented,
+ * {@link #reorienting}), measure the tumour, run the model.
  *
  * <pre>{@code
  * try (Model model = Model.load(file, Device.AUTO)) {
@@ -42,8 +46,10 @@ import org.renalmtl.weights.ModelConfig;
  *
  * <p>The pipeline does not own the model: close the model when done. It holds no per-case state, so
  * one pipeline serves many cases; calls are serialised by the model. Bad input (unreadable or
- * inconsistent NIfTI files, an empty mask, phases that do not overlap) is reported as
- * {@link org.renalmtl.loader.VolumeInputException} with one line naming the file and the problem.
+ * inconsistent image files, an empty mask, phases that do not overlap) is reported as
+ * {@link org.renalmtl.loader.VolumeInputException} with one line naming the file and the problem; inputs that
+ * run but are probably not meant (the same scan for two phases, a tumour at the scan's edge) are the report's
+ * {@link CaseReport#warnings()}.
  */
 public final class CasePipeline {
     private final Model model;
@@ -51,11 +57,11 @@ public final class CasePipeline {
     private final String modelSha256; // null for in-memory weights
     private final PreprocessingSpec spec;
 
-    private CasePipeline(Model model, String modelName, String modelSha256) {
+    private CasePipeline(Model model, String modelName, String modelSha256, PreprocessingSpec spec) {
         this.model = Objects.requireNonNull(model, "model");
         this.modelName = modelName;
         this.modelSha256 = modelSha256;
-        this.spec = spec(model.config());
+        this.spec = spec == null ? spec(model.config()) : spec;
     }
 
     /**
@@ -68,7 +74,7 @@ public final class CasePipeline {
      * @throws UncheckedIOException if the file cannot be read
      */
     public static CasePipeline of(Model model, Path modelFile) {
-        return new CasePipeline(model, modelFile.toString(), sha256(modelFile));
+        return new CasePipeline(model, modelFile.toString(), sha256(modelFile), null);
     }
 
     /**
@@ -80,7 +86,18 @@ public final class CasePipeline {
      * @return the pipeline
      */
     public static CasePipeline inMemory(Model model, String description) {
-        return new CasePipeline(model, description, null);
+        return new CasePipeline(model, description, null, null);
+    }
+
+    /**
+     * The same pipeline with the network grid laid out along other axes: {@link Reorientation#RAS} for models
+     * trained on crops of RAS-reoriented images (nibabel's {@code as_closest_canonical}).
+     *
+     * @param r the reorientation
+     * @return a pipeline that crops that way
+     */
+    public CasePipeline reorienting(Reorientation r) {
+        return new CasePipeline(model, modelName, modelSha256, spec.withReorientation(r));
     }
 
     /** Maps the model config's preprocessing onto the loader's spec. */
@@ -93,32 +110,38 @@ public final class CasePipeline {
     /**
      * Runs one case with the largest connected component of the mask as the tumour.
      *
-     * @param phaseFiles one NIfTI file per phase, in the order of {@code model.config().phases()}
-     * @param maskFile tumour mask on the first phase's grid
+     * @param phaseFiles one NIfTI file (or DICOM series folder) per phase, in the order of {@code model.config().phases()}
+     * @param maskFile tumour mask (NIfTI), on the first phase's grid or on a grid that overlaps it
      * @return the report
      */
     public CaseReport run(List<Path> phaseFiles, Path maskFile) {
-        return run(phaseFiles, maskFile, MaskSelection.largestComponent(), null);
+        return run(phaseFiles.stream().map(ImageInput::of).toList(), maskFile, MaskSelection.largestComponent(), null);
     }
 
     /**
      * Runs one case.
      *
-     * @param phaseFiles one NIfTI file per phase, in the order of {@code model.config().phases()}
-     * @param maskFile tumour mask on the first phase's grid
+     * @param phaseInputs one image per phase, in the order of {@code model.config().phases()}
+     * @param maskFile tumour mask (NIfTI), on the first phase's grid or on a grid that overlaps it (resampled
+     *     onto the first phase's, nearest neighbour)
      * @param selection which mask component or label is the tumour
      * @param saveInput directory to write what the network sees (one NIfTI per phase), or null
      * @return the report
      * @throws IllegalArgumentException if the number of phase files is not the model's
      */
-    public CaseReport run(List<Path> phaseFiles, Path maskFile, MaskSelection selection, Path saveInput) {
+    public CaseReport run(List<ImageInput> phaseInputs, Path maskFile, MaskSelection selection, Path saveInput) {
         List<String> phases = model.config().phases();
-        if (phaseFiles.size() != phases.size()) {
-            throw new IllegalArgumentException(phaseFiles.size() + " phase file(s) for a model of phases " + phases);
+        if (phaseInputs.size() != phases.size()) {
+            throw new IllegalArgumentException(phaseInputs.size() + " phase file(s) for a model of phases " + phases);
+        }
+        if (Files.isDirectory(maskFile)) {
+            throw new VolumeInputException(maskFile + ": the tumour mask is read from a NIfTI file, and this is a folder"
+                    + " (DICOM SEG and RTSTRUCT are not read)");
         }
         Map<String, Double> timings = new LinkedHashMap<>();
+        List<String> warnings = new ArrayList<>();
         long t0 = System.nanoTime();
-        List<Volume> volumes = new ArrayList<>();
+        List<ImageInput.Loaded> loaded = new ArrayList<>();
         Volume mask = null;
         PreprocessedInput input = null;
         try {
@@ -126,23 +149,26 @@ public final class CasePipeline {
             long t3;
             try {
                 mask = NiftiReader.read(maskFile);
-                for (Path f : phaseFiles) {
-                    volumes.add(NiftiReader.read(f));
+                for (ImageInput in : phaseInputs) {
+                    loaded.add(in.read());
                 }
+                List<Volume> volumes = loaded.stream().map(ImageInput.Loaded::volume).toList();
                 long t1 = System.nanoTime();
                 timings.put("load_s", (t1 - t0) / 1e9);
-                // Preprocessing first: it checks that the mask is on the reference phase's grid, so a mask
-                // from another scan is reported as such rather than as a phase that misses the mask.
+                warnings.addAll(CaseWarnings.duplicates(phases, phaseInputs, loaded));
+                // Preprocessing first: it places the mask on the reference phase's grid (or says that it misses it),
+                // so a mask from another scan is reported as such rather than as a phase that misses the mask.
                 input = Preprocessor.run(volumes, mask, selection, spec);
                 long t2 = System.nanoTime();
                 timings.put("preprocess_s", (t2 - t1) / 1e9);
+                warnings.addAll(CaseWarnings.edges(phases, volumes, input, spec.marginMm(), spec.huLow()));
                 tumour = TumourMeasurer.measure(mask, selection, volumes);
                 t3 = System.nanoTime();
                 timings.put("measure_s", (t3 - t2) / 1e9);
             } finally {
                 // The whole scans are not needed once cropped and measured: they go before the model plans
                 // and runs, the case's memory peak.
-                closeAll(volumes, mask);
+                closeAll(loaded, mask);
             }
             if (saveInput != null) {
                 input.save(saveInput, phases);
@@ -152,8 +178,10 @@ public final class CasePipeline {
             timings.put("inference_s", (t4 - t3) / 1e9);
             timings.put("total_s", (t4 - t0) / 1e9);
             var source = new CaseReport.Source(modelName, modelSha256, model.config().name(),
-                    model.device().toString(), phases, phaseFiles, maskFile, selection);
-            return new CaseReport(source, prediction, tumour, CaseReport.NetworkInput.of(input), timings);
+                    model.device().toString(), phases, phaseInputs.stream().map(ImageInput::path).toList(),
+                    loaded.stream().map(ImageInput.Loaded::series).toList(), maskFile, selection);
+            return new CaseReport(source, prediction, tumour, CaseReport.NetworkInput.of(input, spec.reorientation()),
+                    timings, warnings);
         } finally {
             if (input != null) {
                 input.close();
@@ -161,8 +189,8 @@ public final class CasePipeline {
         }
     }
 
-    private static void closeAll(List<Volume> volumes, Volume mask) {
-        for (Volume v : volumes) {
+    private static void closeAll(List<ImageInput.Loaded> loaded, Volume mask) {
+        for (ImageInput.Loaded v : loaded) {
             v.close();
         }
         if (mask != null) {

@@ -8,11 +8,14 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.renalmtl.engine.Prediction;
 import org.renalmtl.loader.MaskSelection;
+import org.renalmtl.loader.dicom.DicomSeries;
 import org.renalmtl.loader.measure.PhaseStats;
 import org.renalmtl.loader.measure.TumourMeasurements;
 import org.renalmtl.loader.preprocess.PreprocessedInput;
+import org.renalmtl.loader.preprocess.Reorientation;
 import org.renalmtl.loader.preprocess.Roi;
 
 /**
@@ -26,14 +29,17 @@ import org.renalmtl.loader.preprocess.Roi;
  * @param input the region of interest and how it was resampled for the network
  * @param timings seconds per stage ({@code load_s}, {@code preprocess_s}, {@code measure_s},
  *     {@code inference_s}, {@code total_s}), in pipeline order
+ * @param warnings inputs that ran but are probably not what was meant (the same scan for two phases, a tumour at
+ *     the scan's edge, a region reaching beyond a scan), one line each; empty when none
  */
 public record CaseReport(Source source, Prediction prediction, TumourMeasurements tumour, NetworkInput input,
-                         Map<String, Double> timings) {
+                         Map<String, Double> timings, List<String> warnings) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Keeps the timings in pipeline order and unmodifiable. */
+    /** Keeps the timings in pipeline order and unmodifiable, and copies the warnings. */
     public CaseReport {
         timings = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(timings));
+        warnings = List.copyOf(warnings);
     }
 
     /**
@@ -44,16 +50,18 @@ public record CaseReport(Source source, Prediction prediction, TumourMeasurement
      * @param modelName the config's model name
      * @param device the device that ran it
      * @param phases the model's phase names, in config order
-     * @param phaseFiles one file per phase, same order
+     * @param phaseFiles one file (or DICOM folder) per phase, same order
+     * @param series per phase, the DICOM series it was read from, empty for a NIfTI file
      * @param mask the tumour mask file
      * @param selection which mask component or label was the tumour
      */
     public record Source(String model, String modelSha256, String modelName, String device, List<String> phases,
-                         List<Path> phaseFiles, Path mask, MaskSelection selection) {
+                         List<Path> phaseFiles, List<Optional<DicomSeries>> series, Path mask, MaskSelection selection) {
         /** Copies the lists. */
         public Source {
             phases = List.copyOf(phases);
             phaseFiles = List.copyOf(phaseFiles);
+            series = List.copyOf(series);
         }
     }
 
@@ -65,12 +73,17 @@ public record CaseReport(Source source, Prediction prediction, TumourMeasurement
      * @param spacingMm network voxel spacing // (z, y, x), mm
      * @param scaledToFit whether the region was larger than size × spacing and was scaled down
      * @param coverage per phase, the fraction of the region that phase's scan covers
+     * @param reorientation along which axes the network grid lies
+     * @param axes the network grid's orientation codes for its (w, h, d) axes, as nibabel's {@code aff2axcodes}
+     * @param maskResampled whether the mask was on another grid and was resampled onto the first phase's
      */
-    public record NetworkInput(Roi roi, int[] sizeDhw, double[] spacingMm, boolean scaledToFit, double[] coverage) {
-        static NetworkInput of(PreprocessedInput in) {
+    public record NetworkInput(Roi roi, int[] sizeDhw, double[] spacingMm, boolean scaledToFit, double[] coverage,
+                               Reorientation reorientation, String axes, boolean maskResampled) {
+        static NetworkInput of(PreprocessedInput in, Reorientation reorientation) {
             int[] s = in.shape(); // (phases, D, H, W) or (D, H, W)
             int[] dhw = s.length == 4 ? new int[] {s[1], s[2], s[3]} : s.clone();
-            return new NetworkInput(in.roi(), dhw, in.spacingMm(), in.scaledToFit(), in.coverage());
+            return new NetworkInput(in.roi(), dhw, in.spacingMm(), in.scaledToFit(), in.coverage(), reorientation,
+                    in.geometry().orientation(), in.maskResampled());
         }
     }
 
@@ -110,6 +123,22 @@ public record CaseReport(Source source, Prediction prediction, TumourMeasurement
         }
         in.put("mask", source.mask().toString());
         in.put("mask_selection", source.selection().toString());
+        if (source.series().stream().anyMatch(Optional::isPresent)) {
+            ObjectNode dicom = in.putObject("dicom");
+            for (int p = 0; p < source.phases().size(); p++) {
+                if (source.series().get(p).isEmpty()) {
+                    continue;
+                }
+                DicomSeries d = source.series().get(p).get();
+                ObjectNode o = dicom.putObject(source.phases().get(p));
+                o.put("series_uid", d.uid());
+                o.put("series_description", d.description());
+                if (d.number() != null) {
+                    o.put("series_number", d.number());
+                }
+                o.put("modality", d.modality());
+            }
+        }
         ObjectNode tasks = r.putObject("tasks");
         for (Prediction.TaskResult t : prediction.tasks()) {
             ObjectNode o = tasks.putObject(t.task());
@@ -140,6 +169,11 @@ public record CaseReport(Source source, Prediction prediction, TumourMeasurement
         roi.put("scaled_to_fit", input.scaledToFit());
         roi.put("mask_components", input.roi().components());
         roi.set("phase_coverage", doubles(input.coverage()));
+        roi.put("reorientation", input.reorientation().label());
+        roi.put("network_axes", input.axes());
+        roi.put("mask_resampled", input.maskResampled());
+        ArrayNode w = r.putArray("warnings");
+        warnings.forEach(w::add);
         ObjectNode t = r.putObject("timings");
         timings.forEach(t::put);
         return r;

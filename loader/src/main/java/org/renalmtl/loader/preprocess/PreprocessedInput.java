@@ -12,9 +12,10 @@ import org.renalmtl.loader.Volume;
  * The network input: P phases of a (D, H, W) grid as one off-heap float32 buffer of shape (P, D, H, W) in C
  * order (w fastest, then h, d, p), already clipped and normalised.
  *
- * <p>Orientation: the grid is the tumour ROI sampled along the reference phase's own voxel axes, without any
- * reorientation to RAS: index d runs along the reference's k (z) axis, h along j (y), w along i (x), each in
- * the direction the reference file stores them. {@link #geometry()} gives the exact network-voxel → world map.
+ * <p>Orientation: by default the grid is the tumour ROI sampled along the reference phase's own voxel axes,
+ * without any reorientation to RAS: index d runs along the reference's k (z) axis, h along j (y), w along i (x),
+ * each in the direction the reference file stores them; with {@link Reorientation#RAS} along those axes permuted
+ * and flipped to the closest of R, A, S. {@link #geometry()} gives the exact network-voxel → world map.
  */
 public final class PreprocessedInput implements AutoCloseable {
 
@@ -26,9 +27,10 @@ public final class PreprocessedInput implements AutoCloseable {
     private final double[] spacingMm; // (z, y, x) effective network voxel size
     private final boolean scaledToFit;
     private final double[] coverage; // (P) fraction of the ROI box inside each phase
+    private final boolean maskResampled;
 
     PreprocessedInput(Arena arena, MemorySegment data, int[] shape, Roi roi, Geometry geometry, double[] spacingMm,
-                      boolean scaledToFit, double[] coverage) {
+                      boolean scaledToFit, double[] coverage, boolean maskResampled) {
         this.arena = arena;
         this.data = data;
         this.shape = shape.clone();
@@ -37,6 +39,7 @@ public final class PreprocessedInput implements AutoCloseable {
         this.spacingMm = spacingMm.clone();
         this.scaledToFit = scaledToFit;
         this.coverage = coverage.clone();
+        this.maskResampled = maskResampled;
     }
 
     /** @return the (P, D, H, W) float32 input, C order, native byte order */
@@ -75,6 +78,11 @@ public final class PreprocessedInput implements AutoCloseable {
     /** @return per phase, the fraction of the ROI box (with margin) that the phase's image covers, 0..1 */
     public double[] coverage() {
         return coverage.clone();
+    }
+
+    /** @return true when the mask was on another grid and was resampled onto the reference phase's (nearest) */
+    public boolean maskResampled() {
+        return maskResampled;
     }
 
     /**

@@ -6,16 +6,24 @@ import java.util.Arrays;
  * What the network expects as input, filled in from the model config by the caller.
  *
  * @param size          network input size (D, H, W), voxels
- * @param spacingMm     voxel size of the network input (z, y, x), mm, along the reference phase's voxel axes
+ * @param spacingMm     voxel size of the network input (z, y, x), mm, along the network grid's axes (the reference
+ *                      phase's voxel axes, reoriented as {@code reorientation} says)
  * @param marginMm      margin added around the tumour bounding box on every side, mm
  * @param huLow         lower end of the HU window (also the value of samples outside a phase)
  * @param huHigh        upper end of the HU window
  * @param normalisation how clipped HU become network values
  * @param mean          mean for {@link Normalisation#ZSCORE} (ignored for WINDOW)
  * @param std           standard deviation for {@link Normalisation#ZSCORE}, &gt; 0 (ignored for WINDOW)
+ * @param reorientation along which axes the network grid lies
  */
 public record PreprocessingSpec(int[] size, double[] spacingMm, double marginMm, double huLow, double huHigh,
-                                Normalisation normalisation, double mean, double std) {
+                                Normalisation normalisation, double mean, double std, Reorientation reorientation) {
+
+    /** A spec whose network grid follows the reference phase's voxel axes ({@link Reorientation#NONE}). */
+    public PreprocessingSpec(int[] size, double[] spacingMm, double marginMm, double huLow, double huHigh,
+                             Normalisation normalisation, double mean, double std) {
+        this(size, spacingMm, marginMm, huLow, huHigh, normalisation, mean, std, Reorientation.NONE);
+    }
 
     /** Checks the values and copies the arrays. */
     public PreprocessingSpec {
@@ -37,8 +45,19 @@ public record PreprocessingSpec(int[] size, double[] spacingMm, double marginMm,
         if (normalisation == Normalisation.ZSCORE && (!(std > 0) || !Double.isFinite(std) || !Double.isFinite(mean))) {
             throw new IllegalArgumentException("z-score normalisation needs a finite mean and std > 0, got " + mean + ", " + std);
         }
+        if (reorientation == null) {
+            throw new IllegalArgumentException("reorientation is required");
+        }
         size = size.clone();
         spacingMm = spacingMm.clone();
+    }
+
+    /**
+     * @param r along which axes the network grid lies
+     * @return this spec with that reorientation
+     */
+    public PreprocessingSpec withReorientation(Reorientation r) {
+        return new PreprocessingSpec(size, spacingMm, marginMm, huLow, huHigh, normalisation, mean, std, r);
     }
 
     @Override
@@ -64,7 +83,7 @@ public record PreprocessingSpec(int[] size, double[] spacingMm, double marginMm,
     public boolean equals(Object o) {
         return o instanceof PreprocessingSpec p && Arrays.equals(size, p.size) && Arrays.equals(spacingMm, p.spacingMm)
             && marginMm == p.marginMm && huLow == p.huLow && huHigh == p.huHigh && normalisation == p.normalisation
-            && mean == p.mean && std == p.std;
+            && mean == p.mean && std == p.std && reorientation == p.reorientation;
     }
 
     @Override
@@ -76,6 +95,7 @@ public record PreprocessingSpec(int[] size, double[] spacingMm, double marginMm,
     public String toString() {
         return "PreprocessingSpec[size " + Arrays.toString(size) + " (D,H,W), spacing " + Arrays.toString(spacingMm)
             + " mm (z,y,x), margin " + marginMm + " mm, HU " + huLow + ".." + huHigh + ", " + normalisation
-            + (normalisation == Normalisation.ZSCORE ? " mean " + mean + " std " + std : "") + "]";
+            + (normalisation == Normalisation.ZSCORE ? " mean " + mean + " std " + std : "") + ", reorientation "
+            + reorientation.label() + "]";
     }
 }

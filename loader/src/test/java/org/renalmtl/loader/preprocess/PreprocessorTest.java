@@ -148,12 +148,6 @@ class PreprocessorTest {
     void badCombinationsAreRefusedNamingTheFile() {
         try (PhantomCase c = Phantom.generate(1, PhantomOptions.defaults().withShiftedDelayed(true))) {
             MaskSelection sel = MaskSelection.largestComponent();
-            // Mask on another grid than the reference phase.
-            try (Volume onDelayed = Resampler.resampleLike(c.tumourMask(), c.delayed(), Resampler.Interpolation.NEAREST, 0f)) {
-                VolumeInputException e = assertThrows(VolumeInputException.class,
-                    () -> Preprocessor.run(c.phases(), onDelayed, sel, WINDOW));
-                assertTrue(e.getMessage().startsWith(onDelayed.source() + ": mask is on a different grid"), e.getMessage());
-            }
             // Missing phase.
             VolumeInputException e = assertThrows(VolumeInputException.class,
                 () -> Preprocessor.run(Arrays.asList(c.arterial(), null, c.delayed()), c.tumourMask(), sel, WINDOW));
