@@ -1,0 +1,111 @@
+package org.renalmtl.segmentation;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntUnaryOperator;
+
+/**
+ * Consecutive resampling passes along axes 1 and 2, run slice by slice (a slice of axis 0 never needs another),
+ * slices in parallel; between two passes the slice is held in a float32 buffer, as a full-size intermediate
+ * would hold it. Optionally the output slices are picked by a nearest-neighbour zoom along axis 0, so that only
+ * the picked input slices are resampled, each once.
+ */
+final class SliceGroup {
+
+    /**
+     * One pass within a slice.
+     *
+     * @param axis     1 or 2
+     * @param zoom     the line zoom along it
+     * @param lo       clip lower bounds, or null for none
+     * @param hi       clip upper bounds
+     * @param clipAxis the axis the bounds are indexed by, -1 for one pair
+     */
+    record Step(int axis, LineZoom zoom, double[] lo, double[] hi, int clipAxis) {
+    }
+
+    private SliceGroup() {
+    }
+
+    /**
+     * @param in    input grid (D, H, W)
+     * @param ic    its channel
+     * @param out   output grid (D', H', W'); D' = D unless {@code zmap} is given
+     * @param oc    its channel
+     * @param steps passes in order
+     * @param zmap  order-0 zoom along axis 0 picking each output slice's input slice, or null
+     */
+    static void run(Grid in, int ic, Grid out, int oc, List<Step> steps, LineZoom zmap) {
+        int[] s = in.shape();
+        int[] t = out.shape();
+        long planeIn = (long) s[1] * s[2];
+        long planeOut = (long) t[1] * t[2];
+        List<int[]> tasks = new ArrayList<>(); // {input slice, first output slice, end output slice}
+        for (int k = 0; k < t[0]; k++) {
+            int j = zmap == null ? k : zmap.nearest(k);
+            if (!tasks.isEmpty() && tasks.getLast()[0] == j) {
+                tasks.getLast()[2] = k + 1;
+            } else {
+                tasks.add(new int[] {j, k, k + 1});
+            }
+        }
+        long buffer = steps.size() > 1 ? size(s, steps.getFirst()) : 0;
+        Chunks.forEach(tasks.size(), 1, (from, to) -> {
+            PlanePass.Scratch scratch = new PlanePass.Scratch();
+            float[] mid = new float[(int) buffer]; // (H', W) or (H, W') slice between the two passes
+            for (int task = (int) from; task < to; task++) {
+                int[] job = tasks.get(task);
+                int j = job[0];
+                PlanePass.Runs src = PlanePass.of(in, ic, j * planeIn);
+                int h = s[1];
+                int w = s[2];
+                for (int i = 0; i < steps.size(); i++) {
+                    Step st = steps.get(i);
+                    boolean last = i == steps.size() - 1;
+                    PlanePass.Runs dst = last ? PlanePass.of(out, oc, job[1] * planeOut) : PlanePass.of(mid);
+                    if (st.axis() == 1) {
+                        PlanePass.columns(src, dst, w, 0, w, st.zoom(), clip(st, j, 2), scratch);
+                        h = st.zoom().m();
+                    } else {
+                        PlanePass.rows(src, dst, 0, h, st.zoom(), clip(st, j, 1), scratch);
+                        w = st.zoom().m();
+                    }
+                    src = PlanePass.of(mid);
+                }
+                for (int k = job[1] + 1; k < job[2]; k++) {
+                    out.copyWithin(oc, job[1] * planeOut, k * planeOut, planeOut);
+                }
+            }
+        });
+    }
+
+    /** @return elements of a slice after the first step */
+    private static long size(int[] s, Step first) {
+        return first.axis() == 1 ? (long) first.zoom().m() * s[2] : (long) s[1] * first.zoom().m();
+    }
+
+    /**
+     * @param slice    the input slice's index along axis 0
+     * @param lineAxis the axis the step's lines are indexed by (2 for columns, 1 for rows)
+     */
+    private static PlanePass.Clip clip(Step st, int slice, int lineAxis) {
+        if (st.lo() == null) {
+            return null;
+        }
+        IntUnaryOperator index = st.clipAxis() == 0 ? l -> slice : st.clipAxis() == lineAxis ? l -> l : l -> 0;
+        return new PlanePass.Clip(st.lo(), st.hi(), index);
+    }
+
+    /** Copies channel {@code sc} into channel {@code dc} of a same-shape grid, rounded to its storage. */
+    static void copy(Grid src, int sc, Grid dst, int dc) {
+        int run = 1 << 14;
+        Chunks.forEach(src.voxels(), run, (from, to) -> {
+            float[] buf = new float[run];
+            for (long i = from; i < to; i += run) {
+                int len = (int) Math.min(run, to - i);
+                src.read(sc, i, buf, 0, len);
+                dst.write(dc, i, buf, 0, len);
+            }
+        });
+    }
+}
