@@ -64,7 +64,8 @@ public final class SlidingWindow {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment in = arena.allocate(batch * nc * pv * Float.BYTES, 64); // (batch, C, pz, py, px)
             MemorySegment out = arena.allocate(batch * k * pv * Float.BYTES, 64); // (batch, K, pz, py, px)
-            MemorySegment sum = arena.allocate(k * pv * Float.BYTES, 64); // (K, pz, py, px) mirror sum of one tile
+            // (K, pz, py, px) mirror sum of one tile
+            MemorySegment sum = variants.length > 1 ? arena.allocate(k * pv * Float.BYTES, 64) : null;
             long jobs = (long) tiles.size() * variants.length;
             for (long first = 0; first < jobs; first += batch) {
                 int n = (int) Math.min(batch, jobs - first);
@@ -77,10 +78,16 @@ public final class SlidingWindow {
                 for (int j = 0; j < n; j++) {
                     long job = first + j;
                     int v = (int) (job % variants.length);
-                    addVariant(out.asSlice(j * k * pv * Float.BYTES, k * pv * Float.BYTES), sum, variants[v], v == 0, p, k);
+                    MemorySegment prediction = out.asSlice(j * k * pv * Float.BYTES, k * pv * Float.BYTES);
+                    int[] tile = tiles.get((int) (job / variants.length));
+                    if (variants.length == 1) {
+                        // the mean of one unflipped prediction is itself: no copy into the sum
+                        TileAccumulator.add(prediction, 1, gaussian, tile, p, logits);
+                        continue;
+                    }
+                    addVariant(prediction, sum, variants[v], v == 0, p, k);
                     if (v == variants.length - 1) {
-                        TileAccumulator.add(sum, variants.length, gaussian, tiles.get((int) (job / variants.length)), p,
-                            logits);
+                        TileAccumulator.add(sum, variants.length, gaussian, tile, p, logits);
                     }
                 }
             }
