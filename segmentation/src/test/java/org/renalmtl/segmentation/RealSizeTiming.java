@@ -3,6 +3,7 @@ package org.renalmtl.segmentation;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -56,32 +57,58 @@ final class RealSizeTiming {
         try (Volume v = Volume.allocate(size[2], size[1], size[0], g, "synthetic CT")) {
             fillCt(v);
             System.out.printf("after input: RSS %d MB, input %d MB%n", rssMb("VmRSS"), v.voxelCount() * 4 >> 20);
-            resetPeak();
-            long t0 = System.nanoTime();
+            CaseProperties props;
+            Grid logits;
+            Stage stage = new Stage();
             try (PreprocessedCase pre = Preprocessor.preprocess(List.of(v), s)) {
-                long t1 = System.nanoTime();
-                report("preprocess", t1 - t0, "network grid " + Arrays.toString(pre.data().shape()) + ", crc "
+                stage.end();
+                props = pre.properties();
+                stage.report("preprocess", 0, "network grid " + Arrays.toString(pre.data().shape()) + ", crc "
                     + ResultDigests.crc(pre.data().segment()));
-                resetPeak();
+                stage = new Stage();
                 long n0 = net.nanos;
-                t1 = System.nanoTime();
-                try (Grid logits = SlidingWindow.predict(pre.data(), s, net, opt)) {
-                    long t2 = System.nanoTime();
-                    long network = net.nanos - n0;
-                    report("sliding window", t2 - t1 - network, String.format("without the network's %.1f s, %d calls,"
-                        + " crc %s", network / 1e9, net.calls, ResultDigests.crc(logits.segment())));
-                    resetPeak();
-                    t2 = System.nanoTime();
-                    try (SegmentationResult r = Exporter.export(logits, pre.properties(), s, probabilities)) {
-                        long t3 = System.nanoTime();
-                        StringBuilder crcs = new StringBuilder("labels crc " + ResultDigests.crc(r.labels().data()));
-                        for (Volume p : r.probabilities()) {
-                            crcs.append(", probabilities crc ").append(ResultDigests.crc(p.data()));
-                        }
-                        report("export", t3 - t2, crcs.toString());
-                    }
-                }
+                logits = SlidingWindow.predict(pre.data(), s, net, opt);
+                stage.end();
+                long network = net.nanos - n0;
+                stage.report("sliding window", network, String.format("without the network's %.1f s wall, %d calls,"
+                    + " crc %s", network / 1e9, net.calls, ResultDigests.crc(logits.segment())));
             }
+            // as Segmenter does: the network-grid image is freed before export
+            stage = new Stage();
+            try (logits; SegmentationResult r = Exporter.export(logits, props, s, probabilities)) {
+                stage.end();
+                StringBuilder crcs = new StringBuilder("labels crc " + ResultDigests.crc(r.labels().data()));
+                for (Volume p : r.probabilities()) {
+                    crcs.append(", probabilities crc ").append(ResultDigests.crc(p.data()));
+                }
+                stage.report("export", 0, crcs.toString());
+            }
+        }
+    }
+
+    /** One stage's wall time, process CPU time (all threads; the machine may be shared) and peak RSS. */
+    private static final class Stage {
+        private final long wall0 = System.nanoTime();
+        private final long cpu0;
+        private long wall;
+        private long cpu;
+        private long peak;
+
+        Stage() {
+            resetPeak();
+            cpu0 = cpuNanos();
+        }
+
+        void end() {
+            wall = System.nanoTime() - wall0;
+            cpu = cpuNanos() - cpu0;
+            peak = rssMb("VmHWM");
+        }
+
+        /** @param minus wall nanoseconds not to count (the network's) */
+        void report(String name, long minus, String detail) {
+            System.out.printf("%-15s %7.2f s, CPU %7.2f s, peak RSS %6d MB (%s)%n", name, (wall - minus) / 1e9,
+                cpu / 1e9, peak, detail);
         }
     }
 
@@ -106,8 +133,10 @@ final class RealSizeTiming {
         });
     }
 
-    private static void report(String stage, long nanos, String detail) {
-        System.out.printf("%-15s %7.2f s, peak RSS %6d MB (%s)%n", stage, nanos / 1e9, rssMb("VmHWM"), detail);
+    /** @return CPU time of the whole process, all threads (the machine may be shared, so wall time varies) */
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+            .getProcessCpuTime();
     }
 
     /** Resets VmHWM to the current RSS, so the next reading is the peak of the next stage. */
