@@ -10,8 +10,10 @@ import java.util.Arrays;
  * binary16 (fp16, nnU-Net's accumulator type).
  *
  * <p>Values are read and written as {@code float}; with {@link Storage#FLOAT16} a write rounds to the nearest
- * fp16 (ties to even), exactly as PyTorch stores into a half tensor. Memory lives in a shared arena (parallel
- * loops read and write it) and is freed by {@link #close()}.
+ * fp16 (ties to even), exactly as PyTorch stores into a half tensor. Loops over many voxels use the run
+ * accessors {@link #read} and {@link #write}, which convert a whole run at once instead of deciding the storage
+ * per element. Memory lives in a shared arena (parallel loops read and write it) and is freed by
+ * {@link #close()}.
  */
 public final class Grid implements AutoCloseable {
 

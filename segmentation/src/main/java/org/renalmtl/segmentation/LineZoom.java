@@ -85,9 +85,39 @@ final class LineZoom {
         return m;
     }
 
-    /** @return the source sample output {@code k} takes (order 0 only) */
-    int nearest(int k) {
-        return index[k];
+    /** @return input samples read per output: 1 (order 0), 2 (order 1) or 4 (order 3) */
+    int taps() {
+        return taps;
+    }
+
+    /** @return the input sample tap {@code t} of output {@code k} reads (0-based, unpadded for orders 0 and 1) */
+    int tap(int k, int t) {
+        return index[k * taps + t];
+    }
+
+    /**
+     * Output sample {@code k} of many lines at once, for order 0 or 1, from the input rows it reads: what
+     * {@link #zoom} computes for those lines, rounded to float.
+     *
+     * @param k   output index
+     * @param a   (len) input row {@code tap(k, 0)}
+     * @param b   (len) input row {@code tap(k, 1)}; unused for order 0
+     * @param out (len) receives the output row
+     * @param len number of lines
+     */
+    void row(int k, float[] a, float[] b, float[] out, int len) {
+        if (order == 0) {
+            System.arraycopy(a, 0, out, 0, len);
+            return;
+        }
+        if (order != 1) {
+            throw new IllegalStateException("order " + order + " needs whole lines");
+        }
+        double w0 = weight[2 * k];
+        double w1 = weight[2 * k + 1];
+        for (int j = 0; j < len; j++) {
+            out[j] = (float) (w0 * a[j] + w1 * b[j]);
+        }
     }
 
     /** @return doubles {@link #zoom} needs in its work array for a block of {@code lines} lines */

@@ -18,10 +18,12 @@ import java.util.function.IntUnaryOperator;
  * dtype.
  *
  * <p>Passes along axes 1 and 2 stay within a slice of axis 0, so consecutive ones run slice by slice with
- * slice-sized buffers; only a pass along axis 0 followed by more passes needs a full-size float32 intermediate,
- * which an instance keeps for the next call with the same shape (export resamples every logit channel alike).
- * A final nearest-neighbour pass along axis 0 (nnU-Net's default order_z 0) just picks source slices, so each
- * picked slice is resampled in-plane straight into the destination, once, and copied where it repeats.
+ * slice-sized buffers. A first pass along axis 0 of order 0 or 1 (nnU-Net's logits) needs only two input slices
+ * per output slice, so it runs slice by slice too; a final nearest-neighbour pass along axis 0 (nnU-Net's
+ * default order_z 0) just picks input slices, so each picked slice is resampled in-plane straight into the
+ * destination, once, and copied where it repeats. Only the cubic pass along axis 0 before others (3-D image
+ * resampling) and an order_z of 1 or 3 need a full-size float32 intermediate, which an instance keeps for the
+ * next call with the same shape.
  */
 final class Resampler implements AutoCloseable {
 
@@ -87,54 +89,59 @@ final class Resampler implements AutoCloseable {
         passes.add(new Pass(p.axis(), p.order(), lo, hi, clipAxis));
     }
 
-    /** Runs the passes in order: a pass along axis 0 on the whole grid, the others slice by slice. */
+    /**
+     * Runs the passes in order. Axis 0 occurs at most once: first (3-D), last (separate z along axis 0) or not
+     * at all; the passes along axes 1 and 2 run slice by slice. A pass along axis 0 that reads at most two
+     * input slices per output slice (order 0 or 1) and comes first is computed slice by slice before them; an
+     * order-0 one that comes last only picks slices; otherwise it runs on the whole grid through the
+     * intermediate.
+     */
     private void execute(Grid src, int sc, Grid dst, int dc, List<Pass> passes) {
-        int[] target = dst.shape();
-        int[] shape = src.shape();
-        Grid cur = src;
-        int cc = sc;
-        int i = 0;
-        while (i < passes.size()) {
-            Pass p = passes.get(i);
-            if (p.axis() == 0) {
-                shape[0] = target[0];
-                boolean last = i == passes.size() - 1;
-                Grid out = last ? dst : temp(shape, cur);
-                axisZero(cur, cc, out, last ? dc : 0, p);
-                cur = out;
-                cc = last ? dc : 0;
-                i++;
-                continue;
-            }
-            int end = i;
-            while (end < passes.size() && passes.get(end).axis() != 0) {
-                end++;
-            }
-            List<SliceGroup.Step> steps = new ArrayList<>();
-            for (Pass q : passes.subList(i, end)) {
-                shape[q.axis()] = target[q.axis()];
-                steps.add(new SliceGroup.Step(q.axis(), new LineZoom(cur.shape()[q.axis()], target[q.axis()],
-                    q.order()), q.lo(), q.hi(), q.clipAxis()));
-            }
-            if (end == passes.size() - 1 && passes.get(end).order() == 0 && passes.get(end).lo() == null) {
-                // nearest along axis 0 last: resample only the picked slices, straight into dst
-                SliceGroup.run(cur, cc, dst, dc, steps, new LineZoom(cur.shape()[0], target[0], 0));
+        int[] s = src.shape();
+        int[] t = dst.shape();
+        Pass first = passes.getFirst();
+        Pass last = passes.getLast();
+        if (passes.size() == 1 && first.axis() == 0) {
+            axisZero(src, sc, dst, dc, first);
+        } else if (first.axis() == 0) {
+            List<SliceGroup.Step> steps = steps(s, t, passes.subList(1, passes.size()));
+            if (first.order() <= 1) {
+                SliceGroup.run(src, sc, dst, dc, new LineZoom(s[0], t[0], first.order()), steps, null);
                 return;
             }
-            boolean last = end == passes.size();
-            Grid out = last ? dst : temp(shape, cur);
-            SliceGroup.run(cur, cc, out, last ? dc : 0, steps, null);
-            cur = out;
-            cc = last ? dc : 0;
-            i = end;
+            int[] mid = s.clone();
+            mid[0] = t[0];
+            Grid tmp = temp(mid);
+            axisZero(src, sc, tmp, 0, first);
+            SliceGroup.run(tmp, 0, dst, dc, null, steps, null);
+        } else if (last.axis() == 0) {
+            List<SliceGroup.Step> steps = steps(s, t, passes.subList(0, passes.size() - 1));
+            if (last.order() == 0 && last.lo() == null) {
+                SliceGroup.run(src, sc, dst, dc, null, steps, new LineZoom(s[0], t[0], 0));
+                return;
+            }
+            int[] mid = t.clone();
+            mid[0] = s[0];
+            Grid tmp = temp(mid);
+            SliceGroup.run(src, sc, tmp, 0, null, steps, null);
+            axisZero(tmp, 0, dst, dc, last);
+        } else {
+            SliceGroup.run(src, sc, dst, dc, null, steps(s, t, passes), null);
         }
     }
 
-    /** The kept intermediate, (re)allocated for this shape; never the grid being read. */
-    private Grid temp(int[] shape, Grid reading) {
-        if (temp == reading) {
-            throw new IllegalStateException("resampling plan needs two intermediates");
+    /** @return the passes along axes 1 and 2 as slice steps from shape {@code s} to {@code t} */
+    private static List<SliceGroup.Step> steps(int[] s, int[] t, List<Pass> passes) {
+        List<SliceGroup.Step> steps = new ArrayList<>();
+        for (Pass q : passes) {
+            int a = q.axis();
+            steps.add(new SliceGroup.Step(a, new LineZoom(s[a], t[a], q.order()), q.lo(), q.hi(), q.clipAxis()));
         }
+        return steps;
+    }
+
+    /** The kept intermediate, (re)allocated for this shape. */
+    private Grid temp(int[] shape) {
         if (temp == null || !Arrays.equals(temp.shape(), shape)) {
             close();
             temp = Grid.allocate(1, shape, Grid.Storage.FLOAT32, "resampling pass");

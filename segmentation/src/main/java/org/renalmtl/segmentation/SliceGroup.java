@@ -28,35 +28,38 @@ final class SliceGroup {
     }
 
     /**
-     * @param in    input grid (D, H, W)
-     * @param ic    its channel
-     * @param out   output grid (D', H', W'); D' = D unless {@code zmap} is given
-     * @param oc    its channel
-     * @param steps passes in order
-     * @param zmap  order-0 zoom along axis 0 picking each output slice's input slice, or null
+     * @param in     input grid (D, H, W)
+     * @param ic     its channel
+     * @param out    output grid (D', H', W'); D' = D unless {@code zFirst} or {@code zPick} is given
+     * @param oc     its channel
+     * @param zFirst order-0 or order-1 zoom along axis 0 applied before the steps, or null
+     * @param steps  passes in order
+     * @param zPick  order-0 zoom along axis 0 picking each output slice's input slice after the steps, or null
      */
-    static void run(Grid in, int ic, Grid out, int oc, List<Step> steps, LineZoom zmap) {
+    static void run(Grid in, int ic, Grid out, int oc, LineZoom zFirst, List<Step> steps, LineZoom zPick) {
         int[] s = in.shape();
         int[] t = out.shape();
         long planeIn = (long) s[1] * s[2];
         long planeOut = (long) t[1] * t[2];
-        List<int[]> tasks = new ArrayList<>(); // {input slice, first output slice, end output slice}
+        List<int[]> tasks = new ArrayList<>(); // {input slice (-1: zFirst's output), first output slice, end}
         for (int k = 0; k < t[0]; k++) {
-            int j = zmap == null ? k : zmap.nearest(k);
-            if (!tasks.isEmpty() && tasks.getLast()[0] == j) {
+            int j = zFirst != null ? -1 : zPick == null ? k : zPick.tap(k, 0);
+            if (j >= 0 && !tasks.isEmpty() && tasks.getLast()[0] == j) {
                 tasks.getLast()[2] = k + 1;
             } else {
                 tasks.add(new int[] {j, k, k + 1});
             }
         }
-        long buffer = steps.size() > 1 ? size(s, steps.getFirst()) : 0;
+        int[] after = dims(new int[] {s[1], s[2]}, steps.getFirst());
+        long buffer = steps.size() > 1 ? (long) after[0] * after[1] : 0;
         Chunks.forEach(tasks.size(), 1, (from, to) -> {
             PlanePass.Scratch scratch = new PlanePass.Scratch();
             float[] mid = new float[(int) buffer]; // (H', W) or (H, W') slice between the two passes
+            ZSlices z = zFirst == null ? null : new ZSlices(in, ic, (int) planeIn);
             for (int task = (int) from; task < to; task++) {
                 int[] job = tasks.get(task);
                 int j = job[0];
-                PlanePass.Runs src = PlanePass.of(in, ic, j * planeIn);
+                PlanePass.Runs src = z != null ? PlanePass.of(z.slice(zFirst, job[1])) : PlanePass.of(in, ic, j * planeIn);
                 int h = s[1];
                 int w = s[2];
                 for (int i = 0; i < steps.size(); i++) {
@@ -79,9 +82,48 @@ final class SliceGroup {
         });
     }
 
-    /** @return elements of a slice after the first step */
-    private static long size(int[] s, Step first) {
-        return first.axis() == 1 ? (long) first.zoom().m() * s[2] : (long) s[1] * first.zoom().m();
+    /** One thread's view of zFirst: output slices computed from the (at most two) input slices they read. */
+    private static final class ZSlices {
+        private final Grid in;
+        private final int ic;
+        private final int plane;
+        private final float[][] rows; // (2, H·W) the last two input slices read
+        private final int[] held = {-1, -1}; // their indices
+        private final float[] result; // (H·W) the output slice
+
+        ZSlices(Grid in, int ic, int plane) {
+            this.in = in;
+            this.ic = ic;
+            this.plane = plane;
+            this.rows = new float[2][plane];
+            this.result = new float[plane];
+        }
+
+        /** @return output slice {@code k} of the zoom along axis 0, as float */
+        float[] slice(LineZoom zoom, int k) {
+            float[] a = input(zoom.tap(k, 0), null);
+            float[] b = zoom.taps() > 1 ? input(zoom.tap(k, 1), a) : a;
+            zoom.row(k, a, b, result, plane);
+            return result;
+        }
+
+        /** @return input slice {@code z}, read unless held; never evicting {@code keep} */
+        private float[] input(int z, float[] keep) {
+            for (int r = 0; r < 2; r++) {
+                if (held[r] == z) {
+                    return rows[r];
+                }
+            }
+            int r = rows[0] == keep ? 1 : rows[1] == keep ? 0 : held[0] <= held[1] ? 0 : 1;
+            in.read(ic, (long) z * plane, rows[r], 0, plane);
+            held[r] = z;
+            return rows[r];
+        }
+    }
+
+    /** @return (rows, columns) of a slice after {@code step} */
+    private static int[] dims(int[] hw, Step step) {
+        return step.axis() == 1 ? new int[] {step.zoom().m(), hw[1]} : new int[] {hw[0], step.zoom().m()};
     }
 
     /**
