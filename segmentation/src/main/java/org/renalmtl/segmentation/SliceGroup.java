@@ -7,8 +7,9 @@ import java.util.function.IntUnaryOperator;
 /**
  * Consecutive resampling passes along axes 1 and 2, run slice by slice (a slice of axis 0 never needs another),
  * slices in parallel; between two passes the slice is held in a float32 buffer, as a full-size intermediate
- * would hold it. Optionally the output slices are picked by a nearest-neighbour zoom along axis 0, so that only
- * the picked input slices are resampled, each once.
+ * would hold it. A zoom along axis 0 may come first when each of its output slices reads at most two input
+ * slices (order 0 or 1: the slice is computed from them, then resampled in-plane), or last when it only picks
+ * input slices (order 0: only the picked ones are resampled, each once, and copied where they repeat).
  */
 final class SliceGroup {
 
