@@ -4,8 +4,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.stream.IntStream;
 import org.renalmtl.loader.Volume;
 
 /**
@@ -15,10 +15,14 @@ import org.renalmtl.loader.Volume;
  * {@code regions_class_order}; then put into the uncropped box (0 outside) and transposed back.
  *
  * <p>Without probabilities the channels are resampled one at a time into a running maximum, so only two
- * channel-sized buffers exist besides the label map. With probabilities nnU-Net takes the labels from the
- * softmax (sigmoid) values instead of the logits, and so does this.
+ * channel-sized buffers in the logits' type exist besides the label map. With probabilities nnU-Net takes the
+ * labels from the softmax (sigmoid) values instead of the logits, and so does this: all channels are resampled
+ * (in the logits' type), then each voxel's probabilities and label are computed and written straight into the
+ * output volumes ({@link CropPlacement}).
  */
 public final class Exporter {
+
+    private static final int RUN = 1 << 12; // voxels per run of the label update
 
     private Exporter() {
     }
@@ -36,172 +40,147 @@ public final class Exporter {
         if (logits.channels() != k) {
             throw new IllegalArgumentException("logits have " + logits.channels() + " channels, the model " + k);
         }
-        int[] crop = props.shapeAfterCropping();
         int sep = NnunetMath.separateZAxis(settings.logitResampling(), settings.spacing(), props.spacing());
+        return probabilities ? withProbabilities(logits, props, settings, sep)
+            : new SegmentationResult(labelsOnly(logits, props, settings, sep), List.of());
+    }
+
+    private static Volume labelsOnly(Grid logits, CaseProperties props, SegmentationSettings settings, int sep) {
+        int[] crop = props.shapeAfterCropping();
         int[] rco = settings.regionsClassOrder();
         long n = (long) crop[0] * crop[1] * crop[2];
-        try (Arena arena = Arena.ofShared()) {
+        try (Arena arena = Arena.ofShared();
+             Resampler resampler = new Resampler();
+             Grid channel = Grid.allocate(1, crop, logits.storage(), "resampled logit channel");
+             // holds values read from `channel`, so the logits' type keeps them exactly
+             Grid best = rco != null ? null : Grid.allocate(1, crop, logits.storage(), "running maximum")) {
             MemorySegment labels = arena.allocate(n); // (crop D, H, W) uint8 labels on the cropped original grid
-            if (!probabilities) {
-                try (Grid channel = Grid.allocate(1, crop, logits.storage(), "resampled logit channel");
-                     Grid best = Grid.allocate(1, crop, Grid.Storage.FLOAT32, "running maximum")) {
-                    for (int c = 0; c < k; c++) {
-                        Resampler.resample(logits, c, channel, 0, sep, settings.logitResampling());
-                        update(channel, c, rco, best, labels);
-                    }
-                }
-                return new SegmentationResult(uncrop(labels, props, settings, props.source() + " labels"), List.of());
+            for (int c = 0; c < settings.numHeads(); c++) {
+                resampler.run(logits, c, channel, 0, sep, settings.logitResampling());
+                update(channel, c, rco, best, labels);
             }
-            try (Grid probs = Grid.allocate(k, crop, Grid.Storage.FLOAT32, "probabilities")) {
-                try (Grid channel = Grid.allocate(1, crop, logits.storage(), "resampled logit channel")) {
-                    for (int c = 0; c < k; c++) {
-                        Resampler.resample(logits, c, channel, 0, sep, settings.logitResampling());
-                        for (long i = 0; i < n; i++) {
-                            probs.set(c, i, channel.get(0, i));
-                        }
-                    }
+            Volume out = CropPlacement.blank(props, props.source() + " labels", 0f);
+            CropPlacement.place(props, settings, out, (i, row, len) -> {
+                for (int j = 0; j < len; j++) {
+                    row[j] = labels.get(ValueLayout.JAVA_BYTE, i + j) & 0xff;
                 }
-                nonlinearity(probs, rco != null);
-                try (Grid best = Grid.allocate(1, crop, Grid.Storage.FLOAT32, "running maximum")) {
-                    for (int c = 0; c < k; c++) {
-                        updateFromProbabilities(probs, c, rco, best, labels);
-                    }
-                }
-                Volume lab = uncrop(labels, props, settings, props.source() + " labels");
-                List<Volume> out = new ArrayList<>();
-                try {
-                    for (int c = 0; c < k; c++) {
-                        out.add(uncropProbabilities(probs, c, rco == null && c == 0 ? 1f : 0f, props, settings));
-                    }
-                } catch (RuntimeException e) {
-                    lab.close();
-                    out.forEach(Volume::close);
-                    throw e;
-                }
-                return new SegmentationResult(lab, out);
-            }
+            });
+            return out;
         }
     }
 
     /** One logit channel into the labels: strict maximum (ties keep the lower class), or region sigmoid &gt; 0.5. */
     private static void update(Grid channel, int c, int[] rco, Grid best, MemorySegment labels) {
-        long n = channel.voxels();
-        IntStream.range(0, Math.toIntExact((n + 4095) / 4096)).parallel().forEach(b -> {
-            long end = Math.min(n, (b + 1L) * 4096);
-            for (long i = b * 4096L; i < end; i++) {
-                float v = channel.get(0, i);
+        Chunks.forEach(channel.voxels(), RUN, (from, to) -> {
+            float[] v = new float[RUN]; // (RUN) resampled logits
+            float[] b = new float[RUN]; // (RUN) running maximum
+            byte[] lab = new byte[RUN]; // (RUN) labels
+            for (long i = from; i < to; i += RUN) {
+                int len = (int) Math.min(RUN, to - i);
+                channel.read(0, i, v, 0, len);
+                MemorySegment.copy(labels, ValueLayout.JAVA_BYTE, i, lab, 0, len);
                 if (rco != null) {
-                    if (sigmoid(v) > 0.5f) {
-                        labels.set(ValueLayout.JAVA_BYTE, i, (byte) rco[c]);
+                    for (int j = 0; j < len; j++) {
+                        if (sigmoid(v[j]) > 0.5f) {
+                            lab[j] = (byte) rco[c];
+                        }
                     }
-                } else if (c == 0 || v > best.get(0, i)) {
-                    best.set(0, i, v);
-                    labels.set(ValueLayout.JAVA_BYTE, i, (byte) c);
+                } else if (c == 0) {
+                    best.write(0, i, v, 0, len);
+                    Arrays.fill(lab, 0, len, (byte) 0);
+                } else {
+                    best.read(0, i, b, 0, len);
+                    for (int j = 0; j < len; j++) {
+                        if (v[j] > b[j]) {
+                            b[j] = v[j];
+                            lab[j] = (byte) c;
+                        }
+                    }
+                    best.write(0, i, b, 0, len);
                 }
+                MemorySegment.copy(lab, 0, labels, ValueLayout.JAVA_BYTE, i, len);
             }
         });
     }
 
-    private static void updateFromProbabilities(Grid probs, int c, int[] rco, Grid best, MemorySegment labels) {
-        long n = probs.voxels();
-        for (long i = 0; i < n; i++) {
-            float v = probs.get(c, i);
-            if (rco != null) {
-                if (v > 0.5f) {
-                    labels.set(ValueLayout.JAVA_BYTE, i, (byte) rco[c]);
+    private static SegmentationResult withProbabilities(Grid logits, CaseProperties props,
+                                                        SegmentationSettings settings, int sep) {
+        int k = settings.numHeads();
+        int[] rco = settings.regionsClassOrder();
+        int[] crop = props.shapeAfterCropping();
+        try (Grid res = Grid.allocate(k, crop, logits.storage(), "resampled logits")) {
+            try (Resampler resampler = new Resampler()) {
+                for (int c = 0; c < k; c++) {
+                    resampler.run(logits, c, res, c, sep, settings.logitResampling());
                 }
-            } else if (c == 0 || v > best.get(0, i)) {
-                best.set(0, i, v);
-                labels.set(ValueLayout.JAVA_BYTE, i, (byte) c);
             }
+            List<Volume> out = new ArrayList<>();
+            try {
+                out.add(CropPlacement.blank(props, props.source() + " labels", 0f));
+                for (int c = 0; c < k; c++) {
+                    // outside the box: background certain for labels, no region
+                    out.add(CropPlacement.blank(props, props.source() + " probabilities " + c,
+                        rco == null && c == 0 ? 1f : 0f));
+                }
+                CropPlacement.placeRows(props, settings, out, (i, rows, len) -> {
+                    for (int c = 0; c < k; c++) {
+                        res.read(c, i, rows[c + 1], 0, len);
+                    }
+                    probabilitiesAndLabels(rows, len, rco);
+                });
+            } catch (RuntimeException e) {
+                out.forEach(Volume::close);
+                throw e;
+            }
+            return new SegmentationResult(out.getFirst(), out.subList(1, out.size()));
+        }
+    }
+
+    /**
+     * rows[1..K] hold one run of logits and become probabilities (softmax over channels with the maximum
+     * subtracted, float32, or sigmoid per region); rows[0] receives the labels taken from them.
+     */
+    private static void probabilitiesAndLabels(float[][] rows, int len, int[] rco) {
+        int k = rows.length - 1;
+        for (int j = 0; j < len; j++) {
+            if (rco != null) {
+                float label = 0f;
+                for (int c = 0; c < k; c++) {
+                    float p = sigmoid(rows[c + 1][j]);
+                    rows[c + 1][j] = p;
+                    if (p > 0.5f) {
+                        label = rco[c];
+                    }
+                }
+                rows[0][j] = label;
+                continue;
+            }
+            float max = Float.NEGATIVE_INFINITY;
+            for (int c = 0; c < k; c++) {
+                max = Math.max(max, rows[c + 1][j]);
+            }
+            float sum = 0f;
+            for (int c = 0; c < k; c++) {
+                float e = (float) Math.exp(rows[c + 1][j] - max);
+                rows[c + 1][j] = e;
+                sum += e;
+            }
+            float best = 0f;
+            int label = 0;
+            for (int c = 0; c < k; c++) {
+                float p = rows[c + 1][j] / sum;
+                rows[c + 1][j] = p;
+                if (c == 0 || p > best) {
+                    best = p;
+                    label = c;
+                }
+            }
+            rows[0][j] = label;
         }
     }
 
     /** PyTorch's float32 sigmoid, 1 / (1 + exp(-x)): for tiny x it rounds to exactly 0.5, as there. */
     static float sigmoid(float x) {
         return 1f / (1f + (float) Math.exp(-x));
-    }
-
-    /** Softmax over channels (max subtracted, float32) or sigmoid per region, in place. */
-    private static void nonlinearity(Grid probs, boolean regions) {
-        int k = probs.channels();
-        long n = probs.voxels();
-        IntStream.range(0, Math.toIntExact((n + 4095) / 4096)).parallel().forEach(b -> {
-            long end = Math.min(n, (b + 1L) * 4096);
-            for (long i = b * 4096L; i < end; i++) {
-                if (regions) {
-                    for (int c = 0; c < k; c++) {
-                        probs.set(c, i, sigmoid(probs.get(c, i)));
-                    }
-                    continue;
-                }
-                float max = Float.NEGATIVE_INFINITY;
-                for (int c = 0; c < k; c++) {
-                    max = Math.max(max, probs.get(c, i));
-                }
-                float sum = 0f;
-                for (int c = 0; c < k; c++) {
-                    float e = (float) Math.exp(probs.get(c, i) - max);
-                    probs.set(c, i, e);
-                    sum += e;
-                }
-                for (int c = 0; c < k; c++) {
-                    probs.set(c, i, probs.get(c, i) / sum);
-                }
-            }
-        });
-    }
-
-    /** The cropped labels into a zero volume of the input's shape, transposed back to file order. */
-    private static Volume uncrop(MemorySegment labels, CaseProperties props, SegmentationSettings settings, String what) {
-        Volume out = blank(props, what);
-        place(props, settings, out, i -> labels.get(ValueLayout.JAVA_BYTE, i) & 0xff);
-        return out;
-    }
-
-    private static Volume uncropProbabilities(Grid probs, int c, float outside, CaseProperties props,
-                                              SegmentationSettings settings) {
-        Volume out = blank(props, props.source() + " probabilities " + c);
-        if (outside != 0f) {
-            long n = out.voxelCount();
-            for (long i = 0; i < n; i++) {
-                out.set(i, outside);
-            }
-        }
-        place(props, settings, out, i -> probs.get(c, i));
-        return out;
-    }
-
-    private static Volume blank(CaseProperties props, String what) {
-        int[] f = props.fileShape();
-        return Volume.allocate(f[0], f[1], f[2], props.geometry(), what);
-    }
-
-    /** Voxel source by cropped-grid index. */
-    @FunctionalInterface
-    private interface CropValues {
-        float at(long i);
-    }
-
-    /**
-     * Writes cropped (network-axis) values into the file-order volume: network axis a is file axis
-     * {@code transpose_forward[a]}, which is what {@code transpose_backward} undoes.
-     */
-    private static void place(CaseProperties props, SegmentationSettings settings, Volume out, CropValues values) {
-        int[] tf = settings.transposeForward();
-        int[] crop = props.shapeAfterCropping();
-        int[] start = props.bboxStart();
-        long[] fileStride = {(long) out.ny() * out.nx(), out.nx(), 1};
-        long[] st = {fileStride[tf[0]], fileStride[tf[1]], fileStride[tf[2]]};
-        long origin = start[0] * st[0] + start[1] * st[1] + start[2] * st[2];
-        IntStream.range(0, crop[0]).parallel().forEach(i0 -> {
-            for (int i1 = 0; i1 < crop[1]; i1++) {
-                long src = ((long) i0 * crop[1] + i1) * crop[2];
-                long dst = origin + i0 * st[0] + i1 * st[1];
-                for (int i2 = 0; i2 < crop[2]; i2++) {
-                    out.set(dst + i2 * st[2], values.at(src + i2));
-                }
-            }
-        });
     }
 }

@@ -10,8 +10,10 @@ import java.util.Arrays;
  * binary16 (fp16, nnU-Net's accumulator type).
  *
  * <p>Values are read and written as {@code float}; with {@link Storage#FLOAT16} a write rounds to the nearest
- * fp16 (ties to even), exactly as PyTorch stores into a half tensor. Memory lives in a shared arena (parallel
- * loops read and write it) and is freed by {@link #close()}.
+ * fp16 (ties to even), exactly as PyTorch stores into a half tensor. Loops over many voxels use the run
+ * accessors {@link #read} and {@link #write}, which convert a whole run at once instead of deciding the storage
+ * per element. Memory lives in a shared arena (parallel loops read and write it) and is freed by
+ * {@link #close()}.
  */
 public final class Grid implements AutoCloseable {
 
@@ -124,6 +126,59 @@ public final class Grid implements AutoCloseable {
         } else {
             data.setAtIndex(F16, k, Float.floatToFloat16(v));
         }
+    }
+
+    /**
+     * Reads a run of elements, as {@link #get} would one by one.
+     *
+     * @param c   channel
+     * @param i   first voxel index within the channel
+     * @param dst receives the values
+     * @param off first position in {@code dst}
+     * @param len number of elements
+     */
+    public void read(int c, long i, float[] dst, int off, int len) {
+        long k = c * voxels + i;
+        if (storage == Storage.FLOAT32) {
+            MemorySegment.copy(data, F32, k * Float.BYTES, dst, off, len);
+        } else {
+            for (int j = 0; j < len; j++) {
+                dst[off + j] = Float.float16ToFloat(data.getAtIndex(F16, k + j));
+            }
+        }
+    }
+
+    /**
+     * Stores a run of elements, as {@link #set} would one by one (rounded to fp16 for {@link Storage#FLOAT16}).
+     *
+     * @param c   channel
+     * @param i   first voxel index within the channel
+     * @param src the values
+     * @param off first position in {@code src}
+     * @param len number of elements
+     */
+    public void write(int c, long i, float[] src, int off, int len) {
+        long k = c * voxels + i;
+        if (storage == Storage.FLOAT32) {
+            MemorySegment.copy(src, off, data, F32, k * Float.BYTES, len);
+        } else {
+            for (int j = 0; j < len; j++) {
+                data.setAtIndex(F16, k + j, Float.floatToFloat16(src[off + j]));
+            }
+        }
+    }
+
+    /**
+     * Copies a run of elements within a channel, bits unchanged.
+     *
+     * @param c    channel
+     * @param from first voxel index read
+     * @param to   first voxel index written
+     * @param len  number of elements
+     */
+    public void copyWithin(int c, long from, long to, long len) {
+        long base = c * voxels;
+        MemorySegment.copy(data, (base + from) * storage.bytes, data, (base + to) * storage.bytes, len * storage.bytes);
     }
 
     /** @return voxel index of (z, y, x) within a channel */

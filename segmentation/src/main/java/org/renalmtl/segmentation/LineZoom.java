@@ -9,8 +9,11 @@ package org.renalmtl.segmentation;
  * the boundary condition of the filter has decayed by 0.27¹² ≈ 1e-7 before it reaches real samples. Indices
  * outside the (padded) line read its nearest end. The 3-D resize is the tensor product of such lines.
  *
- * <p>An instance holds the work buffers for lines up to a given length; it is not thread-safe (one per
- * thread).
+ * <p>Every line of a pass has the same n and m, so the source indices and weights of each output sample are
+ * computed once, here, and {@link #zoom} applies them to a block of lines at once, stored interleaved (sample
+ * {@code i} of line {@code j} at {@code i·lines + j}): the inner loops then run over adjacent memory. Each line
+ * still sees exactly the float64 operations, in the same order, of zooming it alone. An instance is immutable
+ * and may be shared by threads; the work array is the caller's.
  */
 final class LineZoom {
 
@@ -19,33 +22,30 @@ final class LineZoom {
     private static final double POLE = Math.sqrt(3.0) - 2.0;
     private static final double GAIN = (1.0 - POLE) * (1.0 - 1.0 / POLE); // = 6
 
-    private final double[] coeff; // (maxIn + 2·PAD) spline coefficients of the padded line
-
-    /** @param maxIn longest input line this instance will be given */
-    LineZoom(int maxIn) {
-        this.coeff = new double[maxIn + 2 * PAD];
-    }
+    private final int n;
+    private final int m;
+    private final int order;
+    private final int taps; // samples read per output: 1, 2 or 4
+    private final int[] index; // (m, taps) clamped source index of each tap; into the padded line for order 3
+    private final double[] weight; // (m, taps) weight of each tap; unused for order 0
 
     /**
-     * Zooms {@code in[0..n)} to {@code out[0..m)}.
-     *
-     * @param in    (n) input samples
      * @param n     input length
-     * @param out   (m) receives the output samples
      * @param m     output length
      * @param order 0, 1 or 3
      */
-    void zoom(double[] in, int n, double[] out, int m, int order) {
+    LineZoom(int n, int m, int order) {
+        this.n = n;
+        this.m = m;
+        this.order = order;
+        this.taps = order == 3 ? 4 : order + 1;
+        this.index = new int[m * taps];
+        this.weight = new double[m * taps];
         double scale = (double) n / m; // scipy: zoom = in_shape / out_shape in float64
-        if (order == 3) {
-            int len = n + 2 * PAD;
-            for (int i = 0; i < PAD; i++) {
-                coeff[i] = in[0];
-                coeff[PAD + n + i] = in[n - 1];
-            }
-            System.arraycopy(in, 0, coeff, PAD, n);
-            prefilter(coeff, len);
-            for (int k = 0; k < m; k++) {
+        int len = n + 2 * PAD;
+        for (int k = 0; k < m; k++) {
+            int o = k * taps;
+            if (order == 3) {
                 double c = (k + 0.5) * scale - 0.5 + PAD;
                 double f = Math.floor(c);
                 int s = (int) f - 1;
@@ -54,22 +54,123 @@ final class LineZoom {
                 double w0 = u * u * u / 6.0;
                 double w1 = (t * t * (t - 2.0) * 3.0 + 4.0) / 6.0;
                 double w2 = (u * u * (u - 2.0) * 3.0 + 4.0) / 6.0;
-                double w3 = 1.0 - w0 - w1 - w2;
-                out[k] = w0 * coeff[clamp(s, len)] + w1 * coeff[clamp(s + 1, len)]
-                    + w2 * coeff[clamp(s + 2, len)] + w3 * coeff[clamp(s + 3, len)];
-            }
-        } else if (order == 1) {
-            for (int k = 0; k < m; k++) {
+                double[] w = {w0, w1, w2, 1.0 - w0 - w1 - w2};
+                for (int j = 0; j < 4; j++) {
+                    index[o + j] = clamp(s + j, len);
+                    weight[o + j] = w[j];
+                }
+            } else if (order == 1) {
                 double c = (k + 0.5) * scale - 0.5;
                 double f = Math.floor(c);
                 int s = (int) f;
                 double t = c - f;
-                out[k] = (1.0 - t) * in[clamp(s, n)] + t * in[clamp(s + 1, n)];
+                index[o] = clamp(s, n);
+                index[o + 1] = clamp(s + 1, n);
+                weight[o] = 1.0 - t;
+                weight[o + 1] = t;
+            } else {
+                double c = (k + 0.5) * scale - 0.5;
+                index[o] = clamp((int) Math.floor(c + 0.5), n);
+            }
+        }
+    }
+
+    /** @return input length */
+    int n() {
+        return n;
+    }
+
+    /** @return output length */
+    int m() {
+        return m;
+    }
+
+    /** @return input samples read per output: 1 (order 0), 2 (order 1) or 4 (order 3) */
+    int taps() {
+        return taps;
+    }
+
+    /** @return the input sample tap {@code t} of output {@code k} reads (0-based, unpadded for orders 0 and 1) */
+    int tap(int k, int t) {
+        return index[k * taps + t];
+    }
+
+    /**
+     * Output sample {@code k} of many lines at once, for order 0 or 1, from the input rows it reads: what
+     * {@link #zoom} computes for those lines, rounded to float.
+     *
+     * @param k   output index
+     * @param a   (len) input row {@code tap(k, 0)}
+     * @param b   (len) input row {@code tap(k, 1)}; unused for order 0
+     * @param out (len) receives the output row
+     * @param len number of lines
+     */
+    void row(int k, float[] a, float[] b, float[] out, int len) {
+        if (order == 0) {
+            System.arraycopy(a, 0, out, 0, len);
+            return;
+        }
+        if (order != 1) {
+            throw new IllegalStateException("order " + order + " needs whole lines");
+        }
+        double w0 = weight[2 * k];
+        double w1 = weight[2 * k + 1];
+        for (int j = 0; j < len; j++) {
+            out[j] = (float) (w0 * a[j] + w1 * b[j]);
+        }
+    }
+
+    /** @return doubles {@link #zoom} needs in its work array for a block of {@code lines} lines */
+    int workLength(int lines) {
+        return order == 3 ? (n + 2 * PAD + 1) * lines : 0;
+    }
+
+    /**
+     * Zooms a block of lines.
+     *
+     * @param in    (n, lines) input samples, line fastest
+     * @param out   (m, lines) receives the output samples
+     * @param lines lines in the block
+     * @param work  at least {@link #workLength} doubles
+     */
+    void zoom(double[] in, double[] out, int lines, double[] work) {
+        if (order == 3) {
+            int len = n + 2 * PAD;
+            for (int i = 0; i < PAD; i++) {
+                System.arraycopy(in, 0, work, i * lines, lines);
+                System.arraycopy(in, (n - 1) * lines, work, (PAD + n + i) * lines, lines);
+            }
+            System.arraycopy(in, 0, work, PAD * lines, n * lines);
+            prefilter(work, len, lines);
+            for (int k = 0; k < m; k++) {
+                int o = k * 4;
+                double w0 = weight[o];
+                double w1 = weight[o + 1];
+                double w2 = weight[o + 2];
+                double w3 = weight[o + 3];
+                int a = index[o] * lines;
+                int b = index[o + 1] * lines;
+                int c = index[o + 2] * lines;
+                int d = index[o + 3] * lines;
+                int r = k * lines;
+                for (int j = 0; j < lines; j++) {
+                    out[r + j] = w0 * work[a + j] + w1 * work[b + j] + w2 * work[c + j] + w3 * work[d + j];
+                }
+            }
+        } else if (order == 1) {
+            for (int k = 0; k < m; k++) {
+                double w0 = weight[2 * k];
+                double w1 = weight[2 * k + 1];
+                int a = index[2 * k] * lines;
+                int b = index[2 * k + 1] * lines;
+                int r = k * lines;
+                for (int j = 0; j < lines; j++) {
+                    out[r + j] = w0 * in[a + j] + w1 * in[b + j];
+                }
             }
         } else {
             for (int k = 0; k < m; k++) {
-                double c = (k + 0.5) * scale - 0.5;
-                out[k] = in[clamp((int) Math.floor(c + 0.5), n)];
+                System.arraycopy(in, index[k] * lines, out, k * lines, lines);
             }
         }
     }
@@ -78,27 +179,51 @@ final class LineZoom {
         return i < 0 ? 0 : (i >= len ? len - 1 : i);
     }
 
-    /** In-place cubic B-spline interpolation coefficients (causal then anti-causal recursion). */
-    private static void prefilter(double[] c, int n) {
-        for (int i = 0; i < n; i++) {
+    /**
+     * In-place cubic B-spline interpolation coefficients of {@code lines} interleaved lines of length {@code n}
+     * (causal then anti-causal recursion); row {@code n} of {@code c} is scratch for the causal initialisation.
+     */
+    private static void prefilter(double[] c, int n, int lines) {
+        for (int i = 0; i < n * lines; i++) {
             c[i] *= GAIN;
         }
         double z = POLE;
         // causal initialisation for a mirror-symmetric extension
         double zn1 = Math.pow(z, n - 1);
-        double c0 = c[0] + zn1 * c[n - 1];
+        int c0 = n * lines; // the accumulator row
+        int last = (n - 1) * lines;
+        for (int j = 0; j < lines; j++) {
+            c[c0 + j] = c[j] + zn1 * c[last + j];
+        }
         double zi = z;
         for (int i = 1; i < n - 1; i++) {
-            c0 += zi * (c[i] + zn1 * c[n - 1 - i]);
+            int a = i * lines;
+            int b = (n - 1 - i) * lines;
+            for (int j = 0; j < lines; j++) {
+                c[c0 + j] += zi * (c[a + j] + zn1 * c[b + j]);
+            }
             zi *= z;
         }
-        c[0] = c0 / (1.0 - zn1 * zn1);
-        for (int i = 1; i < n; i++) {
-            c[i] += z * c[i - 1];
+        double norm = 1.0 - zn1 * zn1;
+        for (int j = 0; j < lines; j++) {
+            c[j] = c[c0 + j] / norm;
         }
-        c[n - 1] = (z * c[n - 2] + c[n - 1]) * z / (z * z - 1.0);
+        for (int i = 1; i < n; i++) {
+            int a = i * lines;
+            for (int j = 0; j < lines; j++) {
+                c[a + j] += z * c[a - lines + j];
+            }
+        }
+        double tail = z * z - 1.0;
+        int b = (n - 2) * lines;
+        for (int j = 0; j < lines; j++) {
+            c[last + j] = (z * c[b + j] + c[last + j]) * z / tail;
+        }
         for (int i = n - 2; i >= 0; i--) {
-            c[i] = z * (c[i + 1] - c[i]);
+            int a = i * lines;
+            for (int j = 0; j < lines; j++) {
+                c[a + j] = z * (c[a + lines + j] - c[a + j]);
+            }
         }
     }
 }

@@ -3,6 +3,7 @@ package org.renalmtl.segmentation;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.List;
 import org.renalmtl.loader.Volume;
 
@@ -14,6 +15,8 @@ import org.renalmtl.loader.Volume;
  */
 final class NonZeroCrop {
 
+    private static final int RUN = 1 << 14; // voxels read at a time
+
     private NonZeroCrop() {
     }
 
@@ -24,32 +27,44 @@ final class NonZeroCrop {
      */
     static int[][] bbox(List<Volume> channels) {
         Volume first = channels.getFirst();
-        int nz = first.nz();
         int ny = first.ny();
         int nx = first.nx();
-        int[] lo = {Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE};
-        int[] hi = {-1, -1, -1};
-        for (int z = 0; z < nz; z++) {
-            for (int y = 0; y < ny; y++) {
-                long row = first.index(z, y, 0);
-                int xmin = Integer.MAX_VALUE;
-                int xmax = -1;
-                for (Volume v : channels) {
-                    for (int x = 0; x < nx; x++) {
-                        if (v.get(row + x) != 0f) {
-                            xmin = Math.min(xmin, x);
-                            xmax = Math.max(xmax, x);
+        // per chunk of slices {lo z, y, x, hi z, y, x}; min and max merge exactly in any order
+        List<int[]> parts = Chunks.map(first.nz(), 1, (z0, z1) -> {
+            int[] b = {Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE, -1, -1, -1};
+            float[] row = new float[nx]; // (nx) one row of one channel
+            for (int z = (int) z0; z < z1; z++) {
+                for (int y = 0; y < ny; y++) {
+                    long start = first.index(z, y, 0) * Float.BYTES;
+                    int xmin = Integer.MAX_VALUE;
+                    int xmax = -1;
+                    for (Volume v : channels) {
+                        MemorySegment.copy(v.data(), ValueLayout.JAVA_FLOAT, start, row, 0, nx);
+                        for (int x = 0; x < nx; x++) {
+                            if (row[x] != 0f) {
+                                xmin = Math.min(xmin, x);
+                                xmax = Math.max(xmax, x);
+                            }
                         }
                     }
+                    if (xmax >= 0) {
+                        b[0] = Math.min(b[0], z);
+                        b[1] = Math.min(b[1], y);
+                        b[2] = Math.min(b[2], xmin);
+                        b[3] = Math.max(b[3], z);
+                        b[4] = Math.max(b[4], y);
+                        b[5] = Math.max(b[5], xmax);
+                    }
                 }
-                if (xmax >= 0) {
-                    lo[0] = Math.min(lo[0], z);
-                    hi[0] = Math.max(hi[0], z);
-                    lo[1] = Math.min(lo[1], y);
-                    hi[1] = Math.max(hi[1], y);
-                    lo[2] = Math.min(lo[2], xmin);
-                    hi[2] = Math.max(hi[2], xmax);
-                }
+            }
+            return b;
+        });
+        int[] lo = {Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE};
+        int[] hi = {-1, -1, -1};
+        for (int[] b : parts) {
+            for (int a = 0; a < 3; a++) {
+                lo[a] = Math.min(lo[a], b[a]);
+                hi[a] = Math.max(hi[a], b[3 + a]);
             }
         }
         if (hi[0] < 0) {
@@ -71,22 +86,35 @@ final class NonZeroCrop {
         int[] s = data.shape();
         long n = data.voxels();
         MemorySegment mask = arena.allocate(n); // (D, H, W): 0 unknown zero, 1 non-zero, 2 outside
-        for (long i = 0; i < n; i++) {
-            for (int c = 0; c < data.channels(); c++) {
-                if (data.get(c, i) != 0f) {
-                    mask.set(ValueLayout.JAVA_BYTE, i, (byte) 1);
-                    break;
+        Chunks.forEach(n, RUN, (from, to) -> {
+            float[] v = new float[RUN];
+            byte[] m = new byte[RUN];
+            for (long i = from; i < to; i += RUN) {
+                int len = (int) Math.min(RUN, to - i);
+                Arrays.fill(m, (byte) 0);
+                for (int c = 0; c < data.channels(); c++) {
+                    data.read(c, i, v, 0, len);
+                    for (int j = 0; j < len; j++) {
+                        if (v[j] != 0f) {
+                            m[j] = 1;
+                        }
+                    }
                 }
+                MemorySegment.copy(m, 0, mask, ValueLayout.JAVA_BYTE, i, len);
             }
-        }
+        });
+        // the flood reaches the same voxels whatever the order the faces are visited in
         LongStack stack = new LongStack();
         for (int z = 0; z < s[0]; z++) {
+            boolean zFace = z == 0 || z == s[0] - 1;
             for (int y = 0; y < s[1]; y++) {
-                for (int x = 0; x < s[2]; x++) {
-                    boolean face = z == 0 || y == 0 || x == 0 || z == s[0] - 1 || y == s[1] - 1 || x == s[2] - 1;
-                    if (face) {
+                if (zFace || y == 0 || y == s[1] - 1) {
+                    for (int x = 0; x < s[2]; x++) {
                         visit(mask, data.index(z, y, x), stack);
                     }
+                } else {
+                    visit(mask, data.index(z, y, 0), stack);
+                    visit(mask, data.index(z, y, s[2] - 1), stack);
                 }
             }
         }
@@ -115,9 +143,17 @@ final class NonZeroCrop {
                 visit(mask, i + 1, stack);
             }
         }
-        for (long i = 0; i < n; i++) {
-            mask.set(ValueLayout.JAVA_BYTE, i, (byte) (mask.get(ValueLayout.JAVA_BYTE, i) == 2 ? 0 : 1));
-        }
+        Chunks.forEach(n, RUN, (from, to) -> {
+            byte[] m = new byte[RUN];
+            for (long i = from; i < to; i += RUN) {
+                int len = (int) Math.min(RUN, to - i);
+                MemorySegment.copy(mask, ValueLayout.JAVA_BYTE, i, m, 0, len);
+                for (int j = 0; j < len; j++) {
+                    m[j] = (byte) (m[j] == 2 ? 0 : 1);
+                }
+                MemorySegment.copy(m, 0, mask, ValueLayout.JAVA_BYTE, i, len);
+            }
+        });
         return mask;
     }
 
@@ -135,7 +171,7 @@ final class NonZeroCrop {
 
         void push(long v) {
             if (size == items.length) {
-                items = java.util.Arrays.copyOf(items, Math.multiplyExact(items.length, 2));
+                items = Arrays.copyOf(items, Math.multiplyExact(items.length, 2));
             }
             items[size++] = v;
         }

@@ -12,6 +12,7 @@ import java.lang.foreign.ValueLayout;
 final class Normaliser {
 
     private static final double EPS = 1e-8;
+    private static final int RUN = 1 << 14; // voxels read at a time
 
     private Normaliser() {
     }
@@ -23,7 +24,6 @@ final class Normaliser {
      * @param mask  (D, H, W) bytes, 1 inside the filled non-zero mask; needed only for ZScore with the mask
      */
     static void normalise(Grid data, int c, ChannelNormalization norm, MemorySegment mask) {
-        long n = data.voxels();
         switch (norm.scheme()) {
             case NO_NORMALIZATION -> {
             }
@@ -32,41 +32,80 @@ final class Normaliser {
                 float hi = (float) norm.percentile995();
                 float mean = (float) norm.mean();
                 float div = (float) Math.max(norm.std(), EPS);
-                for (long i = 0; i < n; i++) {
-                    float v = Math.min(Math.max(data.get(c, i), lo), hi);
-                    data.set(c, i, (v - mean) / div);
-                }
+                apply(data, c, null, v -> (Math.min(Math.max(v, lo), hi) - mean) / div);
             }
             case ZSCORE_NORMALIZATION -> {
-                boolean masked = norm.useMaskForNorm();
-                double sum = 0;
-                long count = 0;
-                for (long i = 0; i < n; i++) {
-                    if (!masked || mask.get(ValueLayout.JAVA_BYTE, i) != 0) {
-                        sum += data.get(c, i);
-                        count++;
-                    }
-                }
+                MemorySegment m = norm.useMaskForNorm() ? mask : null;
+                double[] moments = sum(data, c, m, false, 0.0);
+                long count = (long) moments[1];
                 if (count == 0) {
                     return;
                 }
-                double mean = sum / count;
-                double sq = 0;
-                for (long i = 0; i < n; i++) {
-                    if (!masked || mask.get(ValueLayout.JAVA_BYTE, i) != 0) {
-                        double d = data.get(c, i) - mean;
-                        sq += d * d;
-                    }
-                }
-                float m = (float) mean;
+                double mean = moments[0] / count;
+                double sq = sum(data, c, m, true, mean)[0];
+                float fm = (float) mean;
                 float div = (float) Math.max((float) Math.sqrt(sq / count), EPS);
-                for (long i = 0; i < n; i++) {
-                    if (!masked || mask.get(ValueLayout.JAVA_BYTE, i) != 0) {
-                        data.set(c, i, (data.get(c, i) - m) / div);
-                    }
-                }
+                apply(data, c, m, v -> (v - fm) / div);
             }
             default -> throw new IllegalStateException("unhandled scheme " + norm.scheme());
         }
+    }
+
+    /**
+     * {sum, count} over the voxels in the mask (all when null) of v, or of (v - centre)² with {@code squares},
+     * added in voxel order (the order fixes the float64 rounding, so this one stays sequential).
+     */
+    private static double[] sum(Grid data, int c, MemorySegment mask, boolean squares, double centre) {
+        long n = data.voxels();
+        float[] v = new float[RUN];
+        byte[] in = new byte[RUN];
+        double sum = 0;
+        long count = 0;
+        for (long i = 0; i < n; i += RUN) {
+            int len = (int) Math.min(RUN, n - i);
+            data.read(c, i, v, 0, len);
+            if (mask != null) {
+                MemorySegment.copy(mask, ValueLayout.JAVA_BYTE, i, in, 0, len);
+            }
+            for (int j = 0; j < len; j++) {
+                if (mask == null || in[j] != 0) {
+                    if (squares) {
+                        double d = v[j] - centre;
+                        sum += d * d;
+                    } else {
+                        sum += v[j];
+                    }
+                    count++;
+                }
+            }
+        }
+        return new double[] {sum, count};
+    }
+
+    /** v = f(v) for the voxels in the mask (all when null), in parallel. */
+    private static void apply(Grid data, int c, MemorySegment mask, FloatUnaryOperator f) {
+        Chunks.forEach(data.voxels(), RUN, (from, to) -> {
+            float[] v = new float[RUN];
+            byte[] in = new byte[RUN];
+            for (long i = from; i < to; i += RUN) {
+                int len = (int) Math.min(RUN, to - i);
+                data.read(c, i, v, 0, len);
+                if (mask != null) {
+                    MemorySegment.copy(mask, ValueLayout.JAVA_BYTE, i, in, 0, len);
+                }
+                for (int j = 0; j < len; j++) {
+                    if (mask == null || in[j] != 0) {
+                        v[j] = f.apply(v[j]);
+                    }
+                }
+                data.write(c, i, v, 0, len);
+            }
+        });
+    }
+
+    /** A float function. */
+    @FunctionalInterface
+    private interface FloatUnaryOperator {
+        float apply(float v);
     }
 }

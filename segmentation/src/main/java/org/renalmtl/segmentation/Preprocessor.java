@@ -2,6 +2,7 @@ package org.renalmtl.segmentation;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -72,6 +73,8 @@ public final class Preprocessor {
             throw new VolumeInputException(first.source() + ": " + e.getMessage(), e);
         }
         int nc = channels.size();
+        CaseProperties props = new CaseProperties(first.source(), first.geometry(), fileShape, spacingT, shapeT,
+            start, end, crop, newShape);
         Grid cropped = Grid.allocate(nc, crop, Grid.Storage.FLOAT32, first.source() + " cropped");
         try {
             copyCropped(channels, tf, start, cropped);
@@ -82,21 +85,25 @@ public final class Preprocessor {
                     Normaliser.normalise(cropped, c, settings.channels().get(c), mask);
                 }
             }
-            Grid data = cropped;
-            if (!Arrays.equals(crop, newShape)) {
-                int sep = NnunetMath.separateZAxis(settings.dataResampling(), spacingT, settings.spacing());
-                data = Grid.allocate(nc, newShape, Grid.Storage.FLOAT32, first.source() + " resampled");
-                for (int c = 0; c < nc; c++) {
-                    Resampler.resample(cropped, c, data, c, sep, settings.dataResampling());
-                }
-                cropped.close();
-            }
-            CaseProperties props = new CaseProperties(first.source(), first.geometry(), fileShape, spacingT, shapeT,
-                start, end, crop, newShape);
-            return new PreprocessedCase(data, props);
         } catch (RuntimeException e) {
             cropped.close();
             throw e;
+        }
+        if (Arrays.equals(crop, newShape)) {
+            return new PreprocessedCase(cropped, props);
+        }
+        try (cropped) {
+            int sep = NnunetMath.separateZAxis(settings.dataResampling(), spacingT, settings.spacing());
+            Grid data = Grid.allocate(nc, newShape, Grid.Storage.FLOAT32, first.source() + " resampled");
+            try (Resampler resampler = new Resampler()) {
+                for (int c = 0; c < nc; c++) {
+                    resampler.run(cropped, c, data, c, sep, settings.dataResampling());
+                }
+            } catch (RuntimeException e) {
+                data.close();
+                throw e;
+            }
+            return new PreprocessedCase(data, props);
         }
     }
 
@@ -111,12 +118,17 @@ public final class Preprocessor {
             Volume v = channels.get(c);
             int channel = c;
             IntStream.range(0, crop[0]).parallel().forEach(i0 -> {
+                float[] row = new float[crop[2]]; // (crop W) one row of the box
                 for (int i1 = 0; i1 < crop[1]; i1++) {
                     long src = origin + i0 * st[0] + i1 * st[1];
-                    long dst = out.index(i0, i1, 0);
-                    for (int i2 = 0; i2 < crop[2]; i2++) {
-                        out.set(channel, dst + i2, v.get(src + i2 * st[2]));
+                    if (st[2] == 1) {
+                        MemorySegment.copy(v.data(), ValueLayout.JAVA_FLOAT, src * Float.BYTES, row, 0, crop[2]);
+                    } else {
+                        for (int i2 = 0; i2 < crop[2]; i2++) {
+                            row[i2] = v.get(src + i2 * st[2]);
+                        }
                     }
+                    out.write(channel, out.index(i0, i1, 0), row, 0, crop[2]);
                 }
             });
         }

@@ -24,9 +24,15 @@ public final class Segmenter {
      */
     public static SegmentationResult segment(List<Volume> channels, SegmentationSettings settings, PatchNetwork network,
                                              PredictionOptions options, boolean probabilities) {
-        try (PreprocessedCase pre = Preprocessor.preprocess(channels, settings);
-             Grid logits = SlidingWindow.predict(pre.data(), settings, network, options)) {
-            return Exporter.export(logits, pre.properties(), settings, probabilities);
+        CaseProperties props;
+        Grid logits;
+        try (PreprocessedCase pre = Preprocessor.preprocess(channels, settings)) {
+            props = pre.properties();
+            logits = SlidingWindow.predict(pre.data(), settings, network, options);
+        }
+        // the network-grid image is freed before export, which needs memory of its own
+        try (logits) {
+            return Exporter.export(logits, props, settings, probabilities);
         }
     }
 }

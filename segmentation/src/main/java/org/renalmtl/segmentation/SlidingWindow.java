@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
 
@@ -12,7 +13,7 @@ import java.util.stream.IntStream;
  * tiles at nnU-Net's steps (axis 0 outermost), each tile predicted as the mean of the network over the mirror
  * variants (identity, then every combination of the allowed axes in {@code itertools.combinations} order, summed
  * in float32 in that order and divided by their count), weighted by the Gaussian and accumulated, with the
- * weights, in the chosen accumulator type; finally logits = accumulated / weights.
+ * weights, in the chosen accumulator type ({@link TileAccumulator}); finally logits = accumulated / weights.
  *
  * <p>In fp16 this is PyTorch's arithmetic: the float32 product {@code prediction·g} is added to the fp16
  * accumulator in float32 and rounded to fp16; the weights add fp16 to fp16 the same way; the final division is
@@ -60,11 +61,11 @@ public final class SlidingWindow {
         long pv = (long) p[0] * p[1] * p[2];
         int batch = options.batchSize();
         Grid logits = Grid.allocate(k, s, acc, "logits");
-        try (Arena arena = Arena.ofShared();
-             Grid weights = Grid.allocate(1, s, acc, "Gaussian weight sum")) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment in = arena.allocate(batch * nc * pv * Float.BYTES, 64); // (batch, C, pz, py, px)
             MemorySegment out = arena.allocate(batch * k * pv * Float.BYTES, 64); // (batch, K, pz, py, px)
-            MemorySegment sum = arena.allocate(k * pv * Float.BYTES, 64); // (K, pz, py, px) mirror sum of one tile
+            // (K, pz, py, px) mirror sum of one tile
+            MemorySegment sum = variants.length > 1 ? arena.allocate(k * pv * Float.BYTES, 64) : null;
             long jobs = (long) tiles.size() * variants.length;
             for (long first = 0; first < jobs; first += batch) {
                 int n = (int) Math.min(batch, jobs - first);
@@ -77,14 +78,20 @@ public final class SlidingWindow {
                 for (int j = 0; j < n; j++) {
                     long job = first + j;
                     int v = (int) (job % variants.length);
-                    addVariant(out.asSlice(j * k * pv * Float.BYTES, k * pv * Float.BYTES), sum, variants[v], v == 0, p, k);
+                    MemorySegment prediction = out.asSlice(j * k * pv * Float.BYTES, k * pv * Float.BYTES);
+                    int[] tile = tiles.get((int) (job / variants.length));
+                    if (variants.length == 1) {
+                        // the mean of one unflipped prediction is itself: no copy into the sum
+                        TileAccumulator.add(prediction, 1, gaussian, tile, p, logits);
+                        continue;
+                    }
+                    addVariant(prediction, sum, variants[v], v == 0, p, k);
                     if (v == variants.length - 1) {
-                        accumulate(sum, variants.length, gaussian, tiles.get((int) (job / variants.length)), p, k,
-                            logits, weights);
+                        TileAccumulator.add(sum, variants.length, gaussian, tile, p, logits);
                     }
                 }
             }
-            divide(logits, weights);
+            TileAccumulator.divide(logits, gaussian, tiles, p);
             return logits;
         } catch (RuntimeException e) {
             logits.close();
@@ -120,20 +127,23 @@ public final class SlidingWindow {
     private static void fillTile(Grid data, int[] origin, int flip, int[] p, MemorySegment dst) {
         int[] s = data.shape();
         int nc = data.channels();
+        int x0 = Math.max(0, -origin[2]); // the tile's columns inside the image, before flipping
+        int x1 = Math.min(p[2], s[2] - origin[2]);
         IntStream.range(0, nc * p[0]).parallel().forEach(cz -> {
+            float[] row = new float[p[2]]; // (px) one tile row, unflipped
             int c = cz / p[0];
             int z = cz % p[0];
             int iz = origin[0] + ((flip & 1) != 0 ? p[0] - 1 - z : z);
             for (int y = 0; y < p[1]; y++) {
                 int iy = origin[1] + ((flip & 2) != 0 ? p[1] - 1 - y : y);
-                long o = ((long) cz * p[1] + y) * p[2];
-                boolean rowInside = iz >= 0 && iz < s[0] && iy >= 0 && iy < s[1];
-                long row = rowInside ? data.index(iz, iy, 0) : 0;
-                for (int x = 0; x < p[2]; x++) {
-                    int ix = origin[2] + ((flip & 4) != 0 ? p[2] - 1 - x : x);
-                    float v = rowInside && ix >= 0 && ix < s[2] ? data.get(c, row + ix) : 0f;
-                    dst.setAtIndex(F32, o + x, v);
+                Arrays.fill(row, 0f);
+                if (iz >= 0 && iz < s[0] && iy >= 0 && iy < s[1] && x0 < x1) {
+                    data.read(c, data.index(iz, iy, origin[2] + x0), row, x0, x1 - x0);
                 }
+                if ((flip & 4) != 0) {
+                    reverse(row);
+                }
+                MemorySegment.copy(row, 0, dst, F32, ((long) cz * p[1] + y) * p[2] * Float.BYTES, p[2]);
             }
         });
     }
@@ -141,73 +151,35 @@ public final class SlidingWindow {
     /** sum = out flipped back (first variant) or sum += out flipped back, float32. */
     private static void addVariant(MemorySegment out, MemorySegment sum, int flip, boolean first, int[] p, int k) {
         IntStream.range(0, k * p[0]).parallel().forEach(kz -> {
+            float[] row = new float[p[2]]; // (px) one row of the variant, flipped back
+            float[] acc = new float[p[2]]; // (px) the same row of the sum
             int ch = kz / p[0];
             int z = kz % p[0];
             int sz = (flip & 1) != 0 ? p[0] - 1 - z : z;
             for (int y = 0; y < p[1]; y++) {
                 int sy = (flip & 2) != 0 ? p[1] - 1 - y : y;
-                long d = ((long) kz * p[1] + y) * p[2];
-                long src = (((long) ch * p[0] + sz) * p[1] + sy) * p[2];
-                for (int x = 0; x < p[2]; x++) {
-                    int sx = (flip & 4) != 0 ? p[2] - 1 - x : x;
-                    float v = out.getAtIndex(F32, src + sx);
-                    sum.setAtIndex(F32, d + x, first ? v : sum.getAtIndex(F32, d + x) + v);
+                long d = ((long) kz * p[1] + y) * p[2] * Float.BYTES;
+                long src = (((long) ch * p[0] + sz) * p[1] + sy) * p[2] * Float.BYTES;
+                MemorySegment.copy(out, F32, src, row, 0, p[2]);
+                if ((flip & 4) != 0) {
+                    reverse(row);
                 }
+                if (!first) {
+                    MemorySegment.copy(sum, F32, d, acc, 0, p[2]);
+                    for (int x = 0; x < p[2]; x++) {
+                        row[x] = acc[x] + row[x];
+                    }
+                }
+                MemorySegment.copy(row, 0, sum, F32, d, p[2]);
             }
         });
     }
 
-    /** Adds one tile's mean prediction times the Gaussian, and the Gaussian, inside the image. */
-    private static void accumulate(MemorySegment sum, int nVariants, float[] g, int[] origin, int[] p, int k,
-                                   Grid logits, Grid weights) {
-        int[] s = logits.shape();
-        float div = nVariants;
-        IntStream.range(0, p[0]).parallel().forEach(z -> {
-            int iz = origin[0] + z;
-            if (iz < 0 || iz >= s[0]) {
-                return;
-            }
-            for (int y = 0; y < p[1]; y++) {
-                int iy = origin[1] + y;
-                if (iy < 0 || iy >= s[1]) {
-                    continue;
-                }
-                for (int x = 0; x < p[2]; x++) {
-                    int ix = origin[2] + x;
-                    if (ix < 0 || ix >= s[2]) {
-                        continue;
-                    }
-                    int t = (z * p[1] + y) * p[2] + x;
-                    long i = logits.index(iz, iy, ix);
-                    float gv = g[t];
-                    for (int ch = 0; ch < k; ch++) {
-                        float pred = sum.getAtIndex(F32, (long) ch * g.length + t);
-                        if (nVariants > 1) {
-                            pred /= div;
-                        }
-                        logits.set(ch, i, logits.get(ch, i) + pred * gv);
-                    }
-                    weights.set(0, i, weights.get(0, i) + gv);
-                }
-            }
-        });
-    }
-
-    /** logits /= weights in the accumulator type; refuses an overflowed (infinite) result. */
-    private static void divide(Grid logits, Grid weights) {
-        long n = logits.voxels();
-        int k = logits.channels();
-        boolean inf = IntStream.range(0, k).parallel().mapToObj(ch -> {
-            boolean any = false;
-            for (long i = 0; i < n; i++) {
-                float v = logits.get(ch, i) / weights.get(0, i);
-                logits.set(ch, i, v);
-                any |= Float.isInfinite(logits.get(ch, i));
-            }
-            return any;
-        }).reduce(false, Boolean::logicalOr);
-        if (inf) {
-            throw new IllegalStateException("the accumulated logits overflowed (infinite values); accumulate in float32");
+    private static void reverse(float[] a) {
+        for (int i = 0, j = a.length - 1; i < j; i++, j--) {
+            float t = a[i];
+            a[i] = a[j];
+            a[j] = t;
         }
     }
 }
