@@ -59,8 +59,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .mask import tumour_on_reference, world_box
-from .volume import (PreprocessingError, Volume, as_list, invert, multiply, orientation, read_nifti, spacing_zyx,
-                     to_world)
+from .volume import (PreprocessingError, Volume, as_list, closest_axes, invert, multiply, orientation, read_nifti,
+                     spacing_zyx, to_world)
 
 __all__ = ["NetworkInput", "PreprocessingConfig", "PreprocessingError", "Volume", "preprocess", "read_nifti"]
 
