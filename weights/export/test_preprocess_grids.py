@@ -91,8 +91,9 @@ class GridsTest(unittest.TestCase):
         """The files re-stored under other voxel orders (as_reoriented), and turned in the world; NIfTI-2, whose
         float64 affine keeps nibabel's canonical affine exact."""
         out = {}
+        turned = rotation((1, 0, 0), 12) @ rotation((0, 0, 1), 25)
         for name, ornt, world in (("lps", None, np.eye(4)), ("sagittal", [[2, -1], [0, 1], [1, -1]], np.eye(4)),
-                                  ("oblique", [[1, 1], [2, -1], [0, 1]], rotation((1, 0, 0), 12) @ rotation((0, 0, 1), 25))):
+                                  ("oblique", [[1, 1], [2, -1], [0, 1]], turned)):
             files = {}
             for f in self.files + [self.mask]:
                 img = nib.load(f)
