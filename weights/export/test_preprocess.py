@@ -277,18 +277,28 @@ class MaskAndErrorTest(unittest.TestCase):
         m = np.zeros((10, 10, 10))
         m[4, 4, 4] = 1
         shifted = np.eye(4)
-        shifted[0, 3] = 0.2  # a fifth of a voxel: another grid
-        with self.assertRaisesRegex(PreprocessingError, "different grid"):
-            preprocess([ct], self.volume(m, shifted), self.CFG)
+        shifted[0, 3] = 0.2  # a fifth of a voxel: another grid, resampled (the voxel stays the nearest)
+        x = preprocess([ct], self.volume(m, shifted), self.CFG)
+        self.assertEqual((x.mask_lo_zyx, x.mask_resampled, x.roi_report()["mask_resampled"]), ((4, 4, 4), True, True))
         shifted[0, 3] = 0.009  # under 1% of a voxel: the same grid
-        preprocess([ct], self.volume(m, shifted), self.CFG)
+        self.assertFalse(preprocess([ct], self.volume(m, shifted), self.CFG).mask_resampled)
+        far = np.eye(4)
+        far[:3, 3] = 100.0
+        with self.assertRaisesRegex(PreprocessingError, "mask does not overlap reference phase .*another scan"):
+            preprocess([ct], self.volume(m, far), self.CFG)
+        outside = np.eye(4)
+        outside[2, 3] = 6.0  # the grids overlap, but the labelled voxel (z = 4 + 6) lies beyond the scan
+        with self.assertRaisesRegex(PreprocessingError, "a non-zero label all lie outside that phase's scan"):
+            preprocess([ct], self.volume(m, outside), self.CFG)
+        with self.assertRaisesRegex(PreprocessingError, "label 3 all lie outside"):
+            preprocess([ct], self.volume(m * 3, outside), self.CFG, label=3)
+        with self.assertRaisesRegex(PreprocessingError, "mask is empty"):
+            preprocess([ct], self.volume(np.zeros((10, 10, 10)), outside), self.CFG)
         m[0, 0, 0] = -1
         with self.assertRaisesRegex(PreprocessingError, "not a label mask"):
             preprocess([ct], self.volume(m), self.CFG)
         m[0, 0, 0] = 0
-        far = np.eye(4)
-        far[:3, 3] = 100.0
-        with self.assertRaisesRegex(PreprocessingError, "does not overlap"):
+        with self.assertRaisesRegex(PreprocessingError, "phase does not overlap"):
             preprocess([ct, self.volume(np.zeros((10, 10, 10)), far)], self.volume(m), self.CFG)
         with self.assertRaises(PreprocessingError):
             preprocess([], self.volume(m), self.CFG)

@@ -20,8 +20,11 @@ the tolerance it holds them to is one float32 rounding). The steps, as the engin
    ``sform_code > 0`` (and usable), else the qform when ``qform_code > 0``, else diag(pixdim) — nibabel's
    ``img.affine`` differs in that last case and for a set but singular sform — and lengths in metres or
    micrometres (``xyzt_units``) are converted to mm, which nibabel does not do.
-2. The first phase is the reference; the mask must lie on its grid (same dimensions, the 8 corner voxel
-   centres within 1% of the smallest voxel size).
+2. The first phase is the reference. A mask on its grid (same dimensions, the 8 corner voxel centres within
+   1% of the smallest voxel size) is used as is; a mask on another grid is resampled onto it, nearest neighbour
+   in world coordinates (a reference voxel takes the label of the mask voxel nearest its centre, 0 more than
+   half a voxel outside the mask's grid; ``mask_resampled``). A mask whose grid's world box does not overlap
+   the reference's, or whose selected voxels all fall outside it, is refused.
 3. Tumour voxels: the largest 26-connected component of the mask's non-zero voxels (``label=0``, the
    default; ties go to the component whose first voxel comes first in (z, y, x) scan order), or every voxel
    whose rounded value is ``label``. A voxel's label is its value rounded; negative values are refused.
@@ -29,8 +32,11 @@ the tolerance it holds them to is one float32 rounding). The steps, as the engin
    by ``margin_mm`` (converted to voxels per axis) on every side.
 5. Network grid: ``size`` (D, H, W) voxels of ``spacing_mm`` (z, y, x), centred on the ROI, with its axes
    along the reference phase's own voxel axes — d along k, h along j, w along i, each in the direction the
-   file stores it; nothing is reoriented to RAS. When the ROI is longer than size × spacing along some axis,
-   all three spacings grow by the same factor (``scaled_to_fit``) so that the whole ROI fits.
+   file stores it (``reorient="none"``, the default) — or along those axes permuted and flipped as nibabel's
+   ``as_closest_canonical`` does (``reorient="ras"``: w along the voxel axis closest to world +x, h to +y, d
+   to +z, chosen as ``io_orientation`` chooses them; the crop is the default crop of the canonical files).
+   When the ROI is longer than size × spacing along some axis, all three spacings grow by the same factor
+   (``scaled_to_fit``) so that the whole ROI fits.
 6. Every phase is sampled on that grid in world coordinates (network voxel → reference voxel → world →
    phase voxel, one composed affine), trilinearly. A point within half a voxel of a phase's grid is inside
    and is interpolated with indices clamped to the edge; farther out it gets ``hu_window[0]``. A phase that
@@ -42,8 +48,8 @@ The output keeps the engine's axis convention: ``data[p, d, h, w]``; ``affine`` 
 nibabel reads as an (W, H, D) array: ``nib.load(f).get_fdata().transpose(2, 1, 0)`` is ``data[p]``.
 
 Needs numpy and nibabel; scipy for the default largest-component selection; h5py only for
-:meth:`PreprocessingConfig.from_h5`. Reading and affine arithmetic are in :mod:`renal_mtl.volume`; the two
-files import nothing else from this package.
+:meth:`PreprocessingConfig.from_h5`. Reading and affine arithmetic are in :mod:`renal_mtl.volume`, the mask's
+selection and resampling in :mod:`renal_mtl.mask`; the three files import nothing else from this package.
 """
 
 import json
@@ -52,7 +58,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .volume import PreprocessingError, Volume, as_list, invert, multiply, read_nifti, spacing_zyx, to_world
+from .mask import tumour_on_reference, world_box
+from .volume import (PreprocessingError, Volume, as_list, closest_axes, invert, multiply, orientation, read_nifti,
+                     spacing_zyx, to_world)
 
 __all__ = ["NetworkInput", "PreprocessingConfig", "PreprocessingError", "Volume", "preprocess", "read_nifti"]
 
@@ -116,7 +124,8 @@ class PreprocessingConfig:
 
 @dataclass(frozen=True)
 class NetworkInput:
-    """What :func:`preprocess` returns; the figures are those of the ``roi`` object in the engine's report."""
+    """What :func:`preprocess` returns; the figures are those of the ``roi`` object in the engine's report (the
+    mask box and its margin box are in the reference phase's voxel indices also when the mask was resampled)."""
 
     data: np.ndarray  # (P, D, H, W) float32, C order: the network input
     affine: np.ndarray  # (4, 4) network voxel (w, h, d, 1) -> world mm, RAS+
@@ -132,6 +141,9 @@ class NetworkInput:
     mask_voxels: int  # tumour voxels
     components: int  # connected components among the mask's non-zero voxels (1 when a label was chosen)
     sources: tuple = field(default=())  # (P) the phases' file names
+    reorientation: str = "none"  # the crop axes asked for: "none" or "ras"
+    network_axes: str = ""  # orientation codes of the network grid's (w, h, d) axes, e.g. "LPS" or "RAS"
+    mask_resampled: bool = False  # the mask was on another grid and was resampled onto the first phase's
 
     def roi_report(self):
         """The report's ``roi`` object (``result.json``), key for key."""
@@ -139,21 +151,26 @@ class NetworkInput:
                 "world_min_xyz_mm": list(self.world_min_xyz), "world_max_xyz_mm": list(self.world_max_xyz),
                 "network_size_dhw": list(self.data.shape[1:]), "network_spacing_zyx_mm": list(self.spacing_mm),
                 "scaled_to_fit": self.scaled_to_fit, "mask_components": self.components,
-                "phase_coverage": list(self.coverage)}
+                "phase_coverage": list(self.coverage), "reorientation": self.reorientation,
+                "network_axes": self.network_axes, "mask_resampled": self.mask_resampled}
 
 
 # ---------------------------------------------------------------------------------------------------------
 # The preprocessing itself (loader/.../preprocess/Preprocessor.java).
 
-def preprocess(phases, mask, config, label=0):
+def preprocess(phases, mask, config, label=0, reorient="none"):
     """The network input the engine computes from these files.
 
     :param phases: P >= 1 phases in the model's phase order (``config["phases"]``), each a NIfTI path or a
         :class:`Volume`; the first is the reference
-    :param mask: the tumour mask on the first phase's grid, a path or a :class:`Volume`
+    :param mask: the tumour mask, a path or a :class:`Volume`: on the first phase's grid, or on another grid that
+        overlaps it (then resampled onto it, nearest neighbour in world coordinates)
     :param config: a :class:`PreprocessingConfig`, or a model config dict (``from_config`` is applied)
     :param label: 0 for the largest 26-connected component of the non-zero voxels (the engine's default),
         else the label to use (``predict --label N``)
+    :param reorient: ``"none"`` (the network grid along the first phase's voxel axes as stored, the engine's
+        default) or ``"ras"`` (those axes permuted and flipped as nibabel's ``as_closest_canonical``):
+        ``predict --reorient``
     :returns: a :class:`NetworkInput`; ``.data`` is (P, D, H, W) float32
     :raises PreprocessingError: for the inputs the engine refuses (exit code 2), with its message
     """
@@ -161,17 +178,14 @@ def preprocess(phases, mask, config, label=0):
         config = PreprocessingConfig.from_config(config)
     if int(label) != label or label < 0:
         raise ValueError("mask label must be 0 (largest component) or positive, got %r" % (label,))
+    if reorient not in ("none", "ras"):
+        raise ValueError("reorient must be \"none\" or \"ras\", got %r" % (reorient,))
     if not phases:
         raise PreprocessingError("no phase given (need at least the reference phase)")
     vols = [p if isinstance(p, Volume) else read_nifti(p) for p in phases]
     mask = mask if isinstance(mask, Volume) else read_nifti(mask)
     ref = vols[0]
-    if not _same_grid(mask, ref):
-        raise PreprocessingError(
-            "%s: mask is on a different grid than reference phase %s (%r vs %r (z,y,x) or different affine); "
-            "resample the mask onto the phase first" % (mask.source, ref.source, list(mask.data.shape),
-                                                        list(ref.data.shape)))
-    tumour, components = _select(mask, int(label))
+    tumour, components, resampled = tumour_on_reference(mask, ref, int(label))
     lo = [int(v) for v in tumour.min(axis=0)]  # (z, y, x) inclusive
     hi = [int(v) for v in tumour.max(axis=0)]
 
@@ -179,44 +193,49 @@ def preprocess(phases, mask, config, label=0):
     rs = spacing_zyx(rg)
     size = config.size
     sp = config.spacing_mm
-    box_lo, box_hi, centre = [0.0] * 3, [0.0] * 3, [0.0] * 3
-    scale = 1.0
+    box_lo, box_hi = [0.0] * 3, [0.0] * 3
     for a in range(3):
         m = config.margin_mm / rs[a]
         box_lo[a] = lo[a] - 0.5 - m
         box_hi[a] = hi[a] + 0.5 + m
-        centre[a] = (box_lo[a] + box_hi[a]) / 2
-        extent_mm = (box_hi[a] - box_lo[a]) * rs[a]
+    fg, fs, f_lo, f_hi = _frame(rg, ref.data.shape, box_lo, box_hi, reorient)
+    centre = [0.0] * 3
+    scale = 1.0
+    for a in range(3):
+        centre[a] = (f_lo[a] + f_hi[a]) / 2
+        extent_mm = (f_hi[a] - f_lo[a]) * fs[a]
         scale = max(scale, extent_mm / (size[a] * sp[a]))
     eff = [sp[0] * scale, sp[1] * scale, sp[2] * scale]
-    # Network voxel (w, h, d) -> reference voxel (i, j, k): a step of eff/rs reference voxels per axis, centred
-    # on the ROI box; (z, y, x) axis a is voxel axis 2 - a.
+    # Network voxel (w, h, d) -> frame voxel (i, j, k): a step of eff/fs frame voxels per axis, centred on the ROI
+    # box; (z, y, x) axis a is voxel axis 2 - a.
     net = [0.0] * 16
     for a in range(3):
         col = 2 - a
-        step = eff[a] / rs[a]
+        step = eff[a] / fs[a]
         net[col * 4 + col] = step
         net[col * 4 + 3] = centre[a] - (size[a] - 1) / 2.0 * step
     net[15] = 1.0
-    net_affine = multiply(rg, net)
+    net_affine = multiply(fg, net)
 
-    # The ROI box as a grid of reference voxels, for the coverage check.
+    # The ROI box as a grid of frame voxels, for the coverage check.
     roi_map = [0.0] * 16
     roi_n = [0, 0, 0]
     for a in range(3):
         col = 2 - a
-        roi_n[a] = max(1, math.floor(box_hi[a] - box_lo[a] + 0.5))  # Java's Math.round
-        step = (box_hi[a] - box_lo[a]) / roi_n[a]
+        roi_n[a] = max(1, math.floor(f_hi[a] - f_lo[a] + 0.5))  # Java's Math.round
+        step = (f_hi[a] - f_lo[a]) / roi_n[a]
         roi_map[col * 4 + col] = step
-        roi_map[col * 4 + 3] = box_lo[a] + step / 2
+        roi_map[col * 4 + 3] = f_lo[a] + step / 2
     roi_map[15] = 1.0
-    roi_affine = multiply(rg, roi_map)
+    roi_affine = multiply(fg, roi_map)
     coverage = []
     for v in vols:
         c = _overlap_fraction(v, roi_n, roi_affine)
         if c == 0:
-            raise PreprocessingError("%s: phase does not overlap the tumour region of reference phase %s"
-                                     % (v.source, ref.source))
+            w_min, w_max = world_box(roi_affine, roi_n)
+            raise PreprocessingError("%s: phase does not overlap the tumour region of reference phase %s (world box "
+                                     "(%.1f, %.1f, %.1f)..(%.1f, %.1f, %.1f) mm)"
+                                     % ((v.source, ref.source) + tuple(w_min) + tuple(w_max)))
         coverage.append(c)
 
     out = np.empty((len(vols),) + size, dtype=np.float32)  # (P, D, H, W)
@@ -246,54 +265,32 @@ def preprocess(phases, mask, config, label=0):
             world_max[a] = max(world_max[a], w[a])
     return NetworkInput(out, np.array(net_affine).reshape(4, 4), tuple(eff), scale > 1, tuple(coverage),
                         tuple(lo), tuple(hi), tuple(box_lo), tuple(box_hi), tuple(world_min), tuple(world_max),
-                        int(len(tumour)), components, tuple(v.source for v in vols))
+                        int(len(tumour)), components, tuple(v.source for v in vols), reorient,
+                        orientation(net_affine), resampled)
 
 
-def _same_grid(a, b):
-    """Volume.sameGrid: same dimensions, 8 corner voxel centres within 1% of a's smallest voxel size."""
-    if a.data.shape != b.data.shape:
-        return False
-    nz, ny, nx = a.data.shape
-    aa, ba = as_list(a.affine), as_list(b.affine)
-    s = spacing_zyx(aa)
-    tol = 0.01 * min(s[2], min(s[1], s[0]))
-    for c in range(8):
-        ijk = (nx - 1 if c & 1 else 0, ny - 1 if c & 2 else 0, nz - 1 if c & 4 else 0)
-        wa, wb = to_world(aa, *ijk), to_world(ba, *ijk)
-        if not all(abs(wa[d] - wb[d]) <= tol for d in range(3)):
-            return False
-    return True
+def _frame(g, dims, box_lo, box_hi, reorient):
+    """ReferenceFrame.of: the grid the network grid is laid out on, the reference's voxel axes or (``ras``) those
+    axes permuted and flipped as ``as_closest_canonical``; only indices change, no world position.
 
-
-def _select(mask, label):
-    """MaskRegion.select: the (n, 3) (z, y, x) indices of the tumour voxels and the component count."""
-    v = mask.data  # (Z, Y, X) float32
-    neg = v < np.float32(-0.5)
-    if neg.any():
-        z, y, x = np.argwhere(neg)[0]
-        raise PreprocessingError("%s: not a label mask: voxel (z, y, x) = (%d, %d, %d) holds %r, and labels are "
-                                 "never negative (is this an image?)" % (mask.source, z, y, x, float(v[z, y, x])))
-    if label == 0:
-        fg = v >= np.float32(0.5)
-    else:
-        fg = (v >= np.float32(label - 0.5)) & (v < np.float32(label + 0.5))
-    if not fg.any():
-        raise PreprocessingError("%s: mask is empty (no voxel with %s)"
-                                 % (mask.source, "a non-zero label" if label == 0 else "label %d" % label))
-    if label != 0:
-        return np.argwhere(fg), 1
-    from scipy import ndimage
-
-    labels, count = ndimage.label(fg, structure=np.ones((3, 3, 3), dtype=bool))  # 26-connectivity
-    flat = labels.ravel()
-    where = np.flatnonzero(flat)
-    ids = flat[where]
-    sizes = np.bincount(ids, minlength=count + 1)[1:]
-    first = np.full(count, flat.size, dtype=np.int64)
-    np.minimum.at(first, ids - 1, where)  # each component's first voxel in scan order
-    # Largest; among equal sizes the one met first in scan order (ConnectedComponents.largest).
-    best = min(range(count), key=lambda c: (-sizes[c], first[c])) + 1
-    return np.argwhere(labels == best), int(count)
+    :returns: (frame voxel (i, j, k) -> world affine as a list of 16, (z, y, x) spacing along the frame's (k, j, i),
+        ROI box lower and upper corners in frame voxel coordinates (z, y, x))
+    """
+    s = spacing_zyx(g)[::-1]  # (x, y, z)
+    if reorient == "none":
+        return g, [s[2], s[1], s[0]], list(box_lo), list(box_hi)
+    m = [0.0] * 16  # frame voxel -> reference voxel, (4, 4) row-major
+    spacing, lo, hi = [0.0] * 3, [0.0] * 3, [0.0] * 3
+    for o, (c, sign) in enumerate(closest_axes(g)):  # reference voxel axis o becomes frame axis c
+        n = dims[2 - o]
+        flip = sign < 0
+        m[o * 4 + c] = -1.0 if flip else 1.0
+        m[o * 4 + 3] = float(n - 1) if flip else 0.0
+        spacing[2 - c] = s[o]
+        lo[2 - c] = n - 1 - box_hi[2 - o] if flip else box_lo[2 - o]
+        hi[2 - c] = n - 1 - box_lo[2 - o] if flip else box_hi[2 - o]
+    m[15] = 1.0
+    return multiply(g, m), spacing, lo, hi
 
 
 def _overlap_fraction(v, n, affine):

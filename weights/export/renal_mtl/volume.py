@@ -187,3 +187,50 @@ def as_list(affine):
     a = [float(v) for v in np.asarray(affine, dtype=np.float64).reshape(16)]
     a[12:16] = [0.0, 0.0, 0.0, 1.0]
     return a
+
+
+def closest_axes(a):
+    """Geometry.closestAxes, nibabel's ``io_orientation``: for voxel axes i, j, k, (world axis 0/1/2, sign ±1).
+
+    The 3 x 3 part with unit columns is replaced by its polar factor (Newton's iteration X <- (X + X^-T) / 2, as the
+    engine computes it); then for i, j, k in turn the world axis with the largest |entry| in that column (the first
+    on ties), whose row is then zeroed so that no two voxel axes take the same world axis.
+    """
+    s = [math.sqrt(a[c] * a[c] + a[4 + c] * a[4 + c] + a[8 + c] * a[8 + c]) for c in range(3)]  # (i, j, k)
+    x = [[a[r * 4 + c] / s[c] for c in range(3)] for r in range(3)]  # (world row, voxel column)
+    for _ in range(100):
+        inv_t = _inverse_transpose(x)
+        change = 0.0
+        for r in range(3):
+            for c in range(3):
+                v = (x[r][c] + inv_t[r][c]) / 2
+                change = max(change, abs(v - x[r][c]))
+                x[r][c] = v
+        if change < 1e-15:
+            break
+    out = []
+    for c in range(3):
+        best = 0
+        for r in (1, 2):
+            if abs(x[r][c]) > abs(x[best][c]):
+                best = r
+        out.append((best, -1 if x[best][c] < 0 else 1))
+        x[best] = [0.0, 0.0, 0.0]
+    return out
+
+
+def orientation(a):
+    """Geometry.orientation, nibabel's ``aff2axcodes``: three letters such as "RAS" or "LPS"."""
+    return "".join(("RAS" if sign > 0 else "LPI")[axis] for axis, sign in closest_axes(a))
+
+
+def _inverse_transpose(m):
+    det = (m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+           - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+           + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]))
+    r = [[0.0] * 3 for _ in range(3)]  # cofactor matrix / det = (m^-1)^T
+    for i in range(3):
+        for j in range(3):
+            i1, i2, j1, j2 = (i + 1) % 3, (i + 2) % 3, (j + 1) % 3, (j + 2) % 3
+            r[i][j] = (m[i1][j1] * m[i2][j2] - m[i1][j2] * m[i2][j1]) / det
+    return r

@@ -1,13 +1,19 @@
 """Writes two more "phases" of a CT on grids of their own, for PreprocessParityTest: the engine must resample
 them onto the reference phase in world space exactly as weights/export/renal_mtl/preprocess.py does.
 
-usage: parity_phases.py CT.nii.gz OUT_DIR  ->  OUT_DIR/venous.nii.gz, OUT_DIR/delayed.nii.gz
+usage: parity_phases.py CT.nii.gz MASK.nii.gz OUT_DIR  ->  OUT_DIR/venous.nii.gz, delayed.nii.gz,
+       mask_venous.nii.gz, sagittal.nii.gz, mask_sagittal.nii.gz
 
 * venous: the CT's own voxels with x reversed, rotated 10 degrees about the world z axis through the scan's
   centre and shifted by (1.3, -2.1, 0.7) mm; stored as uint16 with scl_slope 0.5, scl_inter -1024 and a
   qform only (sform_code 0), so the engine's qform arithmetic and scaling are what place and scale it.
 * delayed: the CT resampled (scipy, trilinear) onto an oblique 2 mm grid (12 degrees about (1, 1, 0)),
   float32, sform only, in micrometres (xyzt_units 3), which the engine converts to mm and nibabel does not.
+* mask_venous: the mask (of the CT's grid) stored on the venous grid, as the mask of another phase of the study
+  would be: the engine resamples it onto the reference phase (nearest, world space) as preprocess.py must.
+* sagittal, mask_sagittal: the CT and the mask re-stored with their voxel axes permuted and flipped
+  (as_reoriented [[2, -1], [0, 1], [1, -1]]: a PIL file whose fastest axis runs along z), float32, sform only,
+  so that --reorient ras must permute and flip the crop's axes back to RAS.
 """
 
 import os
@@ -34,7 +40,7 @@ def about(r, centre, shift=(0.0, 0.0, 0.0)):
     return m
 
 
-def main(ct_path, out_dir):
+def main(ct_path, mask_path, out_dir):
     ct = nib.load(ct_path)
     hu = np.asarray(ct.dataobj, dtype=np.float64)  # (X, Y, Z)
     a = ct.affine
@@ -52,6 +58,19 @@ def main(ct_path, out_dir):
     img.header.set_slope_inter(0.5, -1024.0)
     img.header.set_xyzt_units("mm")
     nib.save(img, os.path.join(out_dir, "venous.nii.gz"))
+    mask = nib.load(mask_path)
+    img = nib.Nifti1Image(np.asarray(mask.dataobj)[::-1].astype(np.uint8), None)
+    img.set_qform(venous_affine, code=1)
+    img.set_sform(np.eye(4), code=0)
+    img.header.set_xyzt_units("mm")
+    nib.save(img, os.path.join(out_dir, "mask_venous.nii.gz"))
+    for name, src, dtype in (("sagittal", ct, np.float32), ("mask_sagittal", mask, np.uint8)):
+        moved = src.as_reoriented(np.array([[2, -1], [0, 1], [1, -1]]))
+        img = nib.Nifti1Image(np.asarray(moved.dataobj).astype(dtype), None)
+        img.set_sform(moved.affine, code=1)
+        img.set_qform(np.eye(4), code=0)
+        img.header.set_xyzt_units("mm")
+        nib.save(img, os.path.join(out_dir, name + ".nii.gz"))
 
     r = rotation((1, 1, 0), 12.0)
     corners = np.array([[i, j, k, 1.0] for i in (0, hu.shape[0] - 1) for j in (0, hu.shape[1] - 1)
@@ -76,4 +95,4 @@ def main(ct_path, out_dir):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3])

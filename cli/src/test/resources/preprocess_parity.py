@@ -10,7 +10,7 @@ inputs (PreprocessParityTest). Prints one JSON object:
                    engine stores the network grid's float64 affine as float32: <= 0.5 when they agree)
   shape            the network input's (P, D, H, W)
 
-usage: preprocess_parity.py EXPORT_DIR MODEL.h5 SAVE_INPUT_DIR MASK LABEL NAME=FILE [NAME=FILE ...]
+usage: preprocess_parity.py EXPORT_DIR MODEL.h5 SAVE_INPUT_DIR MASK LABEL none|ras NAME=FILE [NAME=FILE ...]
 """
 
 import json
@@ -22,13 +22,13 @@ import numpy as np
 
 
 def main(argv):
-    export_dir, model, saved, mask, label = argv[:5]
-    names, files = zip(*(a.split("=", 1) for a in argv[5:]))
+    export_dir, model, saved, mask, label, reorient = argv[:6]
+    names, files = zip(*(a.split("=", 1) for a in argv[6:]))
     sys.path.insert(0, export_dir)
     from renal_mtl.preprocess import PreprocessingConfig, preprocess
 
     cfg = PreprocessingConfig.from_h5(model)
-    x = preprocess(list(files), mask, cfg, label=int(label))
+    x = preprocess(list(files), mask, cfg, label=int(label), reorient=reorient)
     divisor = cfg.std if cfg.normalisation == "zscore" else cfg.hu_high - cfg.hu_low
     hu_ulp = float(np.spacing(np.float32(max(abs(cfg.hu_low), abs(cfg.hu_high)))))
     out = {"roi": x.roi_report(), "shape": list(x.data.shape), "max_abs_diff": [], "bound": [], "differing": [],

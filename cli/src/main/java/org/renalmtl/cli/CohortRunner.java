@@ -5,24 +5,25 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
+import java.util.Map;
 import org.renalmtl.engine.ModelRunException;
 import org.renalmtl.engine.Prediction;
-import org.renalmtl.evaluation.io.CsvTable;
 import org.renalmtl.loader.ImageInput;
 import org.renalmtl.loader.MaskSelection;
 import org.renalmtl.loader.measure.PhaseStats;
 import org.renalmtl.pipeline.CasePipeline;
 import org.renalmtl.pipeline.CaseReport;
+import org.renalmtl.pipeline.EngineVersion;
 import org.renalmtl.weights.ModelConfig;
 
 /**
- * A cohort run: one results row per case, appended and flushed as each case ends, so an
- * interrupted run loses at most the case in flight and a re-run skips every case already in the
- * file. A failing case is recorded with its error and the run goes on. The results CSV feeds
+ * A cohort run: one results row per case, appended as each case ends, so an interrupted run loses at most the case
+ * in flight and a re-run skips every case already in the file. A failing case is recorded with its error and the
+ * run goes on; {@code --retry-failed} runs the cases with error rows again. Every row names the model's SHA-256,
+ * the engine version and the row-changing options ({@link Provenance}): a file written otherwise is refused, never
+ * mixed. {@code --part K/N} runs one of N disjoint parts, by case id ({@link CohortPart}). The results CSV feeds
  * {@code renal-mtl evaluate} directly ({@code --score p_<task>}).
  *
  * <p>A phase cell may name a NIfTI file or a DICOM series folder; an optional column {@code PHASE_series} chooses
@@ -31,16 +32,22 @@ import org.renalmtl.weights.ModelConfig;
  * file keeps its columns.
  */
 final class CohortRunner {
+    /** Exit code of a run in which some case of the cohort (or part) has an error row. */
+    static final int SOME_CASES_FAILED = 3;
+
     private final CasePipeline pipeline;
     private final ModelConfig config;
     private final MaskSelection selection;
     private final SeriesChoice series;
+    private final Provenance provenance;
 
-    CohortRunner(CasePipeline pipeline, ModelConfig config, MaskSelection selection, SeriesChoice series) {
+    CohortRunner(CasePipeline pipeline, ModelConfig config, MaskSelection selection, SeriesChoice series,
+            String options) {
         this.pipeline = pipeline;
         this.config = config;
         this.selection = selection;
         this.series = series;
+        this.provenance = new Provenance(pipeline.modelSha256(), EngineVersion.VERSION, options);
     }
 
     /** @return the results header for this model */
@@ -57,59 +64,56 @@ final class CohortRunner {
             h.add("hu_" + p + "_mean");
             h.add("hu_" + p + "_sd");
         }
+        h.addAll(Provenance.COLUMNS);
         h.add("seconds");
         return h;
     }
 
-    int run(Path casesCsv, Path out) {
+    /**
+     * @param casesCsv    the case list
+     * @param out         the results file (created, or resumed)
+     * @param part        the part of the cohort to run
+     * @param retryFailed whether cases with an error row run again
+     * @return 0 if every case of the part has an ok row, {@link #SOME_CASES_FAILED} otherwise
+     */
+    int run(Path casesCsv, Path out, CohortPart part, boolean retryFailed) {
         AtomicFiles.checkWritable(out);
         if (Files.exists(out) && sameFile(out, casesCsv)) {
             throw new InputException(out + ": --out is the cohort list itself; choose another file");
         }
-        CsvTable cases = CsvTable.read(casesCsv);
-        int idCol = cases.column("case_id", "--cohort");
-        int[] phaseCols = config.phases().stream().mapToInt(p -> cases.column(p, "--cohort")).toArray();
-        int maskCol = cases.column("mask", "--cohort");
-        int[] seriesCols = config.phases().stream()
-                .mapToInt(p -> cases.hasColumn(p + "_series") ? cases.column(p + "_series", "--cohort") : -1).toArray();
+        CohortManifest cases = CohortManifest.read(casesCsv, config.phases());
         Path base = casesCsv.toAbsolutePath().getParent();
-        Set<String> ids = new HashSet<>();
-        for (int r = 0; r < cases.rowCount(); r++) {
-            String id = cases.cell(r, idCol);
-            String problem = id.isEmpty() ? "is empty" : id.chars().anyMatch(Character::isISOControl)
-                    ? "holds a control character (line break, tab, ...)" : !ids.add(id) ? "is a duplicate" : null;
-            if (problem != null) {
-                throw new InputException(casesCsv + " line " + cases.lineOf(r) + ": case_id '"
-                        + id.replaceAll("\\p{Cntrl}", "?") + "' " + problem);
+        List<Integer> mine = new ArrayList<>();
+        for (int r = 0; r < cases.size(); r++) {
+            if (part.contains(cases.id(r))) {
+                mine.add(r);
             }
         }
         int failed = 0;
-        int todo;
-        int skipped;
-        try (ResultsFile results = ResultsFile.open(out, header())) {
-            Set<String> done = results.done();
-            skipped = done.size();
-            todo = (int) ids.stream().filter(id -> !done.contains(id)).count();
+        int failedBefore = 0;
+        List<Integer> todo = new ArrayList<>();
+        try (ResultsFile results = ResultsFile.open(out, header(), provenance)) {
+            Map<String, String> status = results.status();
+            for (int r : mine) {
+                String s = status.get(cases.id(r));
+                if (s == null || s.equals("error") && retryFailed) {
+                    todo.add(r);
+                } else if (s.equals("error")) {
+                    failedBefore++;
+                }
+            }
+            int skipped = mine.size() - todo.size();
             if (skipped > 0) {
                 System.err.printf("renal-mtl: %s already holds %d case(s); skipping them%n", out, skipped);
             }
-            Progress progress = Progress.forCases(todo);
-            for (int r = 0; r < cases.rowCount(); r++) {
-                String id = cases.cell(r, idCol);
-                if (done.contains(id)) {
-                    continue;
-                }
+            Progress progress = Progress.forCases(todo.size());
+            for (int r : todo) {
+                String id = cases.id(r);
                 progress.start(id);
-                List<ImageInput> phases = new ArrayList<>();
-                for (int p = 0; p < phaseCols.length; p++) {
-                    String own = seriesCols[p] < 0 ? "" : cases.cell(r, seriesCols[p]).strip();
-                    phases.add(new ImageInput(base.resolve(cases.cell(r, phaseCols[p])),
-                            own.isEmpty() ? series.forImage(config.phases().get(p)) : own));
-                }
-                Path mask = base.resolve(cases.cell(r, maskCol));
                 List<String> row;
                 try {
-                    CaseReport res = pipeline.run(phases, mask, selection, null);
+                    CaseReport res = pipeline.run(inputs(cases, r, base), path(cases, r, cases.maskColumn, base),
+                            selection, null);
                     for (String w : res.warnings()) {
                         progress.report("renal-mtl: warning: case " + id + ": " + w);
                     }
@@ -119,15 +123,50 @@ final class CohortRunner {
                         throw e;
                     }
                     failed++;
-                    row = errorRow(id, e.getMessage(), header().size());
+                    row = errorRow(id, e.getMessage(), progress.caseSeconds());
                 }
-                results.append(row);
+                results.append(id, row);
                 progress.done(row.get(1).equals("ok"));
             }
             progress.finish();
+            System.out.printf("%d case(s) run, %d failed, %d skipped (already in %s)%n", todo.size(), failed, skipped,
+                    out);
         }
-        System.out.printf("%d case(s) run, %d failed, %d skipped (already in %s)%n", todo, failed, skipped, out);
-        return 0;
+        if (failed + failedBefore == 0) {
+            return 0;
+        }
+        System.err.printf("renal-mtl: error: %d of %d case(s)%s have an error row in %s%s%n", failed + failedBefore,
+                mine.size(), part.n() > 1 ? " of part " + part.k() + "/" + part.n() : "", out,
+                failedBefore > 0 ? " (" + failedBefore + " from an earlier run: --retry-failed runs them again)" : "");
+        return SOME_CASES_FAILED;
+    }
+
+    private List<ImageInput> inputs(CohortManifest cases, int r, Path base) {
+        List<ImageInput> phases = new ArrayList<>();
+        for (int p = 0; p < cases.phaseColumns.length; p++) {
+            String own = cases.seriesColumns[p] < 0 ? "" : cases.table.cell(r, cases.seriesColumns[p]).strip();
+            phases.add(new ImageInput(path(cases, r, cases.phaseColumns[p], base),
+                    own.isEmpty() ? series.forImage(config.phases().get(p)) : own));
+        }
+        return phases;
+    }
+
+    /** A case's file, relative to the case list; an empty cell or a file that cannot be read fails that case only. */
+    private static Path path(CohortManifest cases, int r, int column, Path base) {
+        String cell = cases.table.cell(r, column);
+        String name = cases.table.header().get(column);
+        if (cell.isBlank()) {
+            throw new InputException(cases.table.source() + " line " + cases.table.lineOf(r) + ": no " + name
+                    + " given (empty cell)");
+        }
+        Path p = base.resolve(cell);
+        if (!Files.exists(p)) {
+            throw new InputException(p + ": no such file (" + name + ")");
+        }
+        if (!Files.isReadable(p)) {
+            throw new InputException(p + ": not readable (" + name + "; check its permissions)");
+        }
+        return p;
     }
 
     private static boolean sameFile(Path a, Path b) {
@@ -163,15 +202,18 @@ final class CohortRunner {
             row.add(String.format(Locale.ROOT, "%.2f", s.meanHu()));
             row.add(String.format(Locale.ROOT, "%.2f", s.sdHu()));
         }
+        row.addAll(provenance.cells());
         row.add(String.format(Locale.ROOT, "%.3f", seconds));
         return row;
     }
 
-    private static List<String> errorRow(String id, String message, int columns) {
+    private List<String> errorRow(String id, String message, double seconds) {
         List<String> row = new ArrayList<>(List.of(csv(id), "error", csv(message == null ? "error" : message)));
-        while (row.size() < columns) {
+        while (row.size() < header().size() - Provenance.COLUMNS.size() - 1) {
             row.add("");
         }
+        row.addAll(provenance.cells());
+        row.add(String.format(Locale.ROOT, "%.3f", seconds));
         return row;
     }
 

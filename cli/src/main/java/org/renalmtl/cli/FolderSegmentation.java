@@ -20,7 +20,7 @@ import org.renalmtl.segmentation.SegmentationResult;
  * loaded model, as the cohort runner runs cases: {@link Progress} on stderr, resumable (a case whose outputs
  * all exist is skipped, like {@code nnUNetv2_predict --continue_prediction}; {@code --overwrite} redoes it),
  * a bad case reported on one line and the run going on ({@link CohortRunner#isCaseError}), a summary at the end,
- * and exit code 2 if any case failed. Each case's outputs are complete or absent.
+ * and exit code 3 ({@link CohortRunner#SOME_CASES_FAILED}) if any case failed. Each case's outputs are complete or absent.
  */
 final class FolderSegmentation {
     /** Appended to a case's name for its probabilities file. */
@@ -41,7 +41,7 @@ final class FolderSegmentation {
     /**
      * @param folder the scanned input folder
      * @param out    the output folder (created if absent)
-     * @return 0 if every case ran or was skipped, 2 if any failed
+     * @return 0 if every case ran or was skipped, 3 if any failed
      */
     int run(CaseFolder folder, Path out) {
         SortedMap<String, List<Path>> cases = folder.forChannels(model.config().channels().size());
@@ -92,7 +92,7 @@ final class FolderSegmentation {
                 skipped, out);
         if (failed > 0) {
             System.err.printf("renal-mtl: error: %d of %d case(s) failed (reported above)%n", failed, todo.size());
-            return 2;
+            return CohortRunner.SOME_CASES_FAILED;
         }
         return 0;
     }

@@ -18,14 +18,18 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The {@code renal-mtl} command line. Exit codes: 0 success, 2 bad input or usage (one line on
- * stderr naming the file and the problem), 1 an internal error (stack trace with {@code --debug}).
+ * The {@code renal-mtl} command line. Exit codes: 0 success, 3 a run over many cases (a cohort, a segment folder)
+ * finished but some case failed (each says why), 2 bad input or usage (one line on stderr naming the file and the
+ * problem), 1 an internal error (stack trace with {@code --debug}).
  */
 @Command(
         name = "renal-mtl",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Multi-task kidney-cancer CT model (Lv et al., Eur Radiol 2026): inference and evaluation.",
+        exitCodeListHeading = "Exit codes:%n",
+        exitCodeList = {"0:success", "3:a cohort or folder ran, but some case failed (each says why)",
+            "2:bad input or usage (one line naming the file and the problem)", "1:internal error (a bug)"},
         subcommands = {
             DemoCommand.class,
             BenchCommand.class,

@@ -31,7 +31,14 @@ import picocli.CommandLine.Option;
                     + " --phase NAME=FILE works for any.",
             "A phase image is a NIfTI file or a folder holding a DICOM series (converted with dcm2niix, which must be"
                     + " on the PATH); --series chooses the series of a folder that holds several.",
-            "Warnings (the same scan for two phases, a tumour at the scan's edge) go to stderr and the report."})
+            "Warnings (the same scan for two phases, a tumour at the scan's edge) go to stderr and the report.",
+            "A cohort's rows carry the model's SHA-256, the engine version and the options that change them (--reorient,"
+                    + " --label, --series): a results file written otherwise is refused, never mixed."},
+        exitCodeListHeading = "Exit codes:%n",
+        exitCodeList = {"0:every case ran (a cohort: every case has an ok row)",
+            "3:a cohort ran, but some case has an error row (it says why; --retry-failed runs those again)",
+            "2:bad input or usage (one line naming the file and the problem; nothing run or written)",
+            "1:internal error (a bug; --debug shows the stack trace)"})
 final class PredictCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -81,6 +88,16 @@ final class PredictCommand implements Callable<Integer> {
                     + " CSV).")
     Path cohort;
 
+    @Option(names = "--part", paramLabel = "K/N",
+            description = "With --cohort: run only part K of N, the cases whose id hashes to K (SHA-256 of the id, not"
+                    + " the row order: adding cases moves no other case); the N parts' results together are the whole"
+                    + " run's, row for row.")
+    String part;
+
+    @Option(names = "--retry-failed", description = "With --cohort: run the cases with an error row again; each new row"
+            + " replaces the old one.")
+    boolean retryFailed;
+
     @Option(names = "--out", required = true, paramLabel = "FILE",
             description = "result.json for one case, results.csv for a cohort.")
     Path out;
@@ -112,6 +129,10 @@ final class PredictCommand implements Callable<Integer> {
         if (segModel != null && (mask != null || cohort != null || label != null)) {
             throw new InputException("--seg-model finds the tumour itself: it takes neither --mask, --label nor --cohort");
         }
+        if ((part != null || retryFailed) && cohort == null) {
+            throw new InputException((part != null ? "--part" : "--retry-failed") + " needs --cohort");
+        }
+        CohortPart cohortPart = CohortPart.parse(part);
         if (saveMask != null && segModel == null) {
             throw new InputException("--save-mask needs --seg-model (it keeps the mask the segmentation found)");
         }
@@ -127,7 +148,10 @@ final class PredictCommand implements Callable<Integer> {
             CasePipeline pipeline = CasePipeline.of(m, model).reorienting(reorientation);
             SeriesChoice choice = SeriesChoice.parse(series, m.config().phases());
             if (cohort != null) {
-                return new CohortRunner(pipeline, m.config(), selection, choice).run(cohort, out);
+                String options = "reorient=" + reorient + ";label=" + (label == null ? "largest" : label) + ";series="
+                        + String.join("|", series);
+                return new CohortRunner(pipeline, m.config(), selection, choice, options).run(cohort, out, cohortPart,
+                        retryFailed);
             }
             List<ImageInput> inputs = choice.inputs(m.config().phases(), phaseFiles(m.config().phases()));
             if (segModel != null) {

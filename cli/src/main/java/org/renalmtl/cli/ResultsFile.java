@@ -11,31 +11,32 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.HashSet;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
-import java.util.Set;
-import org.renalmtl.evaluation.io.CsvTable;
+import java.util.Map;
 
 /**
  * A cohort's results CSV, held under an advisory lock for the whole run so that two runs never write
- * one file. It is only appended to after it has been validated as a results file of this model (same
- * header, every row complete); an unrelated file is refused untouched. A new file appears complete
- * (header written to a temporary file, then linked into place) or not at all, and is removed again if
- * the run ends before its first row.
+ * one file. It is only appended to after it has been validated as a results file of this run (same
+ * header, every row complete and of the same {@link Provenance}); any other file is refused untouched. A new file
+ * appears complete (header written to a temporary file, then linked into place) or not at all, and is removed again
+ * if the run ends before its first row. A retried case's new row is appended first; the error row it replaces is
+ * dropped when the file is closed, by writing the remaining rows to a temporary file renamed over this one, so a
+ * crash at any point leaves every case with a row.
  */
 final class ResultsFile implements AutoCloseable {
     private final Path path;
     private final FileChannel channel;
     private final FileLock lock;
-    private final Set<String> done; // case ids already in the file
+    private final ResultsRows rows; // what the file held when opened, and error rows replaced since
     private final boolean created;
     private boolean appended;
 
-    private ResultsFile(Path path, FileChannel channel, FileLock lock, Set<String> done, boolean created) {
+    private ResultsFile(Path path, FileChannel channel, FileLock lock, ResultsRows rows, boolean created) {
         this.path = path;
         this.channel = channel;
         this.lock = lock;
-        this.done = done;
+        this.rows = rows;
         this.created = created;
     }
 
@@ -44,10 +45,11 @@ final class ResultsFile implements AutoCloseable {
      *
      * @param out the results file; must be a regular file or absent
      * @param header this model's results header
+     * @param provenance what this run writes into each row
      * @return the open file, positioned at its end
      * @throws InputException if the file is not ours, is locked by another run, or is no regular file
      */
-    static ResultsFile open(Path out, List<String> header) {
+    static ResultsFile open(Path out, List<String> header, Provenance provenance) {
         AtomicFiles.checkWritable(out);
         boolean created = false;
         if (!Files.exists(out, LinkOption.NOFOLLOW_LINKS)) {
@@ -55,24 +57,30 @@ final class ResultsFile implements AutoCloseable {
         }
         FileChannel ch = null;
         try {
+            Object key = fileKey(out);
             ch = FileChannel.open(out, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
             FileLock lock = ch.tryLock();
             if (lock == null) {
                 throw new InputException(out + ": another renal-mtl run is writing it; wait for it to end");
             }
+            if (key == null || !key.equals(fileKey(out))) {
+                // A run that retried failed cases renamed a new file into place after this one opened the old.
+                throw new InputException(out + ": another renal-mtl run replaced it just now; run again");
+            }
             String first = firstLine(ch, out);
             if (!first.equals(String.join(",", header))) {
-                throw new InputException(out + ": not a results file of this model (its first line is '" + clip(first)
-                        + "'); choose another --out or remove it");
+                String why = ResultsRows.whyNotOurs(out, header, provenance);
+                throw new InputException(out + ": " + why + (why.startsWith("not a results file")
+                        ? " (its first line is '" + clip(first) + "'); choose another --out or remove it" : ""));
             }
             long repaired = dropUnfinishedRow(ch);
             if (repaired > 0) {
                 System.err.printf("renal-mtl: %s: removed an unfinished last row (%d bytes) left by an interrupted run%n",
                         out, repaired);
             }
-            Set<String> done = caseIds(out, header);
+            ResultsRows rows = new ResultsRows(out, provenance);
             ch.position(ch.size());
-            ResultsFile f = new ResultsFile(out, ch, lock, done, created);
+            ResultsFile f = new ResultsFile(out, ch, lock, rows, created);
             ch = null;
             return f;
         } catch (IOException e) {
@@ -87,28 +95,44 @@ final class ResultsFile implements AutoCloseable {
         }
     }
 
-    /** @return case ids the file already held when opened */
-    Set<String> done() {
-        return done;
+    /** @return the status ({@code ok} or {@code error}) of each case id the file held when opened */
+    Map<String, String> status() {
+        return rows.status;
     }
 
-    /** Appends one complete row (its fields already CSV-quoted) and forces it to the file. */
-    void append(List<String> row) {
+    /**
+     * Appends one complete row (its fields already CSV-quoted); an error row of the same case already in the file
+     * is dropped when the file is closed.
+     */
+    void append(String caseId, List<String> row) {
         ByteBuffer b = ByteBuffer.wrap((String.join(",", row) + "\n").getBytes(StandardCharsets.UTF_8));
         try {
             while (b.hasRemaining()) {
                 channel.write(b);
             }
             appended = true;
+            Integer old = rows.errorLine.remove(caseId);
+            if (old != null) {
+                rows.superseded.add(old);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(path + ": cannot write: " + e.getMessage(), e);
         }
     }
 
-    /** Releases the lock; a file this run created and never added a row to is removed. */
+    /**
+     * Drops the error rows that retried cases replaced, then releases the lock; a file this run created and never
+     * added a row to is removed.
+     */
     @Override
     public void close() {
-        closeQuietly(lock.channel());
+        try {
+            if (!rows.superseded.isEmpty()) {
+                dropSuperseded();
+            }
+        } finally {
+            closeQuietly(lock.channel());
+        }
         if (created && !appended) {
             deleteQuietly(path);
         }
@@ -177,27 +201,25 @@ final class ResultsFile implements AutoCloseable {
         return 0; // unreachable after firstLine found a newline
     }
 
-    /** Reads the ids of a validated file; every row must have the header's columns and a known status. */
-    private static Set<String> caseIds(Path out, List<String> header) {
-        CsvTable prev = CsvTable.read(out);
-        if (!prev.header().equals(header)) {
-            throw new InputException(out + ": not a results file of this model; choose another --out or remove it");
-        }
-        int id = prev.column("case_id", "--out");
-        int status = prev.column("status", "--out");
-        Set<String> done = new HashSet<>();
-        for (int r = 0; r < prev.rowCount(); r++) {
-            String s = prev.cell(r, status);
-            if (!s.equals("ok") && !s.equals("error")) {
-                throw new InputException(out + " line " + prev.lineOf(r) + ": status '" + clip(s)
-                        + "' is neither ok nor error; not a results file of renal-mtl");
+    /** Every line but the replaced error rows, into a temporary file renamed over this one (while still locked). */
+    private void dropSuperseded() {
+        try {
+            List<String> lines = Files.readAllLines(path, StandardCharsets.UTF_8);
+            StringBuilder kept = new StringBuilder();
+            for (int i = 0; i < lines.size(); i++) {
+                if (!rows.superseded.contains(i + 1)) {
+                    kept.append(lines.get(i)).append('\n');
+                }
             }
-            if (!done.add(prev.cell(r, id))) {
-                throw new InputException(out + " line " + prev.lineOf(r) + ": case_id '" + clip(prev.cell(r, id))
-                        + "' appears twice");
-            }
+            AtomicFiles.writeString(path, kept.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(path + ": cannot drop the replaced error rows (each retried case has its"
+                    + " new row after its old one; the next run drops them): " + e.getMessage(), e);
         }
-        return done;
+    }
+
+    private static Object fileKey(Path p) throws IOException {
+        return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
     }
 
     private static String clip(String s) {

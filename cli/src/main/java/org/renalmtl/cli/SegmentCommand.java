@@ -37,9 +37,14 @@ import picocli.CommandLine.Option;
                     + " the label map is written as uint8 NIfTI with the image's affine.",
             "Folder mode reads IN_DIR/CASE_0000.nii.gz (one file per channel: _0000, _0001, ...) and writes"
                     + " OUT_DIR/CASE.nii.gz; cases whose outputs exist are skipped (resume), a bad case is reported and"
-                    + " the run goes on; exit 2 if any case failed.",
+                    + " the run goes on; exit 3 if any case failed.",
             "An image may be a folder holding a DICOM series (--image DIR, or IN_DIR/CASE_0000/ in folder mode),"
-                    + " converted with dcm2niix (which must be on the PATH); --series chooses among several."})
+                    + " converted with dcm2niix (which must be on the PATH); --series chooses among several."},
+        exitCodeListHeading = "Exit codes:%n",
+        exitCodeList = {"0:every case segmented (or skipped, its outputs already there)",
+            "3:folder mode ran, but some case failed (each reported on one line)",
+            "2:bad input or usage (one line naming the file and the problem; nothing written)",
+            "1:internal error (a bug; --debug shows the stack trace)"})
 final class SegmentCommand implements Callable<Integer> {
     @Option(names = "--seg-model", required = true, paramLabel = "S.h5", description = "Segmentation weight file.")
     Path segModel;

@@ -49,8 +49,10 @@ class CohortTest {
         Files.write(badFile, Arrays.copyOf(all, all.length / 2));
 
         Path results = dir.resolve("results.csv");
-        Cli.Run first = Cli.ok("predict", "--model", model, "--cohort", casesCsv, "--out", results, "--device", "cpu");
+        Cli.Run first = Cli.run("predict", "--model", model, "--cohort", casesCsv, "--out", results, "--device", "cpu");
+        assertEquals(3, first.code(), "some case failed: " + first);
         assertTrue(first.out().contains("20 case(s) run, 1 failed, 0 skipped"), first::toString);
+        assertTrue(first.err().contains("renal-mtl: error: 1 of 20 case(s) have an error row in " + results), first::toString);
         CsvTable r1 = CsvTable.read(results);
         assertEquals(20, r1.rowCount(), first::toString);
         int status = r1.column("status", "test");
@@ -83,7 +85,8 @@ class CohortTest {
         List<String> kept = lines.subList(0, 16);
         List<String> lost = lines.subList(16, 21);
         Files.write(results, kept);
-        Cli.Run second = Cli.ok("predict", "--model", model, "--cohort", casesCsv, "--out", results, "--device", "cpu");
+        Cli.Run second = Cli.run("predict", "--model", model, "--cohort", casesCsv, "--out", results, "--device", "cpu");
+        assertEquals(3, second.code(), "the error row is still there: " + second);
         assertTrue(second.err().contains("already holds 15 case(s)"), second::toString);
         assertTrue(second.out().contains("5 case(s) run, 0 failed, 15 skipped"), second::toString);
         assertEquals(5, second.err().lines().filter(l -> l.matches("\\[\\d/5] case_\\d+ ok \\(\\d+\\.\\d s\\)")).count(), second::toString);
@@ -102,7 +105,8 @@ class CohortTest {
         assertEquals(20, ids.size(), "20 unique case ids");
 
         // A third run finds nothing to do.
-        Cli.Run third = Cli.ok("predict", "--model", model, "--cohort", casesCsv, "--out", results, "--device", "cpu");
+        Cli.Run third = Cli.run("predict", "--model", model, "--cohort", casesCsv, "--out", results, "--device", "cpu");
+        assertEquals(3, third.code(), "the error row is still there: " + third);
         assertTrue(third.out().contains("0 case(s) run, 0 failed, 20 skipped"), third::toString);
         assertEquals(after, Files.readAllLines(results));
 
@@ -110,7 +114,8 @@ class CohortTest {
         List<String> complete = Files.readAllLines(results);
         byte[] bytes = Files.readAllBytes(results);
         Files.write(results, Arrays.copyOf(bytes, bytes.length - 30));
-        Cli.Run fourth = Cli.ok("predict", "--model", model, "--cohort", casesCsv, "--out", results, "--device", "cpu");
+        Cli.Run fourth = Cli.run("predict", "--model", model, "--cohort", casesCsv, "--out", results, "--device", "cpu");
+        assertEquals(3, fourth.code(), "the error row is still there: " + fourth);
         assertTrue(fourth.err().contains("removed an unfinished last row"), fourth::toString);
         assertTrue(fourth.out().contains("1 case(s) run, 0 failed, 19 skipped"), fourth::toString);
         List<String> repaired = Files.readAllLines(results);

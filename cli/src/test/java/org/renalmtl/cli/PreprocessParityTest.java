@@ -32,6 +32,10 @@ import org.renalmtl.weights.WeightWriter;
  * of their own written by {@code parity_phases.py} (a rotated, x-reversed, shifted copy placed by its qform with
  * uint16 scaling, and an oblique 2 mm resampling with its sform in micrometres), so every phase but the first
  * is resampled in world space; and the phantom with its delayed phase on another grid (LPS, 0.8 × 0.8 × 2.5 mm).
+ * The two rules of issue 12 item 5: the kidney mask stored on the venous copy's grid (rotated, x reversed), which
+ * the engine resamples onto the CT by nearest neighbour ({@code mask_resampled}); and {@code --reorient ras} with
+ * the CT and its mask re-stored as a PIL (sagittal-like) file as the reference, so the crop's axes are permuted
+ * and flipped back to RAS.
  * The built-in model's z-score preprocessing (96³ at 1 mm, margin 10 mm) and a model with a window
  * normalisation, an anisotropic 24 × 40 × 32 grid of 2.5 × 1.5 × 2 mm and a 7 mm margin, which the kidney does
  * not fit (scaled to fit). Masks: the left kidney (one component), label 2 of TotalSegmentator's label map, and
@@ -43,7 +47,8 @@ import org.renalmtl.weights.WeightWriter;
  * same two points, so identical bits are expected (and found: {@code differing} is 0 everywhere); the bound
  * says what a reordering that changes one rounding may cost, while any geometric slip (half a voxel, a
  * transposed axis, nibabel's µm affine taken as mm) is off by whole HU. The report's {@code roi} object (mask
- * box, world box, spacing, scaling, component count, coverage) must equal preprocess.py's exactly.
+ * box, world box, spacing, scaling, component count, coverage, reorientation, network axes, mask resampled) must
+ * equal preprocess.py's exactly.
  */
 class PreprocessParityTest {
     static final Path CT = RealCtTest.CT;
@@ -76,7 +81,7 @@ class PreprocessParityTest {
         }
         Path script = Path.of(PreprocessParityTest.class.getResource("/parity_phases.py").toURI());
         Cli.Run py = Cli.exec(dir, List.of("/usr/bin/python3", script.toString(), CT.resolve("example_ct_sm.nii.gz").toString(),
-                dir.toString()));
+                CT.resolve("example_seg_fast_kidney_left.nii.gz").toString(), dir.toString()));
         assertEquals(0, py.code(), py::toString);
         venous = dir.resolve("venous.nii.gz");
         delayed = dir.resolve("delayed.nii.gz");
@@ -106,11 +111,28 @@ class PreprocessParityTest {
     }
 
     @Test
+    void realCtMaskOnTheVenousGrid() throws IOException, URISyntaxException {
+        JsonNode roi = parity("mask-grid", builtin, dir.resolve("mask_venous.nii.gz"), null);
+        assertTrue(roi.get("mask_resampled").asBoolean(), roi::toString);
+        assertEquals("none", roi.get("reorientation").asText());
+    }
+
+    @Test
+    void realCtStoredSagittalReorientRas() throws IOException, URISyntaxException {
+        Path save = Files.createDirectory(dir.resolve("save-ras"));
+        JsonNode roi = run(window, dir.resolve("mask_sagittal.nii.gz"), null, "ras", save,
+                List.of(dir.resolve("sagittal.nii.gz"), venous, delayed));
+        assertEquals("ras", roi.get("reorientation").asText());
+        assertEquals("RAS", roi.get("network_axes").asText(), roi::toString);
+        assertFalse(roi.get("mask_resampled").asBoolean(), roi::toString);
+    }
+
+    @Test
     void phantomWithShiftedDelayedPhase() throws IOException, URISyntaxException {
         Path ph = Files.createDirectory(dir.resolve("phantom"));
         Cli.ok("phantom", "--out", ph, "--seed", 5, "--shifted-delayed");
         Path save = Files.createDirectory(dir.resolve("save-phantom"));
-        JsonNode roi = run(builtin, ph.resolve("mask.nii.gz"), null, save,
+        JsonNode roi = run(builtin, ph.resolve("mask.nii.gz"), null, "none", save,
                 List.of(ph.resolve("arterial.nii.gz"), ph.resolve("venous.nii.gz"), ph.resolve("delayed.nii.gz")));
         assertEquals(1.0, roi.get("phase_coverage").get(0).asDouble(), roi::toString);
     }
@@ -118,16 +140,16 @@ class PreprocessParityTest {
     /** The real CT as arterial, its two regridded copies as venous and delayed. */
     private static JsonNode parity(String name, Path model, Path mask, Integer label) throws IOException, URISyntaxException {
         Path save = Files.createDirectory(dir.resolve("save-" + name));
-        return run(model, mask, label, save, List.of(CT.resolve("example_ct_sm.nii.gz"), venous, delayed));
+        return run(model, mask, label, "none", save, List.of(CT.resolve("example_ct_sm.nii.gz"), venous, delayed));
     }
 
-    /** predict --save-input, then preprocess_parity.py on the same files; returns the report's roi. */
-    private static JsonNode run(Path model, Path mask, Integer label, Path save, List<Path> phases)
+    /** predict --save-input --reorient R, then preprocess_parity.py on the same files; returns the report's roi. */
+    private static JsonNode run(Path model, Path mask, Integer label, String reorient, Path save, List<Path> phases)
             throws IOException, URISyntaxException {
         Path out = save.resolve("result.json");
         List<Object> args = new ArrayList<>(List.of("predict", "--model", model, "--arterial", phases.get(0),
                 "--venous", phases.get(1), "--delayed", phases.get(2), "--mask", mask, "--out", out,
-                "--save-input", save, "--device", "cpu"));
+                "--save-input", save, "--reorient", reorient, "--device", "cpu"));
         if (label != null) {
             args.addAll(List.of("--label", label));
         }
@@ -135,7 +157,7 @@ class PreprocessParityTest {
         Path script = Path.of(PreprocessParityTest.class.getResource("/preprocess_parity.py").toURI());
         List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", script.toString(),
                 DemoInspectTest.exportDir().toString(), model.toString(), save.toString(), mask.toString(),
-                String.valueOf(label == null ? 0 : label)));
+                String.valueOf(label == null ? 0 : label), reorient));
         List<String> names = List.of("arterial", "venous", "delayed");
         for (int p = 0; p < 3; p++) {
             cmd.add(names.get(p) + "=" + phases.get(p));

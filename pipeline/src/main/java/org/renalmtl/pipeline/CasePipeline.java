@@ -77,6 +77,11 @@ public final class CasePipeline {
         return new CasePipeline(model, modelFile.toString(), sha256(modelFile), null);
     }
 
+    /** @return the weight file's SHA-256 (lower-case hex), or null for in-memory weights */
+    public String modelSha256() {
+        return modelSha256;
+    }
+
     /**
      * A pipeline for weights that exist only in memory (seeded demo weights); reports say they are not
      * a trained model.

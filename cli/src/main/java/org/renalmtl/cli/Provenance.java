@@ -1,0 +1,38 @@
+package org.renalmtl.cli;
+
+import java.util.List;
+
+/**
+ * What wrote a cohort's results row: the weight file's SHA-256, the engine version and the options that change a
+ * row's numbers ({@code --reorient}, {@code --label}, {@code --series}). Every row carries them, so a results file
+ * is only ever resumed by the run that would have written the same rows. {@code --device}, {@code --part} and
+ * {@code --retry-failed} are left out: they choose where and which cases run, not what a case's row says (CPU and
+ * GPU agree to float rounding).
+ *
+ * @param modelSha256   the weight file's SHA-256
+ * @param engineVersion renal-mtl's version
+ * @param options       the row-changing options, canonical (e.g. {@code reorient=none;label=largest;series=})
+ */
+record Provenance(String modelSha256, String engineVersion, String options) {
+    /** The results columns, in this order, just before {@code seconds}. */
+    static final List<String> COLUMNS = List.of("model_sha256", "engine_version", "options");
+
+    /** @return the row's cells for {@link #COLUMNS}, CSV-quoted */
+    List<String> cells() {
+        return List.of(modelSha256, engineVersion, CohortRunner.csv(options));
+    }
+
+    /**
+     * @param cells a row's values of {@link #COLUMNS} (unquoted)
+     * @return what differs, e.g. {@code model_sha256 ab12… (this run: cd34…)}, or null if nothing does
+     */
+    String difference(List<String> cells) {
+        List<String> mine = List.of(modelSha256, engineVersion, options);
+        for (int i = 0; i < COLUMNS.size(); i++) {
+            if (!mine.get(i).equals(cells.get(i))) {
+                return COLUMNS.get(i) + " '" + cells.get(i) + "' (this run: '" + mine.get(i) + "')";
+            }
+        }
+        return null;
+    }
+}
