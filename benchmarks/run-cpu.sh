@@ -22,6 +22,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
+source "$here/wait-idle.sh"
 cd "$root"
 
 build=1
@@ -124,13 +125,7 @@ if [[ $regenerate -eq 1 || ! -f "$model" || ! -f "$model_dir/peers.json" || ! -f
         > "$model_dir/backbone/export_peers.out"
 fi
 
-if [[ "$wait_idle" -gt 0 ]]; then
-    deadline=$(( $(date +%s) + 60 * wait_idle ))
-    while awk '{ exit !($1 >= 0.3) }' /proc/loadavg && [[ $(date +%s) -lt $deadline ]]; do
-        echo "== waiting for an idle machine, load $(cut -d' ' -f1-3 /proc/loadavg)"
-        sleep 20
-    done
-fi
+wait_idle "$wait_idle"
 
 stamp="$(date -u +%Y-%m-%dT%H%MZ)"
 results="$here/results"

@@ -29,6 +29,7 @@ shopt -s inherit_errexit # a failure inside $(model ...) or $(volume ...) stops 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 source "$root/.ci/jdk.sh"
+source "$root/benchmarks/wait-idle.sh"
 
 quick="${QUICK:-0}"
 only=""
@@ -137,13 +138,7 @@ segment_torch() { # MODEL_FILE IMAGE OUT_DIR [--disable-tta]
     && echo 0 >"$d/torch.rc" || echo $? >"$d/torch.rc"
 }
 
-if [[ "$wait_idle" -gt 0 ]]; then
-  deadline=$(( $(date +%s) + 60 * wait_idle ))
-  while awk '{ exit !($1 >= 0.3) }' /proc/loadavg && [[ $(date +%s) -lt $deadline ]]; do
-    echo "== waiting for an idle machine, load $(cut -d' ' -f1-3 /proc/loadavg)"
-    sleep 20
-  done
-fi
+wait_idle "$wait_idle"
 
 run="$work/run-$stamp"
 mkdir -p "$run"
