@@ -2,20 +2,16 @@ package org.renalmtl.cli;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.renalmtl.evaluation.io.CsvTable;
+import org.renalmtl.pipeline.CaseIds;
 
 /**
  * A cohort's case list ({@code --cohort CASES.csv}), checked as a whole before any case runs: the columns the model
  * needs are there, and every case id is non-empty, one line long and unique. Such problems stop the run with one
- * line each (at most ten, then a count), since results keyed on a broken id could not be resumed or joined. What
- * concerns one case only (an empty cell, a file that is missing or unreadable) becomes that case's error row.
+ * line each ({@link CaseIds}). What concerns one case only (an empty cell, a file that is missing or unreadable) becomes that case's error row.
  */
 final class CohortManifest {
-    private static final int LISTED = 10;
-
     final CsvTable table;
     final int idColumn;
     final int[] phaseColumns;  // (phases) column of each model phase, in the config's order
@@ -47,28 +43,13 @@ final class CohortManifest {
                     + String.join(", ", needed) + "; optional PHASE_series)");
         }
         int id = t.column("case_id", "--cohort");
-        List<String> problems = new ArrayList<>();
-        Map<String, Integer> firstLine = new HashMap<>();
+        List<String> ids = new ArrayList<>(t.rowCount());
         for (int r = 0; r < t.rowCount(); r++) {
-            String v = t.cell(r, id);
-            Integer before = firstLine.putIfAbsent(v, t.lineOf(r));
-            String problem = v.isEmpty() ? "is empty" : v.chars().anyMatch(Character::isISOControl)
-                    ? "holds a control character (line break, tab, ...)"
-                    : before != null ? "is a duplicate (first on line " + before + ")" : null;
-            if (problem != null) {
-                problems.add("line " + t.lineOf(r) + ": case_id '" + v.replaceAll("\\p{Cntrl}", "?") + "' " + problem);
-            }
+            ids.add(t.cell(r, id));
         }
-        if (problems.size() == 1) {
-            throw new InputException(csv + " " + problems.getFirst());
-        }
-        if (!problems.isEmpty()) {
-            StringBuilder msg = new StringBuilder(csv + ": " + problems.size() + " bad case id(s); nothing was run");
-            problems.stream().limit(LISTED).forEach(p -> msg.append("\n  ").append(p));
-            if (problems.size() > LISTED) {
-                msg.append("\n  ... and ").append(problems.size() - LISTED).append(" more");
-            }
-            throw new InputException(msg.toString());
+        String problems = CaseIds.check(csv.toString(), ids, r -> "line " + t.lineOf(r));
+        if (problems != null) {
+            throw new InputException(problems);
         }
         return new CohortManifest(t, id, phases.stream().mapToInt(p -> t.column(p, "--cohort")).toArray(),
                 phases.stream().mapToInt(p -> t.hasColumn(p + "_series") ? t.column(p + "_series", "--cohort") : -1)

@@ -1,21 +1,18 @@
 package org.renalmtl.cli;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import org.renalmtl.engine.ModelRunException;
-import org.renalmtl.engine.Prediction;
 import org.renalmtl.loader.ImageInput;
 import org.renalmtl.loader.MaskSelection;
-import org.renalmtl.loader.measure.PhaseStats;
 import org.renalmtl.pipeline.CasePipeline;
 import org.renalmtl.pipeline.CaseReport;
+import org.renalmtl.pipeline.CohortRow;
 import org.renalmtl.pipeline.EngineVersion;
+import org.renalmtl.pipeline.Provenance;
 import org.renalmtl.weights.ModelConfig;
 
 /**
@@ -40,6 +37,7 @@ final class CohortRunner {
     private final MaskSelection selection;
     private final SeriesChoice series;
     private final Provenance provenance;
+    private final List<CohortRow.Column> columns;
 
     CohortRunner(CasePipeline pipeline, ModelConfig config, MaskSelection selection, SeriesChoice series,
             String options) {
@@ -48,25 +46,12 @@ final class CohortRunner {
         this.selection = selection;
         this.series = series;
         this.provenance = new Provenance(pipeline.modelSha256(), EngineVersion.VERSION, options);
+        this.columns = CohortRow.columns(config);
     }
 
     /** @return the results header for this model */
     List<String> header() {
-        List<String> h = new ArrayList<>(List.of("case_id", "status", "error"));
-        for (ModelConfig.Task t : config.tasks()) {
-            h.add("p_" + t.name());
-        }
-        for (ModelConfig.Task t : config.tasks()) {
-            h.add("label_" + t.name());
-        }
-        h.addAll(List.of("volume_ml", "max_diameter_mm", "renal_r_points"));
-        for (String p : config.phases()) {
-            h.add("hu_" + p + "_mean");
-            h.add("hu_" + p + "_sd");
-        }
-        h.addAll(Provenance.COLUMNS);
-        h.add("seconds");
-        return h;
+        return CohortRow.header(columns);
     }
 
     /**
@@ -110,23 +95,23 @@ final class CohortRunner {
             for (int r : todo) {
                 String id = cases.id(r);
                 progress.start(id);
-                List<String> row;
+                Object[] row;
                 try {
                     CaseReport res = pipeline.run(inputs(cases, r, base), path(cases, r, cases.maskColumn, base),
                             selection, null);
                     for (String w : res.warnings()) {
                         progress.report("renal-mtl: warning: case " + id + ": " + w);
                     }
-                    row = okRow(id, res, progress.caseSeconds());
+                    row = CohortRow.ok(id, res, provenance, progress.caseSeconds());
                 } catch (RuntimeException e) {
                     if (!isCaseError(e)) {
                         throw e;
                     }
                     failed++;
-                    row = errorRow(id, e.getMessage(), progress.caseSeconds());
+                    row = CohortRow.error(columns, id, e.getMessage(), provenance, progress.caseSeconds());
                 }
-                results.append(id, row);
-                progress.done(row.get(1).equals("ok"));
+                results.append(id, CohortRow.csvCells(columns, row));
+                progress.done(row[1].equals("ok"));
             }
             progress.finish();
             System.out.printf("%d case(s) run, %d failed, %d skipped (already in %s)%n", todo.size(), failed, skipped,
@@ -182,46 +167,6 @@ final class CohortRunner {
      * (also in {@code segment}'s folder mode).
      */
     static boolean isCaseError(RuntimeException e) {
-        return e instanceof org.renalmtl.loader.VolumeInputException || e instanceof InputException
-                || e instanceof ModelRunException
-                || e instanceof UncheckedIOException || e instanceof IllegalArgumentException;
-    }
-
-    private List<String> okRow(String id, CaseReport res, double seconds) {
-        List<String> row = new ArrayList<>(List.of(csv(id), "ok", ""));
-        for (Prediction.TaskResult t : res.prediction().tasks()) {
-            row.add(String.format(Locale.ROOT, "%.6f", t.probability()));
-        }
-        for (Prediction.TaskResult t : res.prediction().tasks()) {
-            row.add(t.positive() ? "1" : "0");
-        }
-        row.add(String.format(Locale.ROOT, "%.3f", res.tumour().volumeMl()));
-        row.add(String.format(Locale.ROOT, "%.2f", res.tumour().maxDiameterMm()));
-        row.add(Integer.toString(res.tumour().renalRPoints()));
-        for (PhaseStats s : res.tumour().phases()) {
-            row.add(String.format(Locale.ROOT, "%.2f", s.meanHu()));
-            row.add(String.format(Locale.ROOT, "%.2f", s.sdHu()));
-        }
-        row.addAll(provenance.cells());
-        row.add(String.format(Locale.ROOT, "%.3f", seconds));
-        return row;
-    }
-
-    private List<String> errorRow(String id, String message, double seconds) {
-        List<String> row = new ArrayList<>(List.of(csv(id), "error", csv(message == null ? "error" : message)));
-        while (row.size() < header().size() - Provenance.COLUMNS.size() - 1) {
-            row.add("");
-        }
-        row.addAll(provenance.cells());
-        row.add(String.format(Locale.ROOT, "%.3f", seconds));
-        return row;
-    }
-
-    /** RFC 4180 quoting where needed. */
-    static String csv(String s) {
-        if (s.contains(",") || s.contains("\"") || s.contains("\n") || s.contains("\r")) {
-            return "\"" + s.replace("\"", "\"\"").replace("\r", " ").replace("\n", " ") + "\"";
-        }
-        return s;
+        return e instanceof InputException || CohortRow.isCaseError(e);
     }
 }

@@ -17,6 +17,7 @@ import org.renalmtl.loader.MaskSelection;
 import org.renalmtl.loader.preprocess.Reorientation;
 import org.renalmtl.pipeline.CasePipeline;
 import org.renalmtl.pipeline.CaseReport;
+import org.renalmtl.pipeline.Provenance;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -148,8 +149,7 @@ final class PredictCommand implements Callable<Integer> {
             CasePipeline pipeline = CasePipeline.of(m, model).reorienting(reorientation);
             SeriesChoice choice = SeriesChoice.parse(series, m.config().phases());
             if (cohort != null) {
-                String options = "reorient=" + reorient + ";label=" + (label == null ? "largest" : label) + ";series="
-                        + String.join("|", series);
+                String options = Provenance.options(reorient, label, series);
                 return new CohortRunner(pipeline, m.config(), selection, choice, options).run(cohort, out, cohortPart,
                         retryFailed);
             }

@@ -14,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 import java.util.Map;
+import org.renalmtl.pipeline.Provenance;
 
 /**
  * A cohort's results CSV, held under an advisory lock for the whole run so that two runs never write

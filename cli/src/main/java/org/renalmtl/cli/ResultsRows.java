@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.renalmtl.evaluation.io.CsvTable;
+import org.renalmtl.pipeline.Provenance;
 
 /**
  * The rows of a cohort results file, checked: each has a known status and this run's {@link Provenance}, and a case

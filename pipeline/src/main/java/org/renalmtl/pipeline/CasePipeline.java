@@ -203,7 +203,12 @@ public final class CasePipeline {
         }
     }
 
-    private static String sha256(Path file) {
+    /**
+     * @param file a weight file
+     * @return its SHA-256, lower-case hex, as {@link #modelSha256()} gives it
+     * @throws UncheckedIOException if the file cannot be read
+     */
+    public static String sha256(Path file) {
         try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
             in.transferTo(OutputStream.nullOutputStream());
             return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
