@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -16,6 +17,7 @@ import org.renalmtl.loader.measure.PhaseStats;
 import org.renalmtl.pipeline.CasePipeline;
 import org.renalmtl.pipeline.CaseReport;
 import org.renalmtl.pipeline.EngineVersion;
+import org.renalmtl.pipeline.PreparedCase;
 import org.renalmtl.weights.ModelConfig;
 
 /**
@@ -40,10 +42,24 @@ final class CohortRunner {
     private final MaskSelection selection;
     private final SeriesChoice series;
     private final Provenance provenance;
+    private final Throughput throughput;
+
+    /**
+     * How cases move through the runner; neither changes a row's numbers beyond float rounding (batching) or at
+     * all (prefetching).
+     *
+     * @param prefetch cases prepared ahead on a thread of their own while the network runs (0: one thread)
+     * @param batch    cases per forward
+     */
+    record Throughput(int prefetch, int batch) {
+        /** The serial runner: one thread, one case per forward. */
+        static final Throughput SERIAL = new Throughput(0, 1);
+    }
 
     CohortRunner(CasePipeline pipeline, ModelConfig config, MaskSelection selection, SeriesChoice series,
-            String options) {
+            String options, Throughput throughput) {
         this.pipeline = pipeline;
+        this.throughput = throughput;
         this.config = config;
         this.selection = selection;
         this.series = series;
@@ -107,26 +123,23 @@ final class CohortRunner {
                 System.err.printf("renal-mtl: %s already holds %d case(s); skipping them%n", out, skipped);
             }
             Progress progress = Progress.forCases(todo.size());
-            for (int r : todo) {
-                String id = cases.id(r);
-                progress.start(id);
-                List<String> row;
-                try {
-                    CaseReport res = pipeline.run(inputs(cases, r, base), path(cases, r, cases.maskColumn, base),
-                            selection, null);
-                    for (String w : res.warnings()) {
-                        progress.report("renal-mtl: warning: case " + id + ": " + w);
+            try (CasePrefetch prefetch = new CasePrefetch(todo, r -> pipeline.prepare(inputs(cases, r, base),
+                    path(cases, r, cases.maskColumn, base), selection), throughput.prefetch())) {
+                while (prefetch.hasNext()) {
+                    List<CasePrefetch.Item> group = new ArrayList<>();
+                    try {
+                        while (group.size() < throughput.batch() && prefetch.hasNext()) {
+                            group.add(prefetch.next());
+                        }
+                        failed += runGroup(cases, group, results, progress);
+                    } finally {
+                        for (CasePrefetch.Item i : group) {
+                            if (i.prepared() != null) {
+                                i.prepared().close();
+                            }
+                        }
                     }
-                    row = okRow(id, res, progress.caseSeconds());
-                } catch (RuntimeException e) {
-                    if (!isCaseError(e)) {
-                        throw e;
-                    }
-                    failed++;
-                    row = errorRow(id, e.getMessage(), progress.caseSeconds());
                 }
-                results.append(id, row);
-                progress.done(row.get(1).equals("ok"));
             }
             progress.finish();
             System.out.printf("%d case(s) run, %d failed, %d skipped (already in %s)%n", todo.size(), failed, skipped,
@@ -139,6 +152,62 @@ final class CohortRunner {
                 mine.size(), part.n() > 1 ? " of part " + part.k() + "/" + part.n() : "", out,
                 failedBefore > 0 ? " (" + failedBefore + " from an earlier run: --retry-failed runs them again)" : "");
         return SOME_CASES_FAILED;
+    }
+
+    /**
+     * Runs the network on a group's prepared cases (one forward when batching), then appends each case's row in
+     * list order.
+     *
+     * @return the group's failed cases
+     */
+    private int runGroup(CohortManifest cases, List<CasePrefetch.Item> group, ResultsFile results, Progress progress) {
+        List<PreparedCase> ready = group.stream().map(CasePrefetch.Item::prepared).filter(c -> c != null).toList();
+        Map<PreparedCase, Object> outcome = new IdentityHashMap<>(); // CaseReport or the case's RuntimeException
+        if (ready.size() > 1 || ready.size() == 1 && throughput.batch() > 1) {
+            try {
+                List<CaseReport> reports = pipeline.inferBatch(ready, throughput.batch());
+                for (int i = 0; i < ready.size(); i++) {
+                    outcome.put(ready.get(i), reports.get(i));
+                }
+            } catch (RuntimeException e) {
+                if (!isCaseError(e)) {
+                    throw e;
+                }
+                // Some case of the batch failed the forward: each alone says which.
+            }
+        }
+        for (PreparedCase c : ready) {
+            if (!outcome.containsKey(c)) {
+                try {
+                    outcome.put(c, pipeline.infer(c));
+                } catch (RuntimeException e) {
+                    if (!isCaseError(e)) {
+                        throw e;
+                    }
+                    outcome.put(c, e);
+                }
+            }
+        }
+        int failed = 0;
+        for (CasePrefetch.Item item : group) {
+            String id = cases.id(item.row());
+            Object o = item.prepared() == null ? item.error() : outcome.get(item.prepared());
+            List<String> row;
+            double seconds = item.seconds();
+            if (o instanceof CaseReport res) {
+                seconds += res.timings().get("inference_s");
+                for (String w : res.warnings()) {
+                    progress.report("renal-mtl: warning: case " + id + ": " + w);
+                }
+                row = okRow(id, res, seconds);
+            } else {
+                failed++;
+                row = errorRow(id, ((RuntimeException) o).getMessage(), seconds);
+            }
+            results.append(id, row);
+            progress.done(id, row.get(1).equals("ok"), seconds);
+        }
+        return failed;
     }
 
     private List<ImageInput> inputs(CohortManifest cases, int r, Path base) {
