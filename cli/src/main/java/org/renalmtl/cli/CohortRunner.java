@@ -25,7 +25,9 @@ import org.renalmtl.weights.ModelConfig;
  * in flight and a re-run skips every case already in the file. A failing case is recorded with its error and the
  * run goes on; {@code --retry-failed} runs the cases with error rows again. Every row names the model's SHA-256,
  * the engine version and the row-changing options ({@link Provenance}): a file written otherwise is refused, never
- * mixed. {@code --part K/N} runs one of N disjoint parts, by case id ({@link CohortPart}). The results CSV feeds
+ * mixed. {@code --part K/N} runs one of N disjoint parts, by case id ({@link CohortPart}). The next cases are read
+ * and preprocessed on another thread while the network runs ({@link CasePrefetch}), and {@code --batch N} runs N per
+ * forward; rows stay in list order and the serial runner's. The results CSV feeds
  * {@code renal-mtl evaluate} directly ({@code --score p_<task>}).
  *
  * <p>A phase cell may name a NIfTI file or a DICOM series folder; an optional column {@code PHASE_series} chooses
