@@ -53,10 +53,7 @@ final class CohortRunner {
      * @param prefetch cases prepared ahead on a thread of their own while the network runs (0: one thread)
      * @param batch    cases per forward
      */
-    record Throughput(int prefetch, int batch) {
-        /** The serial runner: one thread, one case per forward. */
-        static final Throughput SERIAL = new Throughput(0, 1);
-    }
+    record Throughput(int prefetch, int batch) {}
 
     CohortRunner(CasePipeline pipeline, ModelConfig config, MaskSelection selection, SeriesChoice series,
             String options, Throughput throughput) {
