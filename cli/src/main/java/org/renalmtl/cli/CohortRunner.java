@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import org.renalmtl.loader.ImageInput;
@@ -12,6 +13,7 @@ import org.renalmtl.pipeline.CasePipeline;
 import org.renalmtl.pipeline.CaseReport;
 import org.renalmtl.pipeline.CohortRow;
 import org.renalmtl.pipeline.EngineVersion;
+import org.renalmtl.pipeline.PreparedCase;
 import org.renalmtl.pipeline.Provenance;
 import org.renalmtl.weights.ModelConfig;
 
@@ -20,7 +22,9 @@ import org.renalmtl.weights.ModelConfig;
  * in flight and a re-run skips every case already in the file. A failing case is recorded with its error and the
  * run goes on; {@code --retry-failed} runs the cases with error rows again. Every row names the model's SHA-256,
  * the engine version and the row-changing options ({@link Provenance}): a file written otherwise is refused, never
- * mixed. {@code --part K/N} runs one of N disjoint parts, by case id ({@link CohortPart}). The results CSV feeds
+ * mixed. {@code --part K/N} runs one of N disjoint parts, by case id ({@link CohortPart}). The next cases are read
+ * and preprocessed on another thread while the network runs ({@link CasePrefetch}), and {@code --batch N} runs N per
+ * forward; rows stay in list order and the serial runner's. The results CSV feeds
  * {@code renal-mtl evaluate} directly ({@code --score p_<task>}).
  *
  * <p>A phase cell may name a NIfTI file or a DICOM series folder; an optional column {@code PHASE_series} chooses
@@ -38,15 +42,26 @@ final class CohortRunner {
     private final SeriesChoice series;
     private final Provenance provenance;
     private final List<CohortRow.Column> columns;
+    private final Throughput throughput;
+
+    /**
+     * How cases move through the runner; neither changes a row's numbers beyond float rounding (batching) or at
+     * all (prefetching).
+     *
+     * @param prefetch cases prepared ahead on a thread of their own while the network runs (0: one thread)
+     * @param batch    cases per forward
+     */
+    record Throughput(int prefetch, int batch) {}
 
     CohortRunner(CasePipeline pipeline, ModelConfig config, MaskSelection selection, SeriesChoice series,
-            String options) {
+            String options, Throughput throughput) {
         this.pipeline = pipeline;
+        this.throughput = throughput;
+        this.columns = CohortRow.columns(config);
         this.config = config;
         this.selection = selection;
         this.series = series;
         this.provenance = new Provenance(pipeline.modelSha256(), EngineVersion.VERSION, options);
-        this.columns = CohortRow.columns(config);
     }
 
     /** @return the results header for this model */
@@ -92,26 +107,23 @@ final class CohortRunner {
                 System.err.printf("renal-mtl: %s already holds %d case(s); skipping them%n", out, skipped);
             }
             Progress progress = Progress.forCases(todo.size());
-            for (int r : todo) {
-                String id = cases.id(r);
-                progress.start(id);
-                Object[] row;
-                try {
-                    CaseReport res = pipeline.run(inputs(cases, r, base), path(cases, r, cases.maskColumn, base),
-                            selection, null);
-                    for (String w : res.warnings()) {
-                        progress.report("renal-mtl: warning: case " + id + ": " + w);
+            try (CasePrefetch prefetch = new CasePrefetch(todo, r -> pipeline.prepare(inputs(cases, r, base),
+                    path(cases, r, cases.maskColumn, base), selection), throughput.prefetch())) {
+                while (prefetch.hasNext()) {
+                    List<CasePrefetch.Item> group = new ArrayList<>();
+                    try {
+                        while (group.size() < throughput.batch() && prefetch.hasNext()) {
+                            group.add(prefetch.next());
+                        }
+                        failed += runGroup(cases, group, results, progress);
+                    } finally {
+                        for (CasePrefetch.Item i : group) {
+                            if (i.prepared() != null) {
+                                i.prepared().close();
+                            }
+                        }
                     }
-                    row = CohortRow.ok(id, res, provenance, progress.caseSeconds());
-                } catch (RuntimeException e) {
-                    if (!isCaseError(e)) {
-                        throw e;
-                    }
-                    failed++;
-                    row = CohortRow.error(columns, id, e.getMessage(), provenance, progress.caseSeconds());
                 }
-                results.append(id, CohortRow.csvCells(columns, row));
-                progress.done(row[1].equals("ok"));
             }
             progress.finish();
             System.out.printf("%d case(s) run, %d failed, %d skipped (already in %s)%n", todo.size(), failed, skipped,
@@ -124,6 +136,62 @@ final class CohortRunner {
                 mine.size(), part.n() > 1 ? " of part " + part.k() + "/" + part.n() : "", out,
                 failedBefore > 0 ? " (" + failedBefore + " from an earlier run: --retry-failed runs them again)" : "");
         return SOME_CASES_FAILED;
+    }
+
+    /**
+     * Runs the network on a group's prepared cases (one forward when batching), then appends each case's row in
+     * list order.
+     *
+     * @return the group's failed cases
+     */
+    private int runGroup(CohortManifest cases, List<CasePrefetch.Item> group, ResultsFile results, Progress progress) {
+        List<PreparedCase> ready = group.stream().map(CasePrefetch.Item::prepared).filter(c -> c != null).toList();
+        Map<PreparedCase, Object> outcome = new IdentityHashMap<>(); // CaseReport or the case's RuntimeException
+        if (ready.size() > 1 || ready.size() == 1 && throughput.batch() > 1) {
+            try {
+                List<CaseReport> reports = pipeline.inferBatch(ready, throughput.batch());
+                for (int i = 0; i < ready.size(); i++) {
+                    outcome.put(ready.get(i), reports.get(i));
+                }
+            } catch (RuntimeException e) {
+                if (!isCaseError(e)) {
+                    throw e;
+                }
+                // Some case of the batch failed the forward: each alone says which.
+            }
+        }
+        for (PreparedCase c : ready) {
+            if (!outcome.containsKey(c)) {
+                try {
+                    outcome.put(c, pipeline.infer(c));
+                } catch (RuntimeException e) {
+                    if (!isCaseError(e)) {
+                        throw e;
+                    }
+                    outcome.put(c, e);
+                }
+            }
+        }
+        int failed = 0;
+        for (CasePrefetch.Item item : group) {
+            String id = cases.id(item.row());
+            Object o = item.prepared() == null ? item.error() : outcome.get(item.prepared());
+            Object[] row;
+            double seconds = item.seconds();
+            if (o instanceof CaseReport res) {
+                seconds += res.timings().get("inference_s");
+                for (String w : res.warnings()) {
+                    progress.report("renal-mtl: warning: case " + id + ": " + w);
+                }
+                row = CohortRow.ok(id, res, provenance, seconds);
+            } else {
+                failed++;
+                row = CohortRow.error(columns, id, ((RuntimeException) o).getMessage(), provenance, seconds);
+            }
+            results.append(id, CohortRow.csvCells(columns, row));
+            progress.done(id, row[1].equals("ok"), seconds);
+        }
+        return failed;
     }
 
     private List<ImageInput> inputs(CohortManifest cases, int r, Path base) {

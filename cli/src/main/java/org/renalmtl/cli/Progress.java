@@ -45,6 +45,16 @@ final class Progress {
     }
 
     void done(boolean ok) {
+        done(current, ok, caseSeconds());
+    }
+
+    /**
+     * A case ended that was not timed by {@link #start} (cases prepared ahead of the one running).
+     *
+     * @param seconds the case's own time, for the line per case
+     */
+    void done(String id, boolean ok, double seconds) {
+        current = id;
         finished++;
         if (!ok) {
             failures++;
@@ -53,7 +63,7 @@ final class Progress {
             draw();
         } else {
             System.err.printf(Locale.ROOT, "[%d/%d] %s %s (%.1f s)%n", finished, total, current, ok ? "ok" : "FAILED",
-                    caseSeconds());
+                    seconds);
         }
     }
 

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
@@ -124,7 +126,7 @@ public final class CasePipeline {
     }
 
     /**
-     * Runs one case.
+     * Runs one case: {@link #prepare}, then {@link #infer}.
      *
      * @param phaseInputs one image per phase, in the order of {@code model.config().phases()}
      * @param maskFile tumour mask (NIfTI), on the first phase's grid or on a grid that overlaps it (resampled
@@ -135,6 +137,25 @@ public final class CasePipeline {
      * @throws IllegalArgumentException if the number of phase files is not the model's
      */
     public CaseReport run(List<ImageInput> phaseInputs, Path maskFile, MaskSelection selection, Path saveInput) {
+        try (PreparedCase c = prepare(phaseInputs, maskFile, selection)) {
+            if (saveInput != null) {
+                c.input.save(saveInput, model.config().phases());
+            }
+            return infer(c);
+        }
+    }
+
+    /**
+     * Reads, crops, normalises and measures one case, everything before the network. It does not touch the model,
+     * so it may run on another thread while the model runs an earlier case.
+     *
+     * @param phaseInputs one image per phase, in the order of {@code model.config().phases()}
+     * @param maskFile tumour mask (NIfTI), as for {@link #run}
+     * @param selection which mask component or label is the tumour
+     * @return the prepared case; close it unless {@link #infer} used it
+     * @throws IllegalArgumentException if the number of phase files is not the model's
+     */
+    public PreparedCase prepare(List<ImageInput> phaseInputs, Path maskFile, MaskSelection selection) {
         List<String> phases = model.config().phases();
         if (phaseInputs.size() != phases.size()) {
             throw new IllegalArgumentException(phaseInputs.size() + " phase file(s) for a model of phases " + phases);
@@ -150,48 +171,94 @@ public final class CasePipeline {
         Volume mask = null;
         PreprocessedInput input = null;
         try {
-            TumourMeasurements tumour;
-            long t3;
-            try {
-                mask = NiftiReader.read(maskFile);
-                for (ImageInput in : phaseInputs) {
-                    loaded.add(in.read());
-                }
-                List<Volume> volumes = loaded.stream().map(ImageInput.Loaded::volume).toList();
-                long t1 = System.nanoTime();
-                timings.put("load_s", (t1 - t0) / 1e9);
-                warnings.addAll(CaseWarnings.duplicates(phases, phaseInputs, loaded));
-                // Preprocessing first: it places the mask on the reference phase's grid (or says that it misses it),
-                // so a mask from another scan is reported as such rather than as a phase that misses the mask.
-                input = Preprocessor.run(volumes, mask, selection, spec);
-                long t2 = System.nanoTime();
-                timings.put("preprocess_s", (t2 - t1) / 1e9);
-                warnings.addAll(CaseWarnings.edges(phases, volumes, input, spec.marginMm(), spec.huLow()));
-                tumour = TumourMeasurer.measure(mask, selection, volumes);
-                t3 = System.nanoTime();
-                timings.put("measure_s", (t3 - t2) / 1e9);
-            } finally {
-                // The whole scans are not needed once cropped and measured: they go before the model plans
-                // and runs, the case's memory peak.
-                closeAll(loaded, mask);
+            mask = NiftiReader.read(maskFile);
+            for (ImageInput in : phaseInputs) {
+                loaded.add(in.read());
             }
-            if (saveInput != null) {
-                input.save(saveInput, phases);
-            }
-            Prediction prediction = model.predict(input.data());
-            long t4 = System.nanoTime();
-            timings.put("inference_s", (t4 - t3) / 1e9);
-            timings.put("total_s", (t4 - t0) / 1e9);
-            var source = new CaseReport.Source(modelName, modelSha256, model.config().name(),
-                    model.device().toString(), phases, phaseInputs.stream().map(ImageInput::path).toList(),
-                    loaded.stream().map(ImageInput.Loaded::series).toList(), maskFile, selection);
-            return new CaseReport(source, prediction, tumour, CaseReport.NetworkInput.of(input, spec.reorientation()),
-                    timings, warnings);
+            List<Volume> volumes = loaded.stream().map(ImageInput.Loaded::volume).toList();
+            long t1 = System.nanoTime();
+            timings.put("load_s", (t1 - t0) / 1e9);
+            warnings.addAll(CaseWarnings.duplicates(phases, phaseInputs, loaded));
+            // Preprocessing first: it places the mask on the reference phase's grid (or says that it misses it),
+            // so a mask from another scan is reported as such rather than as a phase that misses the mask.
+            input = Preprocessor.run(volumes, mask, selection, spec);
+            long t2 = System.nanoTime();
+            timings.put("preprocess_s", (t2 - t1) / 1e9);
+            warnings.addAll(CaseWarnings.edges(phases, volumes, input, spec.marginMm(), spec.huLow()));
+            TumourMeasurements tumour = TumourMeasurer.measure(mask, selection, volumes);
+            timings.put("measure_s", (System.nanoTime() - t2) / 1e9);
+            PreparedCase c = new PreparedCase(List.copyOf(phaseInputs),
+                    loaded.stream().map(ImageInput.Loaded::series).toList(), maskFile, selection, input, tumour,
+                    warnings, timings);
+            input = null;
+            return c;
         } finally {
+            // The whole scans are not needed once cropped and measured: they go before the model plans
+            // and runs, the case's memory peak.
+            closeAll(loaded, mask);
             if (input != null) {
                 input.close();
             }
         }
+    }
+
+    /**
+     * Runs the network on one prepared case.
+     *
+     * @param c the case (left open: the caller closes it)
+     * @return the report
+     */
+    public CaseReport infer(PreparedCase c) {
+        long t0 = System.nanoTime();
+        Prediction prediction = model.predict(c.input.data());
+        return report(c, prediction, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * Runs the network once on several prepared cases, padded with zero inputs to {@code batch} cases so that a
+     * short last batch reuses the plan of the full ones (a plan per batch size would hold its own activations).
+     * A case's numbers may differ from {@link #infer}'s in the last float bits (another blocking of the same sums).
+     *
+     * @param cases the cases (left open: the caller closes them), at most {@code batch}
+     * @param batch cases per forward
+     * @return one report per case, in order; {@code inference_s} is the forward's time shared equally
+     * @throws org.renalmtl.engine.ModelRunException if the forward fails for any case of the batch
+     */
+    public List<CaseReport> inferBatch(List<PreparedCase> cases, int batch) {
+        if (cases.isEmpty() || cases.size() > batch) {
+            throw new IllegalArgumentException(cases.size() + " case(s) for a batch of " + batch);
+        }
+        long t0 = System.nanoTime();
+        List<Prediction> predictions;
+        try (Arena arena = Arena.ofConfined()) {
+            long bytes = cases.getFirst().input.data().byteSize(); // one case: (phases, D, H, W) float32
+            MemorySegment all = arena.allocate(bytes * batch, 64); // (batch, phases, D, H, W), zeroed
+            for (int i = 0; i < cases.size(); i++) {
+                MemorySegment one = cases.get(i).input.data();
+                if (one.byteSize() != bytes) {
+                    throw new IllegalArgumentException("cases of a batch must have one input size");
+                }
+                all.asSlice(i * bytes, bytes).copyFrom(one);
+            }
+            predictions = model.predictBatch(all, batch);
+        }
+        double each = (System.nanoTime() - t0) / 1e9 / cases.size();
+        List<CaseReport> out = new ArrayList<>();
+        for (int i = 0; i < cases.size(); i++) {
+            out.add(report(cases.get(i), predictions.get(i), each));
+        }
+        return out;
+    }
+
+    private CaseReport report(PreparedCase c, Prediction prediction, double inferenceSeconds) {
+        Map<String, Double> timings = new LinkedHashMap<>(c.timings);
+        timings.put("inference_s", inferenceSeconds);
+        timings.put("total_s", c.prepareSeconds() + inferenceSeconds);
+        var source = new CaseReport.Source(modelName, modelSha256, model.config().name(), model.device().toString(),
+                model.config().phases(), c.phaseInputs.stream().map(ImageInput::path).toList(), c.series, c.maskFile,
+                c.selection);
+        return new CaseReport(source, prediction, c.tumour, CaseReport.NetworkInput.of(c.input, spec.reorientation()),
+                timings, List.copyOf(c.warnings));
     }
 
     private static void closeAll(List<ImageInput.Loaded> loaded, Volume mask) {
