@@ -7,6 +7,17 @@ from torch import nn
 from .config import activation, expert_widths
 
 
+def _hidden_stack(x, lins, norms, act):
+    """A gate's or tower's hidden layers: ``Linear → [BatchNorm1d] → activation`` for each of ``lins``."""
+    norms = list(norms)
+    for i, lin in enumerate(lins):
+        x = lin(x)
+        if norms:
+            x = norms[i](x)
+        x = act(x)
+    return x
+
+
 class HiddenActivation(nn.Module):
     """The activation of a head's hidden layers (FORMAT.md ``activation``; ReLU when absent). No tensors."""
 
@@ -81,13 +92,7 @@ class Gate(nn.Module):
         self.norm = nn.BatchNorm1d(n_experts) if cfg["bn"] else None
 
     def forward(self, x, experts):  # x (B, in), experts (B, E, H) -> (B, H)
-        norms = list(self.norms)
-        for i, lin in enumerate(self.hidden):
-            x = lin(x)
-            if norms:
-                x = norms[i](x)
-            x = self.act(x)
-        g = self.out(x)
+        g = self.out(_hidden_stack(x, self.hidden, self.norms, self.act))
         if self.norm is not None:
             g = self.norm(g)
         g = torch.softmax(g, dim=1)  # (B, E)
@@ -111,13 +116,7 @@ class Tower(nn.Module):
         self.out = nn.Linear(in_features, 1, bias=bool(bias))
 
     def forward(self, x):  # (B, in) -> (B, 1)
-        norms = list(self.norms)
-        for i, lin in enumerate(self.hidden):
-            x = lin(x)
-            if norms:
-                x = norms[i](x)
-            x = self.act(x)
-        return self.out(x)
+        return self.out(_hidden_stack(x, self.hidden, self.norms, self.act))
 
 
 class PLELevel(nn.Module):

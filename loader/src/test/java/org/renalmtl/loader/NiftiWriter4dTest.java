@@ -27,19 +27,9 @@ class NiftiWriter4dTest {
     @TempDir
     Path dir;
 
-    /** Oblique LPS-like grid (0.2 rad about z, x and y flipped), anisotropic, as NiftiWriterTest's. */
-    private static final Geometry OBLIQUE = new Geometry(new double[] {
-        -0.8 * Math.cos(0.2), 0.8 * Math.sin(0.2), 0, 101.5,
-        -0.8 * Math.sin(0.2), -0.8 * Math.cos(0.2), 0, 77.25,
-        0, 0, 2.5, -160,
-        0, 0, 0, 1}, 1, 1);
-
-    /** Left-handed (qfac -1) and tilted about x. */
-    private static final Geometry LEFT_HANDED = new Geometry(new double[] {
-        0.7, 0, 0, -90,
-        0, 0.7 * Math.cos(0.3), 2.0 * Math.sin(0.3), -40,
-        0, 0.7 * Math.sin(0.3), -2.0 * Math.cos(0.3), 60,
-        0, 0, 0, 1}, 2, 0);
+    /** NiftiWriterTest's grids: oblique LPS-like, and left-handed (qfac -1) tilted about x. */
+    private static final Geometry OBLIQUE = NiftiWriterTest.G;
+    private static final Geometry LEFT_HANDED = NiftiWriterTest.LEFT_HANDED;
 
     /** Prints what nibabel reads, one "key values..." line each; voxels as [n][z][y][x] in C order. */
     private static final String NIBABEL = String.join("\n",

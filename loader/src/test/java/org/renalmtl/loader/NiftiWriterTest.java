@@ -14,14 +14,14 @@ class NiftiWriterTest {
     Path dir;
 
     /** Oblique LPS-like grid: rotation of 0.2 rad about z, flipped x and y, anisotropic. */
-    private static final Geometry G = new Geometry(new double[] {
+    static final Geometry G = new Geometry(new double[] {
         -0.8 * Math.cos(0.2), 0.8 * Math.sin(0.2), 0, 101.5,
         -0.8 * Math.sin(0.2), -0.8 * Math.cos(0.2), 0, 77.25,
         0, 0, 2.5, -160,
         0, 0, 0, 1}, 1, 1);
 
     /** A left-handed grid (det < 0: qfac = -1 in the qform), tilted about x, as from an oblique acquisition. */
-    private static final Geometry LEFT_HANDED = new Geometry(new double[] {
+    static final Geometry LEFT_HANDED = new Geometry(new double[] {
         0.7, 0, 0, -90,
         0, 0.7 * Math.cos(0.3), 2.0 * Math.sin(0.3), -40,
         0, 0.7 * Math.sin(0.3), -2.0 * Math.cos(0.3), 60,
