@@ -198,11 +198,7 @@ class DemoInspectTest {
                 "--venous", demoDir.resolve("venous.nii.gz"), "--delayed", demoDir.resolve("delayed.nii.gz"),
                 "--seg-model", model, "--save-mask", mask, "--out", out, "--device", "cpu"), model + ": ",
                 "renal-mtl-segmentation");
-        assertTrue(Files.notExists(out) && Files.notExists(mask));
-        try (var files = Files.list(dir)) {
-            assertTrue(files.noneMatch(p -> p.getFileName().toString().startsWith(".renal-mtl-mask")),
-                    "no temporary mask is left behind");
-        }
+        assertNothingWritten(out, mask);
     }
 
     @Test
@@ -225,6 +221,11 @@ class DemoInspectTest {
         Cli.assertInputError(Cli.run("predict", "--model", model, "--arterial", demoDir.resolve("arterial.nii.gz"),
                 "--venous", blank, "--delayed", demoDir.resolve("delayed.nii.gz"), "--seg-model", phantomSegModel(),
                 "--save-mask", mask, "--out", out, "--device", "cpu"), phantomSegModel() + ": ", "no tumour found in [venous]");
+        assertNothingWritten(out, mask);
+    }
+
+    /** A refused predict --seg-model leaves no report, no --save-mask and no temporary mask. */
+    private static void assertNothingWritten(Path out, Path mask) throws IOException {
         assertTrue(Files.notExists(out) && Files.notExists(mask));
         try (var files = Files.list(dir)) {
             assertTrue(files.noneMatch(p -> p.getFileName().toString().startsWith(".renal-mtl-mask")),

@@ -174,11 +174,11 @@ public final class CpuGraph implements CompiledGraph {
      *     for a slice of a concat, whose strided layout oneDNN sizes as if it spanned the whole concat
      */
     private long writtenBytes(int v, dnnl_memory_desc md) {
-        long[] dims = graph.value(v).shape();
-        long[] strides = schedule.strides(v);
-        if (java.util.Arrays.equals(strides, Value.rowMajorStrides(dims))) {
+        if (rowMajor(schedule, v)) {
             return dnnl_memory_desc_get_size(md);
         }
+        long[] dims = graph.value(v).shape();
+        long[] strides = schedule.strides(v);
         long last = 0;
         for (int k = 0; k < dims.length; k++) {
             last += (dims[k] - 1) * strides[k];
@@ -267,16 +267,19 @@ public final class CpuGraph implements CompiledGraph {
         dnnl_memory_desc[] wanted = new dnnl_memory_desc[md.length];
         boolean any = false;
         for (int v = 0; v < md.length; v++) {
-            long[] dims = graph.value(v).shape();
-            long[] strides = planned.strides(v);
-            if (!java.util.Arrays.equals(strides, Value.rowMajorStrides(dims))) {
-                wanted[v] = own(Dnnl.strided(dims, strides));
+            if (!rowMajor(planned, v)) {
+                wanted[v] = own(Dnnl.strided(graph.value(v).shape(), planned.strides(v)));
                 any = true;
             } else {
                 wanted[v] = md[v];
             }
         }
         return any ? layouts(graph, plain, wanted, new long[graph.nodes().size()]) : md;
+    }
+
+    /** @return whether the schedule stores value {@code v} dense and row-major (not a slice of a concat) */
+    private boolean rowMajor(Schedule s, int v) {
+        return java.util.Arrays.equals(s.strides(v), Value.rowMajorStrides(graph.value(v).shape()));
     }
 
     private boolean[] sliced(int node) {
