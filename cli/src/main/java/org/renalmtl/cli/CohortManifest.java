@@ -16,7 +16,7 @@ final class CohortManifest {
     final int idColumn;
     final int[] phaseColumns;  // (phases) column of each model phase, in the config's order
     final int[] seriesColumns; // (phases) column PHASE_series, or -1 where absent
-    final int maskColumn;
+    final int maskColumn;      // -1 when a segmentation model finds the tumours
 
     private CohortManifest(CsvTable table, int idColumn, int[] phaseColumns, int[] seriesColumns, int maskColumn) {
         this.table = table;
@@ -29,14 +29,20 @@ final class CohortManifest {
     /**
      * @param csv    the case list
      * @param phases the model's phase names
+     * @param masks  whether each case names its tumour mask (false: {@code --seg-model} finds it, and a
+     *               {@code mask} column would leave unclear which to use, so it is refused)
      * @return the checked list
      * @throws InputException naming the file and every problem (at most ten listed)
      */
-    static CohortManifest read(Path csv, List<String> phases) {
+    static CohortManifest read(Path csv, List<String> phases, boolean masks) {
         CsvTable t = CsvTable.read(csv);
         List<String> needed = new ArrayList<>(List.of("case_id"));
         needed.addAll(phases);
-        needed.add("mask");
+        if (masks) {
+            needed.add("mask");
+        } else if (t.hasColumn("mask")) {
+            throw new InputException(csv + ": has a mask column, but --seg-model finds the tumour; drop one of them");
+        }
         List<String> missing = needed.stream().filter(c -> !t.hasColumn(c)).toList();
         if (!missing.isEmpty()) {
             throw new InputException(csv + ": missing column(s) " + String.join(", ", missing) + " (a cohort list has "
@@ -53,7 +59,7 @@ final class CohortManifest {
         }
         return new CohortManifest(t, id, phases.stream().mapToInt(p -> t.column(p, "--cohort")).toArray(),
                 phases.stream().mapToInt(p -> t.hasColumn(p + "_series") ? t.column(p + "_series", "--cohort") : -1)
-                        .toArray(), t.column("mask", "--cohort"));
+                        .toArray(), masks ? t.column("mask", "--cohort") : -1);
     }
 
     int size() {

@@ -1,20 +1,24 @@
 package org.renalmtl.cli;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.renalmtl.loader.ImageInput;
 import org.renalmtl.loader.MaskSelection;
+import org.renalmtl.loader.ScratchDirectory;
 import org.renalmtl.pipeline.CasePipeline;
 import org.renalmtl.pipeline.CaseReport;
 import org.renalmtl.pipeline.CohortRow;
 import org.renalmtl.pipeline.EngineVersion;
 import org.renalmtl.pipeline.PreparedCase;
 import org.renalmtl.pipeline.Provenance;
+import org.renalmtl.pipeline.TumourSegmentation;
 import org.renalmtl.weights.ModelConfig;
 
 /**
@@ -24,7 +28,9 @@ import org.renalmtl.weights.ModelConfig;
  * the engine version and the row-changing options ({@link Provenance}): a file written otherwise is refused, never
  * mixed. {@code --part K/N} runs one of N disjoint parts, by case id ({@link CohortPart}). The next cases are read
  * and preprocessed on another thread while the network runs ({@link CasePrefetch}), and {@code --batch N} runs N per
- * forward; rows stay in list order and the serial runner's. The results CSV feeds
+ * forward; rows stay in list order and the serial runner's. With a segmentation model ({@code --seg-model}) the
+ * list names no masks: each case's tumour is segmented as it is prepared (on the prefetch thread), its largest
+ * component classified, and the row says how many components there were and on which side. The results CSV feeds
  * {@code renal-mtl evaluate} directly ({@code --score p_<task>}).
  *
  * <p>A phase cell may name a NIfTI file or a DICOM series folder; an optional column {@code PHASE_series} chooses
@@ -37,6 +43,7 @@ final class CohortRunner {
     static final int SOME_CASES_FAILED = 3;
 
     private final CasePipeline pipeline;
+    private final TumourSegmentation segmentation; // null when the list gives each case's mask
     private final ModelConfig config;
     private final MaskSelection selection;
     private final SeriesChoice series;
@@ -53,15 +60,24 @@ final class CohortRunner {
      */
     record Throughput(int prefetch, int batch) {}
 
-    CohortRunner(CasePipeline pipeline, ModelConfig config, MaskSelection selection, SeriesChoice series,
-            String options, Throughput throughput) {
+    /**
+     * @param segmentation finds each case's tumour, or null when the list names masks; checked here against the
+     *                     classifier's phases, so models that do not fit stop the run before any case
+     */
+    CohortRunner(CasePipeline pipeline, TumourSegmentation segmentation, ModelConfig config, MaskSelection selection,
+            SeriesChoice series, String options, Throughput throughput) {
         this.pipeline = pipeline;
+        this.segmentation = segmentation;
         this.throughput = throughput;
-        this.columns = CohortRow.columns(config);
+        this.columns = CohortRow.columns(config, segmentation != null);
         this.config = config;
         this.selection = selection;
         this.series = series;
-        this.provenance = new Provenance(pipeline.modelSha256(), EngineVersion.VERSION, options);
+        this.provenance = new Provenance(pipeline.modelSha256(), segmentation == null ? "" : segmentation.sha256(),
+                EngineVersion.VERSION, options);
+        if (segmentation != null) {
+            segmentation.channelPhases(config.phases());
+        }
     }
 
     /** @return the results header for this model */
@@ -81,7 +97,7 @@ final class CohortRunner {
         if (Files.exists(out) && sameFile(out, casesCsv)) {
             throw new InputException(out + ": --out is the cohort list itself; choose another file");
         }
-        CohortManifest cases = CohortManifest.read(casesCsv, config.phases());
+        CohortManifest cases = CohortManifest.read(casesCsv, config.phases(), segmentation == null);
         Path base = casesCsv.toAbsolutePath().getParent();
         List<Integer> mine = new ArrayList<>();
         for (int r = 0; r < cases.size(); r++) {
@@ -107,15 +123,17 @@ final class CohortRunner {
                 System.err.printf("renal-mtl: %s already holds %d case(s); skipping them%n", out, skipped);
             }
             Progress progress = Progress.forCases(todo.size());
-            try (CasePrefetch prefetch = new CasePrefetch(todo, r -> pipeline.prepare(inputs(cases, r, base),
-                    path(cases, r, cases.maskColumn, base), selection), throughput.prefetch())) {
+            Map<Integer, TumourSegmentation.Found> found = new ConcurrentHashMap<>(); // row -> its segmentation
+            try (ScratchDirectory scratch = segmentation == null ? null : ScratchDirectory.create("renal-mtl-masks");
+                    CasePrefetch prefetch = new CasePrefetch(todo, r -> prepare(cases, r, base, scratch, found),
+                            throughput.prefetch())) {
                 while (prefetch.hasNext()) {
                     List<CasePrefetch.Item> group = new ArrayList<>();
                     try {
                         while (group.size() < throughput.batch() && prefetch.hasNext()) {
                             group.add(prefetch.next());
                         }
-                        failed += runGroup(cases, group, results, progress);
+                        failed += runGroup(cases, group, found, results, progress);
                     } finally {
                         for (CasePrefetch.Item i : group) {
                             if (i.prepared() != null) {
@@ -139,12 +157,36 @@ final class CohortRunner {
     }
 
     /**
+     * Reads and preprocesses one case; with a segmentation model, first segments it into a mask in {@code scratch}
+     * (removed once the case is prepared) and records what it found under the case's row.
+     */
+    private PreparedCase prepare(CohortManifest cases, int r, Path base, ScratchDirectory scratch,
+            Map<Integer, TumourSegmentation.Found> found) {
+        List<ImageInput> phases = inputs(cases, r, base);
+        if (segmentation == null) {
+            return pipeline.prepare(phases, path(cases, r, cases.maskColumn, base), selection);
+        }
+        Path mask = scratch.path().resolve("case-" + r + ".nii.gz");
+        try {
+            found.put(r, segmentation.segment(segmentation.channelFiles(config.phases(), phases), mask));
+            return pipeline.prepare(phases, mask, MaskSelection.largestComponent());
+        } finally {
+            try {
+                Files.deleteIfExists(mask);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /**
      * Runs the network on a group's prepared cases (one forward when batching), then appends each case's row in
      * list order.
      *
      * @return the group's failed cases
      */
-    private int runGroup(CohortManifest cases, List<CasePrefetch.Item> group, ResultsFile results, Progress progress) {
+    private int runGroup(CohortManifest cases, List<CasePrefetch.Item> group,
+            Map<Integer, TumourSegmentation.Found> found, ResultsFile results, Progress progress) {
         List<PreparedCase> ready = group.stream().map(CasePrefetch.Item::prepared).filter(c -> c != null).toList();
         Map<PreparedCase, Object> outcome = new IdentityHashMap<>(); // CaseReport or the case's RuntimeException
         if (ready.size() > 1 || ready.size() == 1 && throughput.batch() > 1) {
@@ -175,6 +217,7 @@ final class CohortRunner {
         int failed = 0;
         for (CasePrefetch.Item item : group) {
             String id = cases.id(item.row());
+            TumourSegmentation.Found seg = found.remove(item.row());
             Object o = item.prepared() == null ? item.error() : outcome.get(item.prepared());
             Object[] row;
             double seconds = item.seconds();
@@ -183,7 +226,7 @@ final class CohortRunner {
                 for (String w : res.warnings()) {
                     progress.report("renal-mtl: warning: case " + id + ": " + w);
                 }
-                row = CohortRow.ok(id, res, provenance, seconds);
+                row = CohortRow.ok(id, res, seg, provenance, seconds);
             } else {
                 failed++;
                 row = CohortRow.error(columns, id, ((RuntimeException) o).getMessage(), provenance, seconds);

@@ -18,6 +18,7 @@ import org.renalmtl.loader.preprocess.Reorientation;
 import org.renalmtl.pipeline.CasePipeline;
 import org.renalmtl.pipeline.CaseReport;
 import org.renalmtl.pipeline.Provenance;
+import org.renalmtl.pipeline.TumourSegmentation;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -73,7 +74,8 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--seg-model", paramLabel = "S.h5",
             description = "Segment the tumour with this nnU-Net model (export.py --nnunet) instead of --mask: on the"
                     + " phase(s) its config names, keeping the largest tumour component; the report says how many"
-                    + " there were and which kidney (left/right of the patient, ml) holds the largest.")
+                    + " there were and which kidney (left/right of the patient, ml) holds the largest. With --cohort"
+                    + " the list has no mask column, and each row gains tumour_components and tumour_side.")
     Path segModel;
 
     @Option(names = "--save-mask", paramLabel = "MASK.nii.gz", description = "With --seg-model: keep the tumour mask it found.")
@@ -85,7 +87,7 @@ final class PredictCommand implements Callable<Integer> {
 
     @Option(names = "--cohort", paramLabel = "CASES.csv",
             description = "Run every case of a CSV (columns case_id, one per phase name: a NIfTI file or DICOM folder,"
-                    + " mask; optional PHASE_series columns choose a folder's series per case; paths relative to the"
+                    + " mask (none with --seg-model); optional PHASE_series columns choose a folder's series per case; paths relative to the"
                     + " CSV).")
     Path cohort;
 
@@ -141,8 +143,8 @@ final class PredictCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new InputException("--label " + label + ": " + e.getMessage());
         }
-        if (segModel != null && (mask != null || cohort != null || label != null)) {
-            throw new InputException("--seg-model finds the tumour itself: it takes neither --mask, --label nor --cohort");
+        if (segModel != null && (mask != null || label != null)) {
+            throw new InputException("--seg-model finds the tumour itself: it takes neither --mask nor --label");
         }
         if ((part != null || retryFailed) && cohort == null) {
             throw new InputException((part != null ? "--part" : "--retry-failed") + " needs --cohort");
@@ -159,8 +161,9 @@ final class PredictCommand implements Callable<Integer> {
             throw new InputException("--batch " + batch + ": must be 1 to 64 cases");
         }
         CohortPart cohortPart = CohortPart.parse(part);
-        if (saveMask != null && segModel == null) {
-            throw new InputException("--save-mask needs --seg-model (it keeps the mask the segmentation found)");
+        if (saveMask != null && (segModel == null || cohort != null)) {
+            throw new InputException("--save-mask needs --seg-model and one case (it keeps the mask the segmentation"
+                    + " found)");
         }
         if (saveMask != null) {
             AtomicFiles.checkWritable(saveMask);
@@ -175,8 +178,11 @@ final class PredictCommand implements Callable<Integer> {
             SeriesChoice choice = SeriesChoice.parse(series, m.config().phases());
             if (cohort != null) {
                 String options = Provenance.options(reorient, label, series);
-                return new CohortRunner(pipeline, m.config(), selection, choice, options,
-                        new CohortRunner.Throughput(ahead, perForward)).run(cohort, out, cohortPart, retryFailed);
+                try (TumourSegmentation seg = segModel == null ? null : TumourSegmentation.load(segModel,
+                        device.parse())) {
+                    return new CohortRunner(pipeline, seg, m.config(), selection, choice, options,
+                            new CohortRunner.Throughput(ahead, perForward)).run(cohort, out, cohortPart, retryFailed);
+                }
             }
             List<ImageInput> inputs = choice.inputs(m.config().phases(), phaseFiles(m.config().phases()));
             if (segModel != null) {

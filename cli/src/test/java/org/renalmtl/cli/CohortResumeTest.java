@@ -53,12 +53,13 @@ class CohortResumeTest {
         assertEquals(0, cohort(model, out).code());
         List<String> lines = Files.readAllLines(out);
         List<String> header = Arrays.asList(lines.getFirst().split(","));
-        assertEquals(List.of("model_sha256", "engine_version", "options", "seconds"),
-                header.subList(header.size() - 4, header.size()));
+        assertEquals(List.of("model_sha256", "seg_model_sha256", "engine_version", "options", "seconds"),
+                header.subList(header.size() - 5, header.size()));
         CsvTable t = CsvTable.read(out);
         String sha = Cli.exec(dir, List.of("sha256sum", model.toString())).out().split(" ")[0];
         for (int r = 0; r < t.rowCount(); r++) {
             assertEquals(sha, t.cell(r, t.column("model_sha256", "test")), "sha256sum of the weight file");
+            assertEquals("", t.cell(r, t.column("seg_model_sha256", "test")), "the list gave the masks");
             assertEquals(org.renalmtl.pipeline.EngineVersion.VERSION, t.cell(r, t.column("engine_version", "test")));
             assertEquals("reorient=none;label=largest;series=", t.cell(r, t.column("options", "test")));
         }
@@ -77,7 +78,7 @@ class CohortResumeTest {
         List<String> oldLines = new ArrayList<>();
         for (String l : lines) {
             List<String> cells = new ArrayList<>(Arrays.asList(l.split(",", -1)));
-            cells.subList(cells.size() - 4, cells.size() - 1).clear();
+            cells.subList(cells.size() - 5, cells.size() - 1).clear();
             oldLines.add(String.join(",", cells));
         }
         Files.write(old, oldLines);

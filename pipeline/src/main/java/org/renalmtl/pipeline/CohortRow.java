@@ -13,7 +13,9 @@ import org.renalmtl.weights.ModelConfig;
  * The columns of a cohort results row and their values: one definition for the single-machine runner's CSV and the
  * Spark job's Parquet (typed columns) and CSV, so both print a case the same way. A row is {@code case_id, status,
  * error}, then per task {@code p_TASK} (6 decimals), per task {@code label_TASK} (0/1), the tumour's {@code
- * volume_ml} (3), {@code max_diameter_mm} (2), {@code renal_r_points}, per phase {@code hu_PHASE_mean} and {@code
+ * volume_ml} (3), {@code max_diameter_mm} (2), {@code renal_r_points}, when a segmentation model found the tumour its
+ * {@code tumour_components} and {@code tumour_side} ({@code left}/{@code right} of the patient, empty when undecided or
+ * when the model has no kidney label), per phase {@code hu_PHASE_mean} and {@code
  * hu_PHASE_sd} (2), {@link Provenance#COLUMNS} and the case's wall-clock {@code seconds} (3). Numbers are rounded to
  * the printed digits before they are stored, so a Parquet value prints as the CSV cell does.
  */
@@ -55,10 +57,11 @@ public final class CohortRow {
     }
 
     /**
-     * @param config the model's config
+     * @param config    the model's config
+     * @param segmented whether a segmentation model finds the tumours ({@code --seg-model})
      * @return the results columns of this model, in order
      */
-    public static List<Column> columns(ModelConfig config) {
+    public static List<Column> columns(ModelConfig config, boolean segmented) {
         List<Column> c = new ArrayList<>(List.of(text("case_id"), text("status"), text("error")));
         for (ModelConfig.Task t : config.tasks()) {
             c.add(new Column("p_" + t.name(), Kind.DECIMAL, 6));
@@ -69,6 +72,10 @@ public final class CohortRow {
         c.add(new Column("volume_ml", Kind.DECIMAL, 3));
         c.add(new Column("max_diameter_mm", Kind.DECIMAL, 2));
         c.add(new Column("renal_r_points", Kind.INTEGER, 0));
+        if (segmented) {
+            c.add(new Column("tumour_components", Kind.INTEGER, 0));
+            c.add(text("tumour_side"));
+        }
         for (String p : config.phases()) {
             c.add(new Column("hu_" + p + "_mean", Kind.DECIMAL, 2));
             c.add(new Column("hu_" + p + "_sd", Kind.DECIMAL, 2));
@@ -86,11 +93,13 @@ public final class CohortRow {
     /**
      * @param id         the case id
      * @param report     what the pipeline found
+     * @param found      what the segmentation model found, or null when the manifest gave the mask
      * @param provenance what wrote the row
      * @param seconds    the case's wall-clock time
      * @return the row's values, one per {@link #columns} entry (String, Integer or Double, rounded as printed)
      */
-    public static Object[] ok(String id, CaseReport report, Provenance provenance, double seconds) {
+    public static Object[] ok(String id, CaseReport report, TumourSegmentation.Found found, Provenance provenance,
+            double seconds) {
         List<Object> v = new ArrayList<>(List.of(id, "ok", ""));
         for (Prediction.TaskResult t : report.prediction().tasks()) {
             v.add(round(t.probability(), 6));
@@ -101,6 +110,10 @@ public final class CohortRow {
         v.add(round(report.tumour().volumeMl(), 3));
         v.add(round(report.tumour().maxDiameterMm(), 2));
         v.add(report.tumour().renalRPoints());
+        if (found != null) {
+            v.add(found.tumourComponents());
+            v.add(found.site().side() == null ? "" : found.site().side().json());
+        }
         for (PhaseStats s : report.tumour().phases()) {
             v.add(round(s.meanHu(), 2));
             v.add(round(s.sdHu(), 2));

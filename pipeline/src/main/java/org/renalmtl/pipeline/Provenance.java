@@ -3,20 +3,22 @@ package org.renalmtl.pipeline;
 import java.util.List;
 
 /**
- * What wrote a cohort's results row: the weight file's SHA-256, the engine version and the options that change a
+ * What wrote a cohort's results row: the weight file's SHA-256, the segmentation model's when one found the tumour
+ * ({@code --seg-model}; empty when the manifest gave masks), the engine version and the options that change a
  * row's numbers ({@code --reorient}, {@code --label}, {@code --series}). Every row carries them, so a results file
  * is only ever resumed by the run that would have written the same rows. {@code --device}, {@code --part} and
  * {@code --retry-failed} are left out: they choose where and which cases run, not what a case's row says (CPU and
  * GPU agree to float rounding). Shared by the single-machine cohort runner and the Spark job, so that both write
- * and check the same three cells.
+ * and check the same four cells.
  *
- * @param modelSha256   the weight file's SHA-256
+ * @param modelSha256    the weight file's SHA-256
+ * @param segModelSha256 the segmentation model's SHA-256, or the empty string when the masks were given
  * @param engineVersion renal-mtl's version
  * @param options       the row-changing options, canonical (e.g. {@code reorient=none;label=largest;series=})
  */
-public record Provenance(String modelSha256, String engineVersion, String options) {
+public record Provenance(String modelSha256, String segModelSha256, String engineVersion, String options) {
     /** The results columns, in this order, just before {@code seconds}. */
-    public static final List<String> COLUMNS = List.of("model_sha256", "engine_version", "options");
+    public static final List<String> COLUMNS = List.of("model_sha256", "seg_model_sha256", "engine_version", "options");
 
     /**
      * The canonical options string of a cohort run.
@@ -31,9 +33,17 @@ public record Provenance(String modelSha256, String engineVersion, String option
                 + String.join("|", series);
     }
 
+    /**
+     * @param cells a row's values of {@link #COLUMNS}, as {@link #cells} gives them
+     * @return the provenance they say
+     */
+    public static Provenance of(List<String> cells) {
+        return new Provenance(cells.get(0), cells.get(1), cells.get(2), cells.get(3));
+    }
+
     /** @return the row's values of {@link #COLUMNS}, unquoted */
     public List<String> cells() {
-        return List.of(modelSha256, engineVersion, options);
+        return List.of(modelSha256, segModelSha256, engineVersion, options);
     }
 
     /**

@@ -10,15 +10,17 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.renalmtl.loader.ImageInput;
 import org.renalmtl.loader.MaskSelection;
-import org.renalmtl.pipeline.CasePipeline;
+import org.renalmtl.loader.ScratchDirectory;
 import org.renalmtl.pipeline.CaseReport;
 import org.renalmtl.pipeline.CohortRow;
 import org.renalmtl.pipeline.Provenance;
+import org.renalmtl.pipeline.TumourSegmentation;
 
 /**
  * The executor side of the job: a partition of cases in, one results row per case out, lazily (a case runs when
- * Spark asks for its row, so a partition never holds more than one case in memory). The model comes from
- * {@link ModelHolder}, once per executor JVM. A case that fails, for whatever reason short of a JVM
+ * Spark asks for its row, so a partition never holds more than one case in memory). The models come from
+ * {@link ModelHolder}, once per executor JVM; with a segmentation model, a case's tumour mask is written to a private
+ * scratch folder removed when the case ends. A case that fails, for whatever reason short of a JVM
  * {@link Error}, becomes its error row: one case never fails the task, and so never the job. Problems the pipeline
  * expects (bad input, a model that cannot run it) say why in its own words; anything else is a bug, and its row
  * says {@code internal error} with the exception's class, and its stack goes to the executor's log.
@@ -30,7 +32,7 @@ final class CaseRunner implements FlatMapFunction<Iterator<CaseSpec>, Row> {
     private final List<String> phases;        // (phases) the model's phase names, in config order
     private final List<CohortRow.Column> columns;
     private final Integer label;              // the mask label that is the tumour, null: the largest component
-    private final List<String> provenance;    // Provenance#cells
+    private final List<String> provenance;    // Provenance#cells (Provenance is not Serializable)
 
     CaseRunner(ModelHolder.Key model, List<String> phases, List<CohortRow.Column> columns, Integer label,
             Provenance provenance) {
@@ -44,7 +46,7 @@ final class CaseRunner implements FlatMapFunction<Iterator<CaseSpec>, Row> {
     @Override
     public Iterator<Row> call(Iterator<CaseSpec> cases) {
         Configuration conf = new Configuration();
-        Provenance prov = new Provenance(provenance.get(0), provenance.get(1), provenance.get(2));
+        Provenance prov = Provenance.of(provenance);
         return new Iterator<>() {
             @Override
             public boolean hasNext() {
@@ -62,8 +64,10 @@ final class CaseRunner implements FlatMapFunction<Iterator<CaseSpec>, Row> {
         long t0 = System.nanoTime();
         // Outside the case's try: a model that cannot load fails the task (and, retried, the job) rather than
         // writing an error row for every case, which a rerun would then skip.
-        CasePipeline pipeline = ModelHolder.pipeline(model);
-        try (LocalFiles files = new LocalFiles(conf)) {
+        ModelHolder.Models models = ModelHolder.models(model);
+        TumourSegmentation seg = models.segmentation();
+        try (LocalFiles files = new LocalFiles(conf);
+                ScratchDirectory scratch = seg == null ? null : ScratchDirectory.create("renal-mtl-mask")) {
             try {
                 List<ImageInput> inputs = new ArrayList<>();
                 for (int p = 0; p < phases.size(); p++) {
@@ -71,13 +75,20 @@ final class CaseRunner implements FlatMapFunction<Iterator<CaseSpec>, Row> {
                     inputs.add(new ImageInput(files.local(c.phases().get(p), phases.get(p), c.where()),
                             series.isEmpty() ? null : series));
                 }
-                java.nio.file.Path mask = files.local(c.mask(), "mask", c.where());
-                CaseReport report = pipeline.run(inputs, mask,
+                TumourSegmentation.Found found = null;
+                java.nio.file.Path mask;
+                if (seg == null) {
+                    mask = files.local(c.mask(), "mask", c.where());
+                } else {
+                    mask = scratch.path().resolve("tumour.nii.gz");
+                    found = seg.segment(seg.channelFiles(phases, inputs), mask);
+                }
+                CaseReport report = models.pipeline().run(inputs, mask,
                         label == null ? MaskSelection.largestComponent() : MaskSelection.ofLabel(label), null);
                 for (String w : report.warnings()) {
                     System.err.println("renal-mtl: warning: case " + c.id() + ": " + files.restore(w));
                 }
-                return CohortRow.ok(c.id(), report, prov, seconds(t0));
+                return CohortRow.ok(c.id(), report, found, prov, seconds(t0));
             } catch (RuntimeException e) {
                 String message;
                 if (e instanceof JobInputException || CohortRow.isCaseError(e)) {

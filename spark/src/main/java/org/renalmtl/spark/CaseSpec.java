@@ -10,7 +10,7 @@ import java.util.List;
  * @param where  where in the manifest it is, for messages, e.g. {@code cases.csv line 4}
  * @param phases (phases) the phase cells, in the model's phase order
  * @param series (phases) the {@code PHASE_series} cells, empty where none
- * @param mask   the mask cell
+ * @param mask   the mask cell, empty when a segmentation model finds the tumour
  */
 record CaseSpec(String id, String where, List<String> phases, List<String> series, String mask)
         implements Serializable {

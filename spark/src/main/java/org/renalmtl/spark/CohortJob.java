@@ -12,7 +12,9 @@ import org.renalmtl.pipeline.CasePipeline;
 import org.renalmtl.pipeline.CohortRow;
 import org.renalmtl.pipeline.EngineVersion;
 import org.renalmtl.pipeline.Provenance;
+import org.renalmtl.pipeline.TumourSegmentation;
 import org.renalmtl.weights.ModelConfig;
+import org.renalmtl.weights.SegmentationFile;
 import org.renalmtl.weights.WeightFile;
 
 /**
@@ -20,7 +22,9 @@ import org.renalmtl.weights.WeightFile;
  * cases.csv --model M.h5 --out results.parquet [--csv results.csv]}. The driver reads and checks the manifest
  * ({@link Manifest}), leaves out the cases already in {@code --out} (so a rerun only runs what is missing), and
  * spreads the rest over the executors, where {@link CaseRunner} runs them with one model per executor JVM
- * ({@link ModelHolder}). Rows are the single-machine cohort's ({@link CohortRow}, with the same {@link Provenance}),
+ * ({@link ModelHolder}); {@code --retry-failed} runs the cases with error rows again and replaces those rows
+ * ({@link ResultsOutput#replace}); {@code --seg-model S.h5} finds each case's tumour with a segmentation model, as
+ * {@code predict --cohort --seg-model} does. Rows are the single-machine cohort's ({@link CohortRow}, with the same {@link Provenance}),
  * typed in Parquet. Exit codes as {@code renal-mtl predict --cohort}: 0 every case of the manifest has an ok row, 3
  * some has an error row, 2 bad input (nothing run), 1 an internal error.
  */
@@ -63,24 +67,32 @@ public final class CohortJob {
             throw new JobInputException("--device " + options.device() + ": " + e.getMessage());
         }
         String modelUri = qualified(spark, options.model());
+        String segUri = options.segModel() == null ? "" : qualified(spark, options.segModel());
         ModelConfig config;
         String sha256;
+        String segSha256 = "";
         try (LocalFiles copy = new LocalFiles(spark.sparkContext().hadoopConfiguration())) {
             java.nio.file.Path local = copy.local(modelUri, "--model", "--model");
             try {
                 config = WeightFile.readConfig(local);
+                if (!segUri.isEmpty()) {
+                    java.nio.file.Path seg = copy.local(segUri, "--seg-model", "--seg-model");
+                    TumourSegmentation.channelPhases(seg, SegmentationFile.readConfig(seg), config.phases());
+                    segSha256 = CasePipeline.sha256(seg);
+                }
             } catch (RuntimeException e) {
                 throw new JobInputException(copy.restore(String.valueOf(e.getMessage())), e);
             }
             sha256 = CasePipeline.sha256(local);
         }
-        Provenance provenance = new Provenance(sha256, EngineVersion.VERSION,
+        Provenance provenance = new Provenance(sha256, segSha256, EngineVersion.VERSION,
                 Provenance.options(options.reorient(), options.label(), List.of()));
-        List<CohortRow.Column> columns = CohortRow.columns(config);
-        List<CaseSpec> cases = Manifest.read(spark, options.cases(), config.phases());
+        List<CohortRow.Column> columns = CohortRow.columns(config, !segUri.isEmpty());
+        List<CaseSpec> cases = Manifest.read(spark, options.cases(), config.phases(), segUri.isEmpty());
         ResultsOutput results = new ResultsOutput(spark, options.out(), columns);
         Map<String, String> before = results.existing(provenance);
-        List<CaseSpec> todo = cases.stream().filter(c -> !before.containsKey(c.id())).toList();
+        List<CaseSpec> todo = cases.stream().filter(c -> !before.containsKey(c.id())
+                || options.retryFailed() && before.get(c.id()).equals("error")).toList();
         int skipped = cases.size() - todo.size();
         if (skipped > 0) {
             System.err.printf("renal-mtl: %s already holds %d case(s); skipping them%n", options.out(), skipped);
@@ -90,9 +102,14 @@ public final class CohortJob {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             int parts = options.partitions() > 0 ? options.partitions()
                     : Math.min(todo.size(), 4 * jsc.defaultParallelism());
-            var key = new ModelHolder.Key(modelUri, sha256, options.device(), options.reorient());
-            results.append(jsc.parallelize(todo, parts)
-                    .mapPartitions(new CaseRunner(key, config.phases(), columns, options.label(), provenance)));
+            var key = new ModelHolder.Key(modelUri, sha256, segUri, segSha256, options.device(), options.reorient());
+            var rows = jsc.parallelize(todo, parts)
+                    .mapPartitions(new CaseRunner(key, config.phases(), columns, options.label(), provenance));
+            if (todo.stream().anyMatch(c -> before.containsKey(c.id()))) {
+                results.replace(rows);
+            } else {
+                results.append(rows);
+            }
             after = results.status();
         }
         List<String> ids = cases.stream().map(CaseSpec::id).toList();

@@ -3,23 +3,26 @@ package org.renalmtl.spark;
 import java.util.List;
 
 /**
- * The job's command line: {@code --cases FILE --model M.h5 --out results.parquet [--csv results.csv] [--device D]
- * [--reorient none|ras] [--label N] [--partitions N]}. Paths may be local or on any Hadoop-compatible file system.
+ * The job's command line: {@code --cases FILE --model M.h5 [--seg-model S.h5] --out results.parquet [--csv
+ * results.csv] [--device D] [--reorient none|ras] [--label N] [--partitions N] [--retry-failed]}. Paths may be local
+ * or on any Hadoop-compatible file system.
  *
  * @param cases      the case manifest (CSV or Parquet)
  * @param model      the weight file
+ * @param segModel   the segmentation model that finds each case's tumour, or null when the manifest gives masks
  * @param out        the results Parquet folder
  * @param csv        the results CSV, or null
  * @param device     the executors' device: {@code auto}, {@code cpu}, {@code cuda[:N]}
  * @param reorient   {@code none} or {@code ras}
  * @param label      the mask label that is the tumour, or null for the largest component
  * @param partitions how many partitions the cases are split into, 0 for four per default-parallelism slot
+ * @param retryFailed whether cases with an error row in {@code --out} run again (their new rows replace them)
  */
-record JobOptions(String cases, String model, String out, String csv, String device, String reorient, Integer label,
-                  int partitions) {
+record JobOptions(String cases, String model, String segModel, String out, String csv, String device, String reorient,
+                  Integer label, int partitions, boolean retryFailed) {
     static final String USAGE = "usage: spark-submit --class org.renalmtl.spark.CohortJob renal-mtl-spark.jar"
-            + " --cases CASES.csv|.parquet --model M.h5 --out RESULTS.parquet [--csv RESULTS.csv]"
-            + " [--device auto|cpu|cuda[:N]] [--reorient none|ras] [--label N] [--partitions N]";
+            + " --cases CASES.csv|.parquet --model M.h5 [--seg-model S.h5] --out RESULTS.parquet [--csv RESULTS.csv]"
+            + " [--device auto|cpu|cuda[:N]] [--reorient none|ras] [--label N] [--partitions N] [--retry-failed]";
 
     /**
      * @param args the job's arguments
@@ -29,6 +32,8 @@ record JobOptions(String cases, String model, String out, String csv, String dev
     static JobOptions parse(String[] args) {
         String cases = null;
         String model = null;
+        String segModel = null;
+        boolean retryFailed = false;
         String out = null;
         String csv = null;
         String device = "auto";
@@ -37,6 +42,10 @@ record JobOptions(String cases, String model, String out, String csv, String dev
         int partitions = 0;
         for (int i = 0; i < args.length; i++) {
             String name = args[i];
+            if (name.equals("--retry-failed")) {
+                retryFailed = true;
+                continue;
+            }
             if (i + 1 >= args.length) {
                 throw new JobInputException(name + ": needs a value; " + USAGE);
             }
@@ -50,8 +59,7 @@ record JobOptions(String cases, String model, String out, String csv, String dev
                 case "--reorient" -> reorient = v;
                 case "--label" -> label = number(name, v);
                 case "--partitions" -> partitions = number(name, v);
-                case "--seg-model" -> throw new JobInputException("--seg-model: not supported by the Spark job yet"
-                        + " (the cohort runner has no segmentation either); give each case's mask in the manifest");
+                case "--seg-model" -> segModel = v;
                 default -> throw new JobInputException(name + ": unknown option; " + USAGE);
             }
         }
@@ -67,7 +75,10 @@ record JobOptions(String cases, String model, String out, String csv, String dev
         if (partitions < 0 || label != null && label < 1) {
             throw new JobInputException("--label and --partitions take a positive number");
         }
-        return new JobOptions(cases, model, out, csv, device, reorient, label, partitions);
+        if (segModel != null && label != null) {
+            throw new JobInputException("--seg-model finds the tumour itself: it takes no --label");
+        }
+        return new JobOptions(cases, model, segModel, out, csv, device, reorient, label, partitions, retryFailed);
     }
 
     private static int number(String name, String v) {

@@ -17,8 +17,8 @@ import org.renalmtl.pipeline.CaseIds;
 
 /**
  * The case manifest ({@code --cases}, CSV with a header or Parquet), read on the driver and checked as a whole as
- * the single-machine cohort's list is: columns {@code case_id}, one per model phase and {@code mask} (optional
- * {@code PHASE_series}), every case id non-empty, one line long and unique ({@link CaseIds}). Relative paths are
+ * the single-machine cohort's list is: columns {@code case_id}, one per model phase and {@code mask} (none with a
+ * segmentation model; optional {@code PHASE_series}), every case id non-empty, one line long and unique ({@link CaseIds}). Relative paths are
  * taken relative to the manifest's folder, on the manifest's file system; the result carries qualified URIs.
  */
 final class Manifest {
@@ -29,10 +29,11 @@ final class Manifest {
      * @param spark  the session
      * @param cases  the manifest's path or URI
      * @param phases the model's phase names
+     * @param masks  whether cases name their masks (false with {@code --seg-model}, which refuses a mask column)
      * @return the cases, in manifest order
      * @throws JobInputException naming the file and the problems
      */
-    static List<CaseSpec> read(SparkSession spark, String cases, List<String> phases) {
+    static List<CaseSpec> read(SparkSession spark, String cases, List<String> phases, boolean masks) {
         Path base;
         boolean parquet = cases.toLowerCase(java.util.Locale.ROOT).endsWith(".parquet");
         Dataset<Row> df;
@@ -59,7 +60,12 @@ final class Manifest {
         List<String> have = Arrays.asList(df.columns());
         List<String> needed = new ArrayList<>(List.of("case_id"));
         needed.addAll(phases);
-        needed.add("mask");
+        if (masks) {
+            needed.add("mask");
+        } else if (have.contains("mask")) {
+            throw new JobInputException(cases + ": has a mask column, but --seg-model finds the tumour; drop one of"
+                    + " them");
+        }
         List<String> missing = needed.stream().filter(c -> !have.contains(c)).toList();
         if (!missing.isEmpty()) {
             throw new JobInputException(cases + ": missing column(s) " + String.join(", ", missing)
@@ -89,10 +95,10 @@ final class Manifest {
             List<String> series = new ArrayList<>();
             for (int p = 0; p < n; p++) {
                 files.add(resolve(base, row.getString(1 + p)));
-                series.add(row.getString(2 + n + p).strip());
+                series.add(row.getString(needed.size() + p).strip());
             }
             specs.add(new CaseSpec(row.getString(0), cases + unit + (r + first), files, series,
-                    resolve(base, row.getString(1 + n))));
+                    masks ? resolve(base, row.getString(1 + n)) : ""));
         }
         return specs;
     }

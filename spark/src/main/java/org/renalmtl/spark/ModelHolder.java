@@ -8,9 +8,10 @@ import org.renalmtl.engine.Device;
 import org.renalmtl.engine.Model;
 import org.renalmtl.loader.preprocess.Reorientation;
 import org.renalmtl.pipeline.CasePipeline;
+import org.renalmtl.pipeline.TumourSegmentation;
 
 /**
- * One loaded model per executor JVM, shared by every task (partition) that JVM runs, closed when the JVM exits.
+ * One loaded model (and segmentation model, when the job has one) per executor JVM, shared by every task (partition) that JVM runs, closed when the JVM exits.
  *
  * <p>Why per JVM and not per partition: an executor is a long-lived JVM that runs many partitions, several at once
  * (one per executor core). Loading per partition would read the weights, hash them and plan the network again for
@@ -26,16 +27,28 @@ final class ModelHolder {
     /**
      * What a loaded pipeline is made of.
      *
-     * @param modelUri the weight file, a qualified URI
-     * @param sha256   its SHA-256 as the driver read it; a file changed since is refused
-     * @param device   {@code cpu}, {@code cuda[:N]} or {@code auto}
-     * @param reorient {@code none} or {@code ras}
+     * @param modelUri    the weight file, a qualified URI
+     * @param sha256      its SHA-256 as the driver read it; a file changed since is refused
+     * @param segModelUri the segmentation model, a qualified URI, or empty when the manifest gives masks
+     * @param segSha256   its SHA-256 as the driver read it, or empty
+     * @param device      {@code cpu}, {@code cuda[:N]} or {@code auto}
+     * @param reorient    {@code none} or {@code ras}
      */
-    record Key(String modelUri, String sha256, String device, String reorient) implements Serializable {
+    record Key(String modelUri, String sha256, String segModelUri, String segSha256, String device, String reorient)
+            implements Serializable {
         private static final long serialVersionUID = 1L;
     }
 
-    private record Loaded(Model model, CasePipeline pipeline, LocalFiles copy) {
+    /**
+     * An executor's models.
+     *
+     * @param pipeline     the classifier's pipeline
+     * @param segmentation the segmentation model, or null when the manifest gives masks
+     */
+    record Models(CasePipeline pipeline, TumourSegmentation segmentation) {
+    }
+
+    private record Loaded(Model model, Models models, LocalFiles copy) {
     }
 
     private static final Map<Key, Loaded> LOADED = new ConcurrentHashMap<>();
@@ -48,30 +61,58 @@ final class ModelHolder {
     }
 
     /**
-     * @param key the model and settings
-     * @return this JVM's pipeline for them, loading the model on first use
+     * @param key the models and settings
+     * @return this JVM's models for them, loading them on first use
      */
-    static CasePipeline pipeline(Key key) {
-        return LOADED.computeIfAbsent(key, ModelHolder::load).pipeline();
+    static Models models(Key key) {
+        return LOADED.computeIfAbsent(key, ModelHolder::load).models();
     }
 
     private static Loaded load(Key key) {
         LocalFiles copy = new LocalFiles(new Configuration());
-        java.nio.file.Path file = copy.local(key.modelUri(), "--model", "--model");
-        Model model = Model.load(file, Device.parse(key.device()));
-        CasePipeline pipeline = CasePipeline.of(model, file)
-                .reorienting(key.reorient().equals("ras") ? Reorientation.RAS : Reorientation.NONE);
-        if (!pipeline.modelSha256().equals(key.sha256())) {
-            model.close();
-            copy.close();
-            throw new IllegalStateException(key.modelUri() + ": changed while the job ran (SHA-256 "
-                    + pipeline.modelSha256() + ", the driver read " + key.sha256() + ")");
+        Model model = null;
+        TumourSegmentation seg = null;
+        try {
+            java.nio.file.Path file = copy.local(key.modelUri(), "--model", "--model");
+            model = Model.load(file, Device.parse(key.device()));
+            CasePipeline pipeline = CasePipeline.of(model, file)
+                    .reorienting(key.reorient().equals("ras") ? Reorientation.RAS : Reorientation.NONE);
+            unchanged(key.modelUri(), pipeline.modelSha256(), key.sha256());
+            if (!key.segModelUri().isEmpty()) {
+                seg = TumourSegmentation.load(copy.local(key.segModelUri(), "--seg-model", "--seg-model"),
+                        Device.parse(key.device()));
+                unchanged(key.segModelUri(), seg.sha256(), key.segSha256());
+            }
+            Loaded l = new Loaded(model, new Models(pipeline, seg), copy);
+            model = null;
+            seg = null;
+            copy = null;
+            return l;
+        } finally {
+            if (seg != null) {
+                seg.close();
+            }
+            if (model != null) {
+                model.close();
+            }
+            if (copy != null) {
+                copy.close();
+            }
         }
-        return new Loaded(model, pipeline, copy);
+    }
+
+    private static void unchanged(String uri, String sha256, String driverRead) {
+        if (!sha256.equals(driverRead)) {
+            throw new IllegalStateException(uri + ": changed while the job ran (SHA-256 " + sha256
+                    + ", the driver read " + driverRead + ")");
+        }
     }
 
     private static void closeAll() {
         for (Loaded l : LOADED.values()) {
+            if (l.models().segmentation() != null) {
+                l.models().segmentation().close();
+            }
             l.model().close();
             l.copy().close();
         }

@@ -29,7 +29,9 @@ import org.renalmtl.pipeline.Provenance;
  * int, double), appended to by each run; and, on request, the whole of it as one CSV file in the single-machine
  * cohort's format and row order ({@code --csv}), which {@code renal-mtl evaluate} reads. An existing folder is only
  * appended to when its columns and every row's {@link Provenance} are this run's; rows of two models are never mixed.
- * Spark commits an append as a whole, so a job killed midway leaves the folder as it was.
+ * Spark commits an append as a whole, so a job killed midway leaves the folder as it was. Retried cases' rows replace
+ * their error rows through sibling folders ({@code NAME.retried}, {@code NAME.next}, {@code NAME.prev}) and two
+ * renames ({@link #replace}); a job killed between them is finished (or undone) by the next one.
  */
 final class ResultsOutput {
     private final SparkSession spark;
@@ -59,7 +61,8 @@ final class ResultsOutput {
      * @throws JobInputException if {@code --out} holds something else, or rows of another model or other options
      */
     Map<String, String> existing(Provenance provenance) {
-        if (!exists()) {
+        recover();
+        if (!exists(out)) {
             return Map.of();
         }
         Dataset<Row> df;
@@ -74,7 +77,11 @@ final class ResultsOutput {
         }
         for (Row r : df.select(Provenance.COLUMNS.stream().map(df::col).toArray(org.apache.spark.sql.Column[]::new))
                 .distinct().collectAsList()) {
-            String diff = provenance.difference(List.of(r.getString(0), r.getString(1), r.getString(2)));
+            List<String> cells = new ArrayList<>();
+            for (int i = 0; i < r.length(); i++) {
+                cells.add(r.getString(i));
+            }
+            String diff = provenance.difference(cells);
             if (diff != null) {
                 throw new JobInputException(out + ": written with " + diff + "; rows of two runs are never mixed: use"
                         + " that model and those options, or another --out");
@@ -90,6 +97,64 @@ final class ResultsOutput {
     /** Appends the rows (computed as Spark writes them). */
     void append(JavaRDD<Row> rows) {
         spark.createDataFrame(rows, schema).write().mode(SaveMode.Append).parquet(out);
+    }
+
+    /**
+     * Runs the rows of cases some of which are already in {@code --out} (with error rows), and replaces those rows:
+     * the new rows are written first to {@code NAME.retried}; the old rows of other cases and the new ones to
+     * {@code NAME.next}; then {@code --out} is renamed {@code NAME.prev}, {@code NAME.next} renamed {@code --out},
+     * and the two others removed. On HDFS and local disks a rename is atomic; on object stores (s3a) it is a copy,
+     * and a job killed during it is recovered by {@link #recover} all the same.
+     */
+    void replace(JavaRDD<Row> rows) {
+        String retried = sibling("retried");
+        String next = sibling("next");
+        spark.createDataFrame(rows, schema).write().mode(SaveMode.Overwrite).parquet(retried);
+        Dataset<Row> fresh = spark.read().parquet(retried);
+        Dataset<Row> kept = spark.read().parquet(out).join(fresh.select("case_id"), "case_id", "left_anti");
+        kept.unionByName(fresh).write().mode(SaveMode.Overwrite).parquet(next);
+        try {
+            FileSystem fs = new Path(out).getFileSystem(spark.sparkContext().hadoopConfiguration());
+            if (!fs.rename(new Path(out), new Path(sibling("prev"))) || !fs.rename(new Path(next), new Path(out))) {
+                throw new IOException("cannot rename " + next + " to " + out);
+            }
+            fs.delete(new Path(sibling("prev")), true);
+            fs.delete(new Path(retried), true);
+        } catch (IOException e) {
+            throw new UncheckedIOException(out + ": cannot replace the retried rows (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /**
+     * Finishes or undoes a {@link #replace} a killed job left: {@code NAME.next} complete but {@code --out} gone means
+     * the job died between the renames, so the new folder goes into place; otherwise leftovers are removed.
+     */
+    private void recover() {
+        try {
+            FileSystem fs = new Path(out).getFileSystem(spark.sparkContext().hadoopConfiguration());
+            Path next = new Path(sibling("next"));
+            if (!fs.exists(new Path(out)) && fs.exists(new Path(next, "_SUCCESS"))) {
+                System.err.printf("renal-mtl: %s: finishing the replacement of retried rows an earlier job began%n", out);
+                if (!fs.rename(next, new Path(out))) {
+                    throw new IOException("cannot rename " + next + " to " + out);
+                }
+            }
+            for (String leftover : List.of("next", "prev", "retried")) {
+                fs.delete(new Path(sibling(leftover)), true);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(out + ": cannot tidy an earlier job's folders (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private String sibling(String what) {
+        try {
+            Path p = new Path(out);
+            p = p.getFileSystem(spark.sparkContext().hadoopConfiguration()).makeQualified(p);
+            return new Path(p.getParent(), p.getName() + "." + what).toString();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** @return case id → status of every row in {@code --out} now */
@@ -136,9 +201,9 @@ final class ResultsOutput {
         }
     }
 
-    private boolean exists() {
+    private boolean exists(String folder) {
         try {
-            Path p = new Path(out);
+            Path p = new Path(folder);
             return p.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(p);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
@@ -22,7 +24,8 @@ import org.renalmtl.engine.BuiltinModels;
  * six phantom cases (one with a truncated file), run in two steps (three cases, then the whole manifest, which skips
  * the three already there), give the cohort runner's CSV row for row, every cell but the wall-clock seconds
  * (probabilities to the six printed digits, the error row's message naming the same file). A rerun runs nothing;
- * other options on the same output are refused; a Parquet manifest gives the same rows.
+ * other options on the same output are refused; a Parquet manifest gives the same rows. {@code --retry-failed}
+ * replaces error rows as the cohort runner does, and {@code --seg-model} segments as it does.
  */
 class CohortJobTest {
     @TempDir
@@ -112,9 +115,79 @@ class CohortJobTest {
         assertTrue(Files.notExists(Path.of(out)), "nothing written");
     }
 
+    @Test
+    void retryFailedReplacesTheErrorRowsAsTheCohortRunnerDoes() throws IOException {
+        Path cohort = dir.resolve("retry");
+        assertEquals(0, Main.commandLine().execute("phantom", "--out", cohort.toString(), "--cases", "3", "--seed",
+                "9"));
+        Path list = cohort.resolve("cases.csv");
+        List<String> lines = Files.readAllLines(list);
+        Path venous = cohort.resolve(lines.get(2).split(",")[Arrays.asList(lines.getFirst().split(",")).indexOf(
+                "venous")]);
+        byte[] all = Files.readAllBytes(venous);
+        String out = dir.resolve("retry.parquet").toString();
+        Path csv = dir.resolve("retry.csv");
+        Files.write(venous, Arrays.copyOf(all, all.length / 2));
+        assertEquals(3, CohortJob.run(spark, options(list, out, csv, "none")));
+        Files.write(venous, all);
+        assertEquals(3, CohortJob.run(spark, options(list, out, csv, "none")), "the error row stays without retry");
+
+        JobOptions retry = options(list, out, csv, "none");
+        retry = new JobOptions(retry.cases(), retry.model(), null, out, retry.csv(), "cpu", "none", null, 0, true);
+        assertEquals(0, CohortJob.run(spark, retry));
+        assertEquals(3, spark.read().parquet(out).count(), "the error row was replaced, not kept");
+        Path oracle = dir.resolve("retry-cohort.csv");
+        assertEquals(0, Main.commandLine().execute("predict", "--model", model.toString(), "--cohort", list.toString(),
+                "--out", oracle.toString(), "--device", "cpu"));
+        assertSameRows(Files.readAllLines(oracle), Files.readAllLines(csv));
+        for (String leftover : List.of("retried", "next", "prev")) {
+            assertTrue(Files.notExists(Path.of(out + "." + leftover)), leftover);
+        }
+
+        // Killed between the two renames: the results are in NAME.next and --out is gone; the next job puts them back.
+        Files.move(Path.of(out), Path.of(out + ".next"));
+        assertEquals(0, CohortJob.run(spark, options(list, out, csv, "none")));
+        assertEquals(3, spark.read().parquet(out).count(), "nothing ran again");
+        assertSameRows(Files.readAllLines(oracle), Files.readAllLines(csv));
+        assertTrue(Files.notExists(Path.of(out + ".next")));
+    }
+
+    @Test
+    void aSegmentationModelFindsTheTumoursAsTheCohortRunnerDoes() throws IOException {
+        Path seg = dir.resolve("phantom-seg.h5");
+        try (InputStream in = Main.class.getResourceAsStream("phantom-seg.h5")) {
+            Files.copy(in, seg);
+        }
+        Path cohort = dir.resolve("segmented");
+        assertEquals(0, Main.commandLine().execute("phantom", "--out", cohort.toString(), "--cases", "3", "--seed",
+                "11"));
+        List<String> lines = Files.readAllLines(cohort.resolve("cases.csv"));
+        int mask = Arrays.asList(lines.getFirst().split(",")).indexOf("mask");
+        List<String> dropped = new ArrayList<>();
+        for (String l : lines) {
+            List<String> cells = new ArrayList<>(Arrays.asList(l.split(",", -1)));
+            cells.remove(mask);
+            dropped.add(String.join(",", cells));
+        }
+        Path list = Files.write(cohort.resolve("no-masks.csv"), dropped);
+        Path oracle = dir.resolve("segmented-cohort.csv");
+        assertEquals(0, Main.commandLine().execute("predict", "--model", model.toString(), "--seg-model",
+                seg.toString(), "--cohort", list.toString(), "--out", oracle.toString(), "--device", "cpu"));
+        Path csv = dir.resolve("segmented.csv");
+        JobOptions o = new JobOptions(list.toString(), model.toString(), seg.toString(),
+                dir.resolve("segmented.parquet").toString(), csv.toString(), "cpu", "none", null, 0, false);
+        assertEquals(0, CohortJob.run(spark, o));
+        assertSameRows(Files.readAllLines(oracle), Files.readAllLines(csv));
+
+        JobOptions withMasks = new JobOptions(cohort.resolve("cases.csv").toString(), model.toString(), seg.toString(),
+                dir.resolve("never-seg.parquet").toString(), null, "cpu", "none", null, 0, false);
+        JobInputException e = assertThrows(JobInputException.class, () -> CohortJob.run(spark, withMasks));
+        assertTrue(e.getMessage().contains("has a mask column, but --seg-model finds the tumour"), e.getMessage());
+    }
+
     private static JobOptions options(Path manifest, String out, Path csv, String reorient) {
-        return new JobOptions(manifest.toString(), model.toString(), out, csv == null ? null : csv.toString(), "cpu",
-                reorient, null, 0);
+        return new JobOptions(manifest.toString(), model.toString(), null, out, csv == null ? null : csv.toString(),
+                "cpu", reorient, null, 0, false);
     }
 
     /** Every cell equal but the last, the case's wall-clock seconds. */

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
 import java.util.zip.CRC32;
+import org.renalmtl.loader.ScratchDirectory;
 import org.renalmtl.loader.VolumeInputException;
 
 /**

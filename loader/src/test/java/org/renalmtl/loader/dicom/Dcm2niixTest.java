@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.renalmtl.loader.ScratchDirectory;
 import org.renalmtl.loader.TestData;
 import org.renalmtl.loader.VolumeInputException;
 

@@ -1,4 +1,4 @@
-package org.renalmtl.loader.dicom;
+package org.renalmtl.loader;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -10,12 +10,12 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /**
- * A private temporary directory (owner-only where permissions are POSIX: dcm2niix's sidecars there hold the
- * patient's name) that is removed with everything in it on {@link #close()}, and also when the JVM exits
+ * A private temporary directory (owner-only where permissions are POSIX: dcm2niix's sidecars and the masks a
+ * segmentation model writes there are patient data) that is removed with everything in it on {@link #close()}, and also when the JVM exits
  * before that (Ctrl-C, SIGTERM): a shutdown hook first ends the external process working in it, if any, then
  * removes the tree. Only SIGKILL or a crash of the JVM itself can leave it behind.
  */
-final class ScratchDirectory implements AutoCloseable {
+public final class ScratchDirectory implements AutoCloseable {
     private final Path dir;
     private final Thread hook;
     private volatile Process process; // the tool writing here, ended by the hook before the tree goes
@@ -30,7 +30,7 @@ final class ScratchDirectory implements AutoCloseable {
      * @param prefix the directory name's prefix, in the JVM's temporary folder ({@code java.io.tmpdir})
      * @return the new, empty directory
      */
-    static ScratchDirectory create(String prefix) {
+    public static ScratchDirectory create(String prefix) {
         try {
             Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
             Path d = Files.getFileStore(tmp).supportsFileAttributeView("posix")
@@ -45,12 +45,12 @@ final class ScratchDirectory implements AutoCloseable {
     }
 
     /** @return the directory */
-    Path path() {
+    public Path path() {
         return dir;
     }
 
     /** @param p the external process now writing here (ended at JVM exit before the tree is removed), or null */
-    void running(Process p) {
+    public void running(Process p) {
         process = p;
     }
 

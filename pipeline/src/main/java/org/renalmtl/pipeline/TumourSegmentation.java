@@ -1,4 +1,4 @@
-package org.renalmtl.cli;
+package org.renalmtl.pipeline;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,51 +11,97 @@ import org.renalmtl.engine.Precision;
 import org.renalmtl.loader.ImageInput;
 import org.renalmtl.loader.NiftiWriter;
 import org.renalmtl.loader.Volume;
+import org.renalmtl.loader.VolumeInputException;
 import org.renalmtl.segmentation.PredictionOptions;
 import org.renalmtl.segmentation.SegmentationModel;
 import org.renalmtl.segmentation.SegmentationResult;
 import org.renalmtl.segmentation.TumourSite;
 import org.renalmtl.weights.SegmentationConfig;
+import org.renalmtl.weights.WeightFormatException;
 
 /**
- * {@code predict --seg-model}: the tumour found by an nnU-Net model on the phase(s) its config names
+ * {@code --seg-model}: the tumour found by an nnU-Net model on the phase(s) its config names
  * ({@code renal_mtl.phases}), written as a mask for the classification pipeline, with what a report says of it.
+ * Used by {@code predict} for one case, by the cohort runner and by the Spark job for many; one instance may be
+ * shared by threads, which segment one at a time (the network's plan holds one case's activations).
  */
-final class TumourSegmentation implements AutoCloseable {
+public final class TumourSegmentation implements AutoCloseable {
     private final Path file;
+    private final String sha256;
     private final SegmentationModel model;
 
-    private TumourSegmentation(Path file, SegmentationModel model) {
+    private TumourSegmentation(Path file, String sha256, SegmentationModel model) {
         this.file = file;
+        this.sha256 = sha256;
         this.model = model;
     }
 
-    /** Loads and compiles the model with nnU-Net's default inference settings. */
-    static TumourSegmentation load(Path file, Device device) {
-        return new TumourSegmentation(file, SegmentationModel.load(file, device, Precision.TF32,
+    /**
+     * Loads and compiles the model with nnU-Net's default inference settings.
+     *
+     * @param file   the weight file ({@code export.py --nnunet})
+     * @param device where it runs
+     * @return the loaded model; close it
+     */
+    public static TumourSegmentation load(Path file, Device device) {
+        String sha = CasePipeline.sha256(file);
+        return new TumourSegmentation(file, sha, SegmentationModel.load(file, device, Precision.TF32,
                 PredictionOptions.nnunetDefaults()));
+    }
+
+    /** @return the weight file's SHA-256, lower-case hex, as read when loaded */
+    public String sha256() {
+        return sha256;
+    }
+
+    /**
+     * Which of the classifier's phases the segmentation model takes: known from the models alone, so a cohort whose
+     * models do not fit stops before any case (the Spark driver asks with the config only, without loading).
+     *
+     * @param file       the segmentation model, for messages
+     * @param config     its config
+     * @param phaseNames the classifier's phases
+     * @return the index in {@code phaseNames} of each input channel's phase
+     * @throws WeightFormatException if the model names a phase the classifier lacks, or names none and takes other
+     *                               than every phase
+     */
+    public static int[] channelPhases(Path file, SegmentationConfig config, List<String> phaseNames) {
+        List<String> named = config.renalMtl().phases();
+        List<String> wanted = named.isEmpty() ? phaseNames : named;
+        if (wanted.size() != config.channels().size()) {
+            throw new WeightFormatException(file, "the model takes " + config.channels().size()
+                    + " channel(s) but names " + (named.isEmpty() ? "no phase (renal_mtl.phases; export with --phases)"
+                            : wanted));
+        }
+        int[] out = new int[wanted.size()];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = phaseNames.indexOf(wanted.get(k));
+            if (out[k] < 0) {
+                throw new WeightFormatException(file, "segments on phase '" + wanted.get(k)
+                        + "', which the classifier does not take " + phaseNames);
+            }
+        }
+        return out;
     }
 
     /**
      * @param phaseNames the classifier's phases
-     * @param files their images, in the same order
-     * @return the images of the phases the segmentation model takes, one per input channel
-     * @throws InputException if the model names a phase the case lacks, or names none and takes other than every phase
+     * @return the index in {@code phaseNames} of each input channel's phase
+     * @throws WeightFormatException if the models do not fit
      */
-    List<ImageInput> channelFiles(List<String> phaseNames, List<ImageInput> files) {
-        SegmentationConfig c = model.config();
-        List<String> wanted = c.renalMtl().phases().isEmpty() ? phaseNames : c.renalMtl().phases();
-        if (wanted.size() != c.channels().size()) {
-            throw new InputException(file + ": the model takes " + c.channels().size() + " channel(s) but names "
-                    + (c.renalMtl().phases().isEmpty() ? "no phase (renal_mtl.phases; export with --phases)" : wanted));
-        }
+    public int[] channelPhases(List<String> phaseNames) {
+        return channelPhases(file, model.config(), phaseNames);
+    }
+
+    /**
+     * @param phaseNames the classifier's phases
+     * @param files      a case's images of them, in the same order
+     * @return the images the segmentation model takes, one per input channel ({@link #channelPhases})
+     * @throws WeightFormatException if the models do not fit ({@link #channelPhases})
+     */
+    public List<ImageInput> channelFiles(List<String> phaseNames, List<ImageInput> files) {
         List<ImageInput> out = new ArrayList<>();
-        for (String p : wanted) {
-            int i = phaseNames.indexOf(p);
-            if (i < 0) {
-                throw new InputException(file + ": segments on phase '" + p + "', which the case does not have "
-                        + phaseNames);
-            }
+        for (int i : channelPhases(phaseNames)) {
             out.add(files.get(i));
         }
         return out;
@@ -65,9 +111,12 @@ final class TumourSegmentation implements AutoCloseable {
      * Segments the case, writes the tumour (every voxel the model labels tumour) as a 0/1 mask, and finds the
      * kidney that holds its largest component ({@link TumourSite}: the body midline from the first CT channel).
      *
-     * @throws InputException if no voxel is tumour ("no tumour found in PHASE")
+     * @param channels the images the model takes ({@link #channelFiles})
+     * @param maskFile where the mask is written
+     * @return what it found
+     * @throws VolumeInputException if an image cannot be read or no voxel is tumour ("no tumour found in PHASE")
      */
-    Found segment(List<ImageInput> channels, Path maskFile) {
+    public synchronized Found segment(List<ImageInput> channels, Path maskFile) {
         SegmentationConfig c = model.config();
         List<Volume> images = new ArrayList<>();
         try {
@@ -94,7 +143,7 @@ final class TumourSegmentation implements AutoCloseable {
                 }
                 List<String> phases = c.renalMtl().phases();
                 if (tumourVoxels == 0) {
-                    throw new InputException(file + ": no tumour found in " + (phases.isEmpty()
+                    throw new VolumeInputException(file + ": no tumour found in " + (phases.isEmpty()
                             ? channels.stream().map(ImageInput::path).toList() : phases));
                 }
                 TumourSite site = TumourSite.find(r.labels(), tumour, kidney, ct);
@@ -126,14 +175,14 @@ final class TumourSegmentation implements AutoCloseable {
      * @param kidneyMl every kidney voxel (the label the config names), in ml; NaN if it names none
      * @param site the tumour's components and the kidney that holds the largest (the one classified)
      */
-    record Found(String model, List<String> phases, double tumourMl, double kidneyMl, TumourSite site) {
+    public record Found(String model, List<String> phases, double tumourMl, double kidneyMl, TumourSite site) {
         /** @return connected components of tumour */
-        int tumourComponents() {
+        public int tumourComponents() {
             return site.tumourComponents();
         }
 
         /** @return the report's {@code segmentation} object (README.md, "The segmentation in a report") */
-        Map<String, Object> toJson() {
+        public Map<String, Object> toJson() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("model", model);
             m.put("phases", phases);
@@ -149,7 +198,7 @@ final class TumourSegmentation implements AutoCloseable {
         }
 
         /** @return one line for the terminal: where the classified tumour is */
-        String describe() {
+        public String describe() {
             String where;
             if (Double.isNaN(kidneyMl)) {
                 where = "the model has no kidney label";
