@@ -1,6 +1,7 @@
 package org.renalmtl.spark;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -33,9 +34,11 @@ final class CaseRunner implements FlatMapFunction<Iterator<CaseSpec>, Row> {
     private final List<CohortRow.Column> columns;
     private final Integer label;              // the mask label that is the tumour, null: the largest component
     private final List<String> provenance;    // Provenance#cells (Provenance is not Serializable)
+    private final HashMap<String, String> hadoop; // the driver's Hadoop configuration (LocalFiles#entries)
 
     CaseRunner(ModelHolder.Key model, List<String> phases, List<CohortRow.Column> columns, Integer label,
-            Provenance provenance) {
+            Provenance provenance, HashMap<String, String> hadoop) {
+        this.hadoop = hadoop;
         this.model = model;
         this.phases = List.copyOf(phases);
         this.columns = List.copyOf(columns);
@@ -45,7 +48,7 @@ final class CaseRunner implements FlatMapFunction<Iterator<CaseSpec>, Row> {
 
     @Override
     public Iterator<Row> call(Iterator<CaseSpec> cases) {
-        Configuration conf = new Configuration();
+        Configuration conf = LocalFiles.configuration(hadoop);
         Provenance prov = Provenance.of(provenance);
         return new Iterator<>() {
             @Override
@@ -64,7 +67,7 @@ final class CaseRunner implements FlatMapFunction<Iterator<CaseSpec>, Row> {
         long t0 = System.nanoTime();
         // Outside the case's try: a model that cannot load fails the task (and, retried, the job) rather than
         // writing an error row for every case, which a rerun would then skip.
-        ModelHolder.Models models = ModelHolder.models(model);
+        ModelHolder.Models models = ModelHolder.models(model, conf);
         TumourSegmentation seg = models.segmentation();
         try (LocalFiles files = new LocalFiles(conf);
                 ScratchDirectory scratch = seg == null ? null : ScratchDirectory.create("renal-mtl-mask")) {

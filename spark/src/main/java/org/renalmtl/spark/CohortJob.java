@@ -104,7 +104,8 @@ public final class CohortJob {
                     : Math.min(todo.size(), 4 * jsc.defaultParallelism());
             var key = new ModelHolder.Key(modelUri, sha256, segUri, segSha256, options.device(), options.reorient());
             var rows = jsc.parallelize(todo, parts)
-                    .mapPartitions(new CaseRunner(key, config.phases(), columns, options.label(), provenance));
+                    .mapPartitions(new CaseRunner(key, config.phases(), columns, options.label(), provenance,
+                            LocalFiles.entries(spark.sparkContext().hadoopConfiguration())));
             if (todo.stream().anyMatch(c -> before.containsKey(c.id()))) {
                 results.replace(rows);
             } else {

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -25,6 +26,32 @@ final class LocalFiles implements AutoCloseable {
 
     LocalFiles(Configuration conf) {
         this.conf = conf;
+    }
+
+    /**
+     * The driver's Hadoop settings as plain entries, to ship to the executors: {@code spark.hadoop.*} options and
+     * credentials set on the submit command line live only in the driver's configuration, and an executor that
+     * built its own from the classpath would reach the file systems without them.
+     *
+     * @param conf the driver's configuration
+     * @return every entry, resolved
+     */
+    static HashMap<String, String> entries(Configuration conf) {
+        HashMap<String, String> m = new HashMap<>();
+        for (Map.Entry<String, String> e : conf) {
+            m.put(e.getKey(), e.getValue());
+        }
+        return m;
+    }
+
+    /**
+     * @param entries what {@link #entries} gave on the driver
+     * @return the same settings as a configuration on this executor
+     */
+    static Configuration configuration(Map<String, String> entries) {
+        Configuration c = new Configuration(false);
+        entries.forEach(c::set);
+        return c;
     }
 
     /**

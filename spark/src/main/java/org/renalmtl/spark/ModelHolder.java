@@ -61,15 +61,16 @@ final class ModelHolder {
     }
 
     /**
-     * @param key the models and settings
+     * @param key  the models and settings
+     * @param conf the Hadoop configuration that reaches the weight files
      * @return this JVM's models for them, loading them on first use
      */
-    static Models models(Key key) {
-        return LOADED.computeIfAbsent(key, ModelHolder::load).models();
+    static Models models(Key key, Configuration conf) {
+        return LOADED.computeIfAbsent(key, k -> load(k, conf)).models();
     }
 
-    private static Loaded load(Key key) {
-        LocalFiles copy = new LocalFiles(new Configuration());
+    private static Loaded load(Key key, Configuration conf) {
+        LocalFiles copy = new LocalFiles(conf);
         Model model = null;
         TumourSegmentation seg = null;
         try {

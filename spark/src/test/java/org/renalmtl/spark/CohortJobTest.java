@@ -185,6 +185,33 @@ class CohortJobTest {
         assertTrue(e.getMessage().contains("has a mask column, but --seg-model finds the tumour"), e.getMessage());
     }
 
+    /**
+     * Manifest, images, masks, weights and results on a file system other than {@code file:}, known only to the
+     * driver's Hadoop configuration: the rows are the cohort runner's, but that the damaged file's error names its
+     * {@code casefs:} URI.
+     */
+    @Test
+    void filesOnAnotherFileSystemAreReachedWithTheDriversConfiguration() throws IOException {
+        spark.sparkContext().hadoopConfiguration().set("fs." + CaseFileSystem.SCHEME + ".impl",
+                CaseFileSystem.class.getName());
+        String on = CaseFileSystem.SCHEME + "://";
+        String out = on + dir.resolve("elsewhere.parquet");
+        Path csv = dir.resolve("elsewhere.csv");
+        JobOptions o = new JobOptions(on + cases, on + model, null, out, on + csv, "cpu", "none", null, 0, false);
+        assertEquals(3, CohortJob.run(spark, o));
+        List<String> rows = Files.readAllLines(csv);
+        assertEquals(cohortLines.size(), rows.size());
+        for (int i = 0; i < rows.size(); i++) {
+            // Hadoop names a URI without authority casefs:/path.
+            String expected = cohortLines.get(i).replace(cases.getParent().toString(), CaseFileSystem.SCHEME + ":"
+                    + cases.getParent());
+            assertEquals(expected.substring(0, expected.lastIndexOf(',')), rows.get(i).substring(0,
+                    rows.get(i).lastIndexOf(',')), "row " + i);
+        }
+        assertTrue(String.join("\n", rows).contains(CaseFileSystem.SCHEME + ":" + cases.getParent()),
+                "the error names the casefs: URI");
+    }
+
     private static JobOptions options(Path manifest, String out, Path csv, String reorient) {
         return new JobOptions(manifest.toString(), model.toString(), null, out, csv == null ? null : csv.toString(),
                 "cpu", reorient, null, 0, false);
