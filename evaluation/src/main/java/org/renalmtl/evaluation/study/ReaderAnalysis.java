@@ -1,0 +1,210 @@
+package org.renalmtl.evaluation.study;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.renalmtl.evaluation.EvaluationInputException;
+import org.renalmtl.evaluation.io.CsvTable;
+import org.renalmtl.evaluation.io.OutputFiles;
+import org.renalmtl.evaluation.io.ReaderStudyCsv;
+import org.renalmtl.evaluation.mrmc.ModelVersusReaders;
+import org.renalmtl.evaluation.mrmc.ObuchowskiRockette;
+import org.renalmtl.evaluation.mrmc.ReaderStudy;
+import org.renalmtl.evaluation.plot.StudyCharts;
+import org.renalmtl.evaluation.report.HtmlReport;
+import org.renalmtl.evaluation.report.Json;
+import org.renalmtl.evaluation.roc.DeLong;
+import org.renalmtl.evaluation.roc.RocCurve;
+import org.renalmtl.evaluation.roc.RocSample;
+import org.renalmtl.evaluation.stats.Holm;
+import org.renalmtl.evaluation.stats.ProportionCi;
+
+/**
+ * The comparison with readers, as the paper made it: the readers' Obuchowski–Rockette MRMC analysis
+ * (jackknife covariance, random readers and cases; MRMCaov's defaults), the model's AUC on the same
+ * cases, the model against each reader by paired DeLong with Holm's correction over all model–reader
+ * comparisons, and the per-reader table (AUC, and sensitivity/specificity at the reader's call).
+ *
+ * @param spec        the readers section
+ * @param slice       the task × cohort whose cases the readers rated
+ * @param study       the reader study
+ * @param modelScores (C) the model's score of each reader case
+ * @param mrmc        OR analysis of the readers
+ * @param model       the model's AUC on the reader cases
+ * @param comparisons model − reader, per test and reader
+ * @param pHolm       Holm-adjusted p of each comparison
+ * @param calls       (T·R) each reader's operating point
+ * @param proportionCi interval for sensitivity and specificity
+ */
+public record ReaderAnalysis(StudySpec.Readers spec, StudyData.Slice slice, ReaderStudy study, double[] modelScores,
+                             ObuchowskiRockette.Result mrmc, DeLong.AucEstimate model,
+                             List<ModelVersusReaders.Comparison> comparisons, double[] pHolm,
+                             List<RocCurve.OperatingPoint> calls, ProportionCi.Method proportionCi) {
+
+    /** Runs the analysis; every reader case must be an evaluated case of the slice, with the same truth. */
+    public static ReaderAnalysis of(StudySpec spec, List<StudyData.Slice> slices) {
+        StudySpec.Readers r = spec.readers();
+        StudyData.Slice slice = slices.stream()
+            .filter(s -> s.task().name().equals(r.task()) && s.cohort().name().equals(r.cohort())).findFirst().orElseThrow();
+        CsvTable table = CsvTable.read(r.file());
+        ReaderStudy study = ReaderStudyCsv.read(table, new ReaderStudyCsv.Columns(r.reader(), r.test(), r.caseId(),
+            r.truth(), r.rating(), r.positive()), null).study();
+        Map<String, Integer> index = new HashMap<>();
+        for (int i = 0; i < slice.ids().size(); i++) {
+            index.put(slice.ids().get(i), i);
+        }
+        double[] scores = new double[study.caseCount()];
+        double[] modelAll = slice.scores().get(r.model());
+        for (int c = 0; c < study.caseCount(); c++) {
+            Integer i = index.get(study.cases().get(c));
+            if (i == null) {
+                throw new EvaluationInputException(r.file() + ": case '" + study.cases().get(c) + "' is not an evaluated case of task '"
+                    + r.task() + "', cohort '" + r.cohort() + "'");
+            }
+            if (slice.positive()[i] != study.truth()[c]) {
+                throw new EvaluationInputException(r.file() + ": case '" + study.cases().get(c) + "': truth disagrees with the label "
+                    + "of task '" + r.task() + "'");
+            }
+            scores[c] = modelAll[i];
+        }
+        double[][] perTest = new double[study.testCount()][];
+        java.util.Arrays.fill(perTest, scores);
+        List<ModelVersusReaders.Comparison> comparisons = ModelVersusReaders.compare(study, perTest, spec.level());
+        double[] holm = Holm.adjust(comparisons.stream().mapToDouble(c -> c.comparison().p()).toArray());
+        List<RocCurve.OperatingPoint> calls = new ArrayList<>();
+        for (int t = 0; t < study.testCount(); t++) {
+            for (int k = 0; k < study.readerCount(); k++) {
+                RocCurve curve = RocCurve.of(RocSample.of(study.ratings()[t][k], study.truth()));
+                calls.add(Double.isNaN(r.callAt()) ? curve.youden() : curve.at(r.callAt()));
+            }
+        }
+        return new ReaderAnalysis(r, slice, study, scores,
+            ObuchowskiRockette.analyze(study, ObuchowskiRockette.CovarianceMethod.JACKKNIFE, spec.level()),
+            DeLong.estimate(RocSample.of(scores, study.truth()), spec.level()), comparisons, holm, calls, spec.proportionCi());
+    }
+
+    /** Whether the ROC panel of this slice gets the reader markers. */
+    boolean covers(StudyData.Slice s) {
+        return s.task().name().equals(spec.task()) && s.cohort().name().equals(spec.cohort());
+    }
+
+    /** The readers' operating points (the first test's, when there are several tests). */
+    List<StudyCharts.ReaderMark> marks() {
+        List<StudyCharts.ReaderMark> out = new ArrayList<>();
+        for (int k = 0; k < study.readerCount(); k++) {
+            RocCurve.OperatingPoint p = calls.get(k);
+            out.add(new StudyCharts.ReaderMark(study.readers().get(k), p.sensitivity(), p.specificity()));
+        }
+        return out;
+    }
+
+    /** Per-reader table rows. */
+    List<List<String>> rows(double level) {
+        List<List<String>> rows = new ArrayList<>();
+        for (int i = 0; i < comparisons.size(); i++) {
+            ModelVersusReaders.Comparison c = comparisons.get(i);
+            RocCurve.OperatingPoint p = calls.get(i);
+            DeLong.AucEstimate a = DeLong.estimate(RocSample.of(study.ratings()[i / study.readerCount()][i % study.readerCount()],
+                study.truth()), level);
+            rows.add(List.of(c.test(), c.reader(), auc(a), StudyTables.proportion(ProportionCi.of(p.tp(), p.tp() + p.fn(), level,
+                    proportionCi)), StudyTables.proportion(ProportionCi.of(p.tn(), p.tn() + p.fp(), level, proportionCi)),
+                Json.fixed(c.comparison().difference(), 3) + " (" + Json.fixed(c.comparison().low(), 3) + " to "
+                    + Json.fixed(c.comparison().high(), 3) + ")", Json.pValue(c.comparison().p()), Json.pValue(pHolm[i])));
+        }
+        return rows;
+    }
+
+    void addTo(HtmlReport html, StringBuilder md, double level) {
+        int pct = (int) Math.round(level * 100);
+        List<String> header = List.of("Test", "Reader", "AUC (" + pct + "% CI)", "Sensitivity", "Specificity",
+            "ΔAUC model − reader (" + pct + "% CI)", "p", "p (Holm)");
+        String intro = String.format(java.util.Locale.ROOT, "Readers (%s): %d readers × %d test(s) × %d cases of task '%s', "
+                + "%s cohort. Model %s on these cases: AUC %s. Reader calls: %s. Model vs each reader: paired DeLong, "
+                + "Holm-adjusted over the %d comparisons.", spec.file().getFileName(), study.readerCount(), study.testCount(),
+            study.caseCount(), spec.task(), spec.cohort(), spec.model(), auc(model),
+            Double.isNaN(spec.callAt()) ? "each reader's Youden-optimal rating" : "rating ≥ " + spec.callAt(), comparisons.size());
+        html.heading("Readers");
+        html.paragraph(intro);
+        html.table(header, rows(level));
+        List<List<String>> means = new ArrayList<>();
+        for (ObuchowskiRockette.TestMean m : mrmc.testMeans()) {
+            means.add(List.of(m.test(), Json.fixed(m.estimate(), 3) + " (" + Json.fixed(m.low(), 3) + "–" + Json.fixed(m.high(), 3)
+                + ")", Json.fixed(m.df(), 2)));
+        }
+        List<String> meanHeader = List.of("Test", "Readers' mean AUC (" + pct + "% CI)", "df (Hillis)");
+        html.paragraph("Obuchowski–Rockette, jackknife covariance, random readers and cases"
+            + (mrmc.global() == null ? "." : String.format(java.util.Locale.ROOT, "; tests compared: F = %.4f, df = (%.0f, %.2f), p = %s.",
+                mrmc.global().f(), mrmc.global().df1(), mrmc.global().df2(), Json.pValue(mrmc.global().p()))));
+        html.table(meanHeader, means);
+        md.append("\n## Readers\n\n").append(intro).append("\n\n").append(StudyTables.markdown(header, rows(level)))
+            .append('\n').append(StudyTables.markdown(meanHeader, means));
+    }
+
+    void figures(OutputFiles out, HtmlReport html) {
+        List<StudyCharts.ForestRow> rows = new ArrayList<>();
+        rows.add(new StudyCharts.ForestRow(spec.model() + " (model)", model.auc(), model.low(), model.high()));
+        for (ObuchowskiRockette.TestMean m : mrmc.testMeans()) {
+            rows.add(new StudyCharts.ForestRow("Readers' mean" + (study.testCount() > 1 ? " (" + m.test() + ")" : ""),
+                m.estimate(), m.low(), m.high()));
+        }
+        for (int t = 0; t < study.testCount(); t++) {
+            for (int k = 0; k < study.readerCount(); k++) {
+                DeLong.AucEstimate a = DeLong.estimate(RocSample.of(study.ratings()[t][k], study.truth()), model.level());
+                rows.add(new StudyCharts.ForestRow(study.readers().get(k) + (study.testCount() > 1 ? " (" + study.tests().get(t) + ")" : ""),
+                    a.auc(), a.low(), a.high()));
+            }
+        }
+        int h = 140 + 34 * rows.size();
+        StudyOutputs.putFigure(out, html, StudyCharts.forest("AUC of the model and each reader", rows, model.auc(),
+            spec.model()), 640, h, "forest_readers", "Forest plot: AUC with DeLong CI of the model and each reader, and the "
+            + "readers' mean AUC with its Obuchowski–Rockette CI; dashed: the model's AUC.");
+    }
+
+    ObjectNode json() {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("file", spec.file().toString());
+        o.put("task", spec.task());
+        o.put("cohort", spec.cohort());
+        o.put("model", spec.model());
+        Json.put(o, "model_auc", model.auc());
+        o.set("model_auc_ci", Json.interval(model.low(), model.high()));
+        ArrayNode tm = o.putArray("readers_mean");
+        for (ObuchowskiRockette.TestMean m : mrmc.testMeans()) {
+            ObjectNode n = tm.addObject();
+            n.put("test", m.test());
+            Json.put(n, "auc", m.estimate());
+            n.set("ci", Json.interval(m.low(), m.high()));
+            Json.put(n, "df", m.df());
+        }
+        if (mrmc.global() != null) {
+            Json.put(o, "F", mrmc.global().f());
+            Json.put(o, "df2", mrmc.global().df2());
+            Json.put(o, "p", mrmc.global().p());
+        }
+        ArrayNode cs = o.putArray("model_versus_readers");
+        for (int i = 0; i < comparisons.size(); i++) {
+            ModelVersusReaders.Comparison c = comparisons.get(i);
+            ObjectNode n = cs.addObject();
+            n.put("test", c.test());
+            n.put("reader", c.reader());
+            Json.put(n, "reader_auc", c.comparison().auc2());
+            Json.put(n, "difference", c.comparison().difference());
+            n.set("ci", Json.interval(c.comparison().low(), c.comparison().high()));
+            Json.put(n, "p", c.comparison().p());
+            Json.put(n, "p_holm", pHolm[i]);
+            Json.put(n, "call_sensitivity", calls.get(i).sensitivity());
+            Json.put(n, "call_specificity", calls.get(i).specificity());
+        }
+        o.put("correction", "Holm");
+        return o;
+    }
+
+    private static String auc(DeLong.AucEstimate a) {
+        return Json.fixed(a.auc(), 3) + " (" + Json.fixed(a.low(), 3) + "–" + Json.fixed(a.high(), 3) + ")";
+    }
+}
