@@ -8,8 +8,8 @@ import org.renalmtl.evaluation.stats.Distributions;
 
 /**
  * Calibration as papers plot it (Van Calster et al. 2016, {@code rms::val.prob}): a lowess curve of the
- * outcome against predicted risk ({@link Lowess}, f = 2/3, no robustness iterations, R's default
- * delta), a pointwise percentile bootstrap band for it, and the calibration intercept and slope with
+ * outcome against predicted risk ({@link Lowess}, f = 2/3, no robustness iterations, delta as
+ * {@link #EXACT_UP_TO} says), a pointwise percentile bootstrap band for it, and the calibration intercept and slope with
  * Wald intervals (estimate ± z·SE from the observed information, R's {@code confint.default}).
  *
  * @param summary      Brier, intercept, slope and bins ({@link Calibration})
@@ -126,10 +126,17 @@ public record SmoothCalibration(Calibration.Result summary, double interceptLow,
         return ys[lo] + t * (ys[hi] - ys[lo]);
     }
 
+    /**
+     * Up to this many cases every point gets its own local fit (delta = 0, checked against statsmodels to
+     * 1e-12); above it R's default delta = 0.01 · range interpolates between fits, which keeps the
+     * bootstrap band's 500 refits linear in N instead of quadratic.
+     */
+    public static final int EXACT_UP_TO = 2_000;
+
     private static double[][] smooth(double[] x, double[] y) {
         double min = Arrays.stream(x).min().orElse(0);
         double max = Arrays.stream(x).max().orElse(0);
-        return Lowess.smooth(x, y, SPAN, 0.01 * (max - min));
+        return Lowess.smooth(x, y, SPAN, x.length <= EXACT_UP_TO ? 0 : 0.01 * (max - min));
     }
 
     private static double expit(double eta) {
