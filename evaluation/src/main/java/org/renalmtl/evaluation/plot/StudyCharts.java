@@ -224,7 +224,8 @@ public final class StudyCharts {
         renderer.setErrorPaint(Color.DARK_GRAY);
         renderer.setErrorStroke(new BasicStroke(1.6f));
         double lo = rows.stream().mapToDouble(ForestRow::low).filter(Double::isFinite).min().orElse(0.5);
-        NumberAxis x = axis("AUC", Math.max(0, Math.floor(lo * 10) / 10 - 0.05), 1);
+        // A little room right of 1 so that a reader at AUC 1 keeps its whole marker.
+        NumberAxis x = axis("AUC", Math.max(0, Math.floor(lo * 10) / 10 - 0.05), 1.012);
         x.setTickUnit(new NumberTickUnit(0.05));
         SymbolAxis y = new SymbolAxis(null, names);
         y.setTickLabelFont(LABEL);

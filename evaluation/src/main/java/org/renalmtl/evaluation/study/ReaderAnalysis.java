@@ -149,13 +149,14 @@ public record ReaderAnalysis(StudySpec.Readers spec, StudyData.Slice slice, Read
         List<StudyCharts.ForestRow> rows = new ArrayList<>();
         rows.add(new StudyCharts.ForestRow(spec.model() + " (model)", model.auc(), model.low(), model.high()));
         for (ObuchowskiRockette.TestMean m : mrmc.testMeans()) {
-            rows.add(new StudyCharts.ForestRow("Readers' mean" + (study.testCount() > 1 ? " (" + m.test() + ")" : ""),
+            rows.add(new StudyCharts.ForestRow("Readers' mean" + (study.testCount() > 1 ? " (" + spec.test() + " " + m.test() + ")" : ""),
                 m.estimate(), m.low(), m.high()));
         }
         for (int t = 0; t < study.testCount(); t++) {
             for (int k = 0; k < study.readerCount(); k++) {
                 DeLong.AucEstimate a = DeLong.estimate(RocSample.of(study.ratings()[t][k], study.truth()), model.level());
-                rows.add(new StudyCharts.ForestRow(study.readers().get(k) + (study.testCount() > 1 ? " (" + study.tests().get(t) + ")" : ""),
+                rows.add(new StudyCharts.ForestRow("Reader " + study.readers().get(k)
+                    + (study.testCount() > 1 ? " (" + spec.test() + " " + study.tests().get(t) + ")" : ""),
                     a.auc(), a.low(), a.high()));
             }
         }
