@@ -63,10 +63,11 @@ public final class StudyCharts {
      * A reader's operating point.
      *
      * @param name        reader label
+     * @param group       legend entry of its group (e.g. "Readers, test 1"); one marker shape per group
      * @param sensitivity sensitivity
      * @param specificity specificity
      */
-    public record ReaderMark(String name, double sensitivity, double specificity) {
+    public record ReaderMark(String name, String group, double sensitivity, double specificity) {
     }
 
     /**
@@ -86,6 +87,9 @@ public final class StudyCharts {
     /** Square ROC panel: curves, operating points, reader markers, legend inside at the lower right. */
     public static JFreeChart roc(String title, List<Curve> curves, List<ReaderMark> readers) {
         XYPlot plot = unitPlot("1 − specificity", "Sensitivity");
+        // A hair beyond [0, 1], so that a reader or point at sensitivity 1 (or 1 − specificity 0) shows whole.
+        plot.getDomainAxis().setRange(-0.012, 1.012);
+        plot.getRangeAxis().setRange(-0.012, 1.012);
         XYSeriesCollection lines = new XYSeriesCollection();
         XYLineAndShapeRenderer lineRenderer = new XYLineAndShapeRenderer(true, false);
         XYSeriesCollection marks = new XYSeriesCollection();
@@ -110,19 +114,25 @@ public final class StudyCharts {
                 k++;
             }
         }
-        if (!readers.isEmpty()) {
-            XYSeries r = new XYSeries("Readers", false, true);
+        List<String> groups = readers.stream().map(ReaderMark::group).distinct().toList();
+        for (int g = 0; g < groups.size(); g++) {
+            XYSeries r = new XYSeries(groups.get(g), false, true);
             for (ReaderMark m : readers) {
+                if (!m.group().equals(groups.get(g))) {
+                    continue;
+                }
                 r.add(1 - m.specificity(), m.sensitivity());
-                XYTextAnnotation a = new XYTextAnnotation(m.name(), 1 - m.specificity() + 0.015, m.sensitivity() + 0.015);
+                XYTextAnnotation a = new XYTextAnnotation(m.name(), 1 - m.specificity() + 0.012, m.sensitivity() + 0.012);
                 a.setFont(SMALL);
                 a.setTextAnchor(TextAnchor.BOTTOM_LEFT);
                 plot.addAnnotation(a);
             }
             marks.addSeries(r);
-            markRenderer.setSeriesPaint(k, Color.BLACK);
-            markRenderer.setSeriesShape(k, new Rectangle2D.Double(-5, -5, 10, 10));
+            markRenderer.setSeriesPaint(k, g == 0 ? Color.BLACK : Color.DARK_GRAY);
+            markRenderer.setSeriesShape(k, g % 3 == 0 ? new Rectangle2D.Double(-5, -5, 10, 10)
+                : g % 3 == 1 ? triangle() : new Ellipse2D.Double(-5, -5, 10, 10));
             markRenderer.setSeriesVisibleInLegend(k, true);
+            k++;
         }
         plot.setDataset(0, marks);
         plot.setRenderer(0, markRenderer);
@@ -163,9 +173,9 @@ public final class StudyCharts {
         int pct = (int) Math.round(level * 100);
         for (int i = 0; i < results.size(); i++) {
             SmoothCalibration c = results.get(i);
-            String legend = String.format(Locale.ROOT, "%s: intercept %.2f (%.2f to %.2f), slope %.2f (%.2f to %.2f)",
-                names.get(i), c.summary().intercept(), c.interceptLow(), c.interceptHigh(), c.summary().slope(),
-                c.slopeLow(), c.slopeHigh());
+            String legend = String.format(Locale.ROOT, "%s: intercept %s (%s to %s), slope %s (%s to %s)", names.get(i),
+                two(c.summary().intercept()), two(c.interceptLow()), two(c.interceptHigh()), two(c.summary().slope()),
+                two(c.slopeLow()), two(c.slopeHigh()));
             YIntervalSeries s = new YIntervalSeries(legend, false, true);
             // The curve is drawn through the band's grid (41 points across the observed risks): lowess is smooth.
             for (int g = 0; g < c.grid().length; g++) {
@@ -272,6 +282,21 @@ public final class StudyCharts {
 
     private static BasicStroke dashed() {
         return new BasicStroke(1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 1f, new float[]{4f, 3f}, 0f);
+    }
+
+    private static java.awt.Shape triangle() {
+        java.awt.geom.Path2D.Double t = new java.awt.geom.Path2D.Double();
+        t.moveTo(0, -6);
+        t.lineTo(6, 5);
+        t.lineTo(-6, 5);
+        t.closePath();
+        return t;
+    }
+
+    // Two decimals, without the "-0.00" that an intercept of -1e-17 would print.
+    private static String two(double v) {
+        String t = String.format(Locale.ROOT, "%.2f", v);
+        return t.equals("-0.00") ? "0.00" : t;
     }
 
     private static Color translucent(Color c) {

@@ -93,12 +93,15 @@ public record ReaderAnalysis(StudySpec.Readers spec, StudyData.Slice slice, Read
         return s.task().name().equals(spec.task()) && s.cohort().name().equals(spec.cohort());
     }
 
-    /** The readers' operating points (the first test's, when there are several tests). */
+    /** The readers' operating points, one marker group per test. */
     List<StudyCharts.ReaderMark> marks() {
         List<StudyCharts.ReaderMark> out = new ArrayList<>();
-        for (int k = 0; k < study.readerCount(); k++) {
-            RocCurve.OperatingPoint p = calls.get(k);
-            out.add(new StudyCharts.ReaderMark(study.readers().get(k), p.sensitivity(), p.specificity()));
+        for (int t = 0; t < study.testCount(); t++) {
+            String group = study.testCount() == 1 ? "Readers" : "Readers, " + spec.test() + " " + study.tests().get(t);
+            for (int k = 0; k < study.readerCount(); k++) {
+                RocCurve.OperatingPoint p = calls.get(t * study.readerCount() + k);
+                out.add(new StudyCharts.ReaderMark(study.readers().get(k), group, p.sensitivity(), p.specificity()));
+            }
         }
         return out;
     }
@@ -146,23 +149,25 @@ public record ReaderAnalysis(StudySpec.Readers spec, StudyData.Slice slice, Read
     }
 
     void figures(OutputFiles out, HtmlReport html) {
+        // Each row's label carries its numbers, as a forest plot in a paper does.
         List<StudyCharts.ForestRow> rows = new ArrayList<>();
-        rows.add(new StudyCharts.ForestRow(spec.model() + " (model)", model.auc(), model.low(), model.high()));
+        rows.add(new StudyCharts.ForestRow(spec.model() + " (model)  " + auc(model), model.auc(), model.low(), model.high()));
         for (ObuchowskiRockette.TestMean m : mrmc.testMeans()) {
-            rows.add(new StudyCharts.ForestRow("Readers' mean" + (study.testCount() > 1 ? " (" + spec.test() + " " + m.test() + ")" : ""),
-                m.estimate(), m.low(), m.high()));
+            String name = "Readers' mean" + (study.testCount() > 1 ? " (" + spec.test() + " " + m.test() + ")" : "");
+            rows.add(new StudyCharts.ForestRow(name + "  " + Json.fixed(m.estimate(), 3) + " (" + Json.fixed(m.low(), 3) + "–"
+                + Json.fixed(m.high(), 3) + ")", m.estimate(), m.low(), m.high()));
         }
         for (int t = 0; t < study.testCount(); t++) {
             for (int k = 0; k < study.readerCount(); k++) {
                 DeLong.AucEstimate a = DeLong.estimate(RocSample.of(study.ratings()[t][k], study.truth()), model.level());
                 rows.add(new StudyCharts.ForestRow("Reader " + study.readers().get(k)
-                    + (study.testCount() > 1 ? " (" + spec.test() + " " + study.tests().get(t) + ")" : ""),
+                    + (study.testCount() > 1 ? " (" + spec.test() + " " + study.tests().get(t) + ")" : "") + "  " + auc(a),
                     a.auc(), a.low(), a.high()));
             }
         }
         int h = 140 + 34 * rows.size();
         StudyOutputs.putFigure(out, html, StudyCharts.forest("AUC of the model and each reader", rows, model.auc(),
-            spec.model()), 640, h, "forest_readers", "Forest plot: AUC with DeLong CI of the model and each reader, and the "
+            spec.model()), 760, h, "forest_readers", "Forest plot: AUC with DeLong CI of the model and each reader, and the "
             + "readers' mean AUC with its Obuchowski–Rockette CI; dashed: the model's AUC.");
     }
 

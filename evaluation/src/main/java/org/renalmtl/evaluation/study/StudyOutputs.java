@@ -93,7 +93,7 @@ public final class StudyOutputs {
                 ? readers.marks() : List.of();
             putFigure(out, html, StudyCharts.roc("ROC — " + where, curves, marks), ROC_SIZE, ROC_SIZE, "roc_" + tag,
                 "ROC curves (" + where + "); legend: AUC (" + pct + "% DeLong CI); dots: the operating points at the thresholds "
-                    + "fixed on the " + spec.cohorts().getFirst().name() + " cohort" + (marks.isEmpty() ? "" : "; squares: readers")
+                    + "fixed on the " + spec.cohorts().getFirst().name() + " cohort" + (marks.isEmpty() ? "" : "; black markers: readers at their calls, one shape per test")
                     + ".");
             if (!r.dca().isEmpty()) {
                 out.put("dca_" + tag + ".csv", org.renalmtl.evaluation.report.EvaluationOutputs.dcaCsv(r.dca()));

@@ -28,7 +28,7 @@ class FigureFormatsTest {
         RocCurve c = RocCurve.of(RocSample.of(new double[]{0.1, 0.4, 0.35, 0.8, 0.7, 0.2},
             new boolean[]{false, false, true, true, true, false}));
         return StudyCharts.roc("ROC", List.of(new StudyCharts.Curve("model AUC 0.889", c, c.youden())),
-            List.of(new StudyCharts.ReaderMark("R1", 0.6, 0.7)));
+            List.of(new StudyCharts.ReaderMark("R1", "Readers", 0.6, 0.7)));
     }
 
     @Test
