@@ -66,7 +66,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     private String positive;
 
     @Option(names = "--study", paramLabel = "FILE",
-        description = "study.json: models, tasks, cohorts and readers evaluated together (see evaluation/README.md); replaces --input/--label/--positive/--score")
+        description = "study.json or study.toml: models, tasks, cohorts and readers evaluated together (see evaluation/README.md); replaces --input/--label/--positive/--score")
     private Path study;
 
     @Option(names = "--thresholds", paramLabel = "FROM:TO:STEP", defaultValue = "0:0.6:0.01",

@@ -114,6 +114,23 @@ class StudyCommandTest {
         assertTrue(html.contains("Table 2 — internal cohort") && html.contains("Clopper–Pearson"), "report");
     }
 
+    /** The TOML twin of the example gives the same Table 2, byte for byte. */
+    @Test
+    void tomlExampleEqualsJsonExample(@TempDir Path tmp) throws Exception {
+        Cli.Run json = Cli.run("evaluate", "--study", EXAMPLE, "--out", tmp.resolve("j"));
+        Cli.Run toml = Cli.run("evaluate", "--study", EXAMPLE.resolveSibling("study.toml"), "--out", tmp.resolve("t"));
+        assertEquals(0, json.code(), json.toString());
+        assertEquals(0, toml.code(), toml.toString());
+        for (String f : List.of("table2.csv", "pairwise.csv", "cases.csv", "dca_poor-outcome_external.csv")) {
+            assertEquals(Files.readString(tmp.resolve("j").resolve(f)), Files.readString(tmp.resolve("t").resolve(f)), f);
+        }
+        Path bad = tmp.resolve("bad.toml");
+        Files.writeString(bad, "title = \"x\"\nlevel = = 2\n");
+        Cli.Run r = Cli.run("evaluate", "--study", bad, "--out", tmp.resolve("never"));
+        assertEquals(2, r.code(), r.toString());
+        assertTrue(r.err().contains("not valid TOML"), r.toString());
+    }
+
     /** One cohort over all of aSAH: pROC's published roc.test(wfns, s100b) through the study path. */
     @Test
     void studyWithoutCohortsReproducesProc(@TempDir Path tmp) throws Exception {

@@ -13,12 +13,13 @@ import java.util.Set;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.toml.TomlMapper;
 
 import org.renalmtl.evaluation.EvaluationInputException;
 import org.renalmtl.evaluation.stats.ProportionCi;
 
 /**
- * A study file ({@code study.json}): which results file holds each model's scores, the labels, the
+ * A study file ({@code study.json}, or the same fields in {@code study.toml}): which results file holds each model's scores, the labels, the
  * tasks (label column, positive class, score column per model), the cohorts and the optional reader
  * ratings. Relative paths are resolved against the study file's folder. Every error names the study
  * file and the field ({@code tasks[0].scores}); unknown fields are errors, so that a misspelt option
@@ -96,18 +97,20 @@ public record StudySpec(Path file, String title, String idColumn, Path labels, M
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper TOML = new TomlMapper();
 
     /**
-     * Reads and checks a study file.
+     * Reads and checks a study file: TOML when its name ends in {@code .toml}, JSON otherwise.
      *
      * @throws EvaluationInputException naming the file and field of the first problem
      */
     public static StudySpec read(Path file) {
         JsonNode root;
+        boolean toml = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".toml");
         try {
-            root = JSON.readTree(Files.readAllBytes(file));
+            root = (toml ? TOML : JSON).readTree(Files.readAllBytes(file));
         } catch (JsonProcessingException e) {
-            throw new EvaluationInputException(file + ": not valid JSON: " + e.getOriginalMessage()
+            throw new EvaluationInputException(file + ": not valid " + (toml ? "TOML" : "JSON") + ": " + e.getOriginalMessage()
                 + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
         } catch (IOException e) {
             throw new EvaluationInputException(file + ": cannot read: " + e.getMessage());
