@@ -106,7 +106,14 @@ public final class StudyData {
             for (int ci = 0; ci < spec.cohorts().size(); ci++) {
                 StudySpec.Cohort c = spec.cohorts().get(ci);
                 Keyed labels = files.get(c.labels() != null ? c.labels() : spec.labels());
-                slices.add(slice(task, c, labels, cohortRows.get(ci), results));
+                Slice s = slice(task, c, labels, cohortRows.get(ci), results);
+                // "0/1" in one cohort and "0/2" in another would make "2" a silent negative there.
+                if (!slices.isEmpty() && slices.getLast().task().equals(task) && !slices.getLast().negative().equals(s.negative())) {
+                    throw new EvaluationInputException(labels.table().source() + ": task '" + task.name() + "', column '"
+                        + task.label() + "': the negative class is '" + slices.getLast().negative() + "' in cohort '"
+                        + slices.getLast().cohort().name() + "' but '" + s.negative() + "' in cohort '" + c.name() + "'");
+                }
+                slices.add(s);
             }
         }
         return slices;
