@@ -280,6 +280,17 @@ class StudyCommandTest {
             assertTrue(r.err().contains((String) c[1]) && r.err().strip().lines().count() == 1, r.toString());
             assertFalse(Files.exists(out), "nothing written");
         }
+        // A negative class that differs between cohorts would silently count "2" as negative.
+        Files.writeString(tmp.resolve("l.csv"), "case_id,y,site\na,0,A\nb,0,A\nc,1,A\nd,1,A\ne,2,B\nf,2,B\ng,1,B\nh,1,B\n");
+        Files.writeString(tmp.resolve("r.csv"), "case_id,p\na,0.1\nb,0.6\nc,0.4\nd,0.9\ne,0.2\nf,0.5\ng,0.3\nh,0.8\n");
+        Files.writeString(tmp.resolve("study.json"), """
+            {"labels": "l.csv", "results": {"m": "r.csv"}, "tasks": [{"name": "t", "label": "y", "positive": "1", "scores": {"m": "p"}}],
+             "cohorts": [{"name": "in", "column": "site", "values": ["A"]}, {"name": "ex", "column": "site", "values": ["B"]}]}
+            """);
+        Cli.Run classes = Cli.run("evaluate", "--study", tmp.resolve("study.json"), "--out", tmp.resolve("never"));
+        assertEquals(2, classes.code(), classes.toString());
+        assertTrue(classes.err().contains("the negative class is '0' in cohort 'in' but '2' in cohort 'ex'"), classes.toString());
+        assertFalse(Files.exists(tmp.resolve("never")));
         Cli.Run mixed = Cli.run("evaluate", "--study", EXAMPLE, "--label", "x", "--out", tmp.resolve("never"));
         assertEquals(2, mixed.code(), mixed.toString());
         Cli.Run grid = Cli.run("evaluate", "--study", EXAMPLE, "--thresholds", "0:1.2:0.1", "--out", tmp.resolve("never"));
