@@ -81,9 +81,10 @@ public final class StudyOutputs {
         out.put("cases.csv", StudyTables.casesCsv(results));
 
         html.heading("Figures");
+        // One kind of figure at a time, cohorts side by side, so that internal and external sit next to each other.
         for (StudyEvaluation.SliceResult r : results) {
-            String tag = slug(r.slice().task().name()) + "_" + slug(r.slice().cohort().name());
-            String where = r.slice().task().name() + ", " + r.slice().cohort().name() + " cohort";
+            String tag = tag(r);
+            String where = where(r);
             List<StudyCharts.Curve> curves = new ArrayList<>();
             for (StudyEvaluation.ModelResult m : r.models()) {
                 RocCurve.OperatingPoint p = m.curve().at(m.operating().threshold());
@@ -93,23 +94,30 @@ public final class StudyOutputs {
                 ? readers.marks() : List.of();
             putFigure(out, html, StudyCharts.roc("ROC — " + where, curves, marks), ROC_SIZE, ROC_SIZE, "roc_" + tag,
                 "ROC curves (" + where + "); legend: AUC (" + pct + "% DeLong CI); dots: the operating points at the thresholds "
-                    + "fixed on the " + spec.cohorts().getFirst().name() + " cohort" + (marks.isEmpty() ? "" : "; black markers: readers at their calls, one shape per test")
-                    + ".");
+                    + "fixed on the " + spec.cohorts().getFirst().name() + " cohort"
+                    + (marks.isEmpty() ? "" : "; black markers: readers at their calls, one shape per test") + ".");
+        }
+        for (StudyEvaluation.SliceResult r : results) {
             if (!r.dca().isEmpty()) {
+                String tag = tag(r);
                 out.put("dca_" + tag + ".csv", org.renalmtl.evaluation.report.EvaluationOutputs.dcaCsv(r.dca()));
-                putFigure(out, html, Charts.decisionCurve("Decision curves — " + where, r.dca(), r.dca().getFirst().posRate()),
-                    720, 560, "dca_" + tag, "Decision curves (" + where + "): net benefit against threshold probability, "
+                putFigure(out, html, Charts.decisionCurve("Decision curves — " + where(r), r.dca(), r.dca().getFirst().posRate()),
+                    720, 560, "dca_" + tag, "Decision curves (" + where(r) + "): net benefit against threshold probability, "
                         + "with treat-all and treat-none; values in dca_" + tag + ".csv.");
-                List<String> names = new ArrayList<>();
-                List<org.renalmtl.evaluation.calibration.SmoothCalibration> cals = new ArrayList<>();
-                for (StudyEvaluation.ModelResult m : r.models()) {
-                    if (m.calibration() != null) {
-                        names.add(m.model());
-                        cals.add(m.calibration());
-                    }
+            }
+        }
+        for (StudyEvaluation.SliceResult r : results) {
+            List<String> names = new ArrayList<>();
+            List<org.renalmtl.evaluation.calibration.SmoothCalibration> cals = new ArrayList<>();
+            for (StudyEvaluation.ModelResult m : r.models()) {
+                if (m.calibration() != null) {
+                    names.add(m.model());
+                    cals.add(m.calibration());
                 }
-                putFigure(out, html, StudyCharts.calibration("Calibration — " + where, names, cals, spec.level()), 720, 720,
-                    "calibration_" + tag, "Calibration (" + where + "): lowess of the outcome on the predicted risk with its "
+            }
+            if (!cals.isEmpty()) {
+                putFigure(out, html, StudyCharts.calibration("Calibration — " + where(r), names, cals, spec.level()), 720, 720,
+                    "calibration_" + tag(r), "Calibration (" + where(r) + "): lowess of the outcome on the predicted risk with its "
                         + pct + "% bootstrap band; below, histogram of the predicted risks; legend: calibration intercept and "
                         + "slope with " + pct + "% Wald CIs.");
             }
@@ -130,6 +138,14 @@ public final class StudyOutputs {
         files.forEach(out::put);
         html.figure(files.get(name + ".png"), name + ".svg", caption + " Also " + name + ".pdf (vector) and " + name
             + ".tif (" + FigureFormats.TIFF_DPI + " dpi).");
+    }
+
+    private static String tag(StudyEvaluation.SliceResult r) {
+        return slug(r.slice().task().name()) + "_" + slug(r.slice().cohort().name());
+    }
+
+    private static String where(StudyEvaluation.SliceResult r) {
+        return r.slice().task().name() + ", " + r.slice().cohort().name() + " cohort";
     }
 
     /** A file-name-safe form of a task or cohort name: lower case letters, digits and '-'. */
