@@ -249,7 +249,7 @@ class StudyCommandTest {
             assertTrue(holm[i] >= p[i]);
         }
         assertEquals("Holm", m.at("/correction").asText());
-        for (String f : List.of("forest_readers.png", "forest_readers.pdf", "forest_readers.tif")) {
+        for (String f : List.of("forest_readers.png", "forest_readers.pdf", "forest_readers.tif", "readers_roc.svg", "readers_roc.pdf")) {
             assertTrue(Files.size(out.resolve(f)) > 200, f);
         }
         assertTrue(Files.readString(out.resolve("tables.md")).contains("## Readers"));

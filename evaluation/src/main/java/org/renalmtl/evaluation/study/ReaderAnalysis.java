@@ -8,6 +8,9 @@ import java.util.Map;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
 import org.renalmtl.evaluation.EvaluationInputException;
 import org.renalmtl.evaluation.io.CsvTable;
 import org.renalmtl.evaluation.io.OutputFiles;
@@ -15,6 +18,7 @@ import org.renalmtl.evaluation.io.ReaderStudyCsv;
 import org.renalmtl.evaluation.mrmc.ModelVersusReaders;
 import org.renalmtl.evaluation.mrmc.ObuchowskiRockette;
 import org.renalmtl.evaluation.mrmc.ReaderStudy;
+import org.renalmtl.evaluation.plot.Charts;
 import org.renalmtl.evaluation.plot.StudyCharts;
 import org.renalmtl.evaluation.report.HtmlReport;
 import org.renalmtl.evaluation.report.Json;
@@ -165,10 +169,91 @@ public record ReaderAnalysis(StudySpec.Readers spec, StudyData.Slice slice, Read
                     a.auc(), a.low(), a.high()));
             }
         }
+        StudyOutputs.putFigure(out, html, meanRoc(), StudyOutputs.ROC_SIZE, StudyOutputs.ROC_SIZE, "readers_roc",
+            "Readers' ROC curves (thin) and their mean per test (bold dashed: sensitivity averaged over readers at each "
+                + "1 − specificity, the vertical average), readers' calls (markers) and the model's curve (" + spec.model() + ").");
         int h = 140 + 34 * rows.size();
         StudyOutputs.putFigure(out, html, StudyCharts.forest("AUC of the model and each reader", rows, model.auc(),
             spec.model()), 760, h, "forest_readers", "Forest plot: AUC with DeLong CI of the model and each reader, and the "
             + "readers' mean AUC with its Obuchowski–Rockette CI; dashed: the model's AUC.");
+    }
+
+    /** The readers' curves, their vertical mean per test, their calls and the model's curve. */
+    private org.jfree.chart.JFreeChart meanRoc() {
+        Map<String, RocCurve> curves = new java.util.LinkedHashMap<>();
+        List<Charts.ReaderPoint> points = new ArrayList<>();
+        for (int t = 0; t < study.testCount(); t++) {
+            for (int k = 0; k < study.readerCount(); k++) {
+                curves.put(study.tests().get(t) + ": " + study.readers().get(k),
+                    RocCurve.of(RocSample.of(study.ratings()[t][k], study.truth())));
+                points.add(new Charts.ReaderPoint(study.readers().get(k), study.tests().get(t), calls.get(t * study.readerCount() + k)));
+            }
+        }
+        RocCurve modelCurve = RocCurve.of(RocSample.of(modelScores, study.truth()));
+        org.jfree.chart.JFreeChart chart = Charts.readers("Readers and " + spec.model() + " — " + spec.task(),
+            new Charts.RocSeries(spec.model() + "  AUC " + auc(model), modelCurve, null, null), curves, points, study.tests(),
+            Double.isNaN(spec.callAt()) ? "Youden points" : "calls, rating ≥ " + Json.fixed(spec.callAt(), 1));
+        XYSeriesCollection means = new XYSeriesCollection();
+        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);
+        double[] fpr = new double[MEAN_GRID];
+        for (int i = 0; i < fpr.length; i++) {
+            fpr[i] = i / (double) (fpr.length - 1);
+        }
+        for (int t = 0; t < study.testCount(); t++) {
+            String prefix = study.tests().get(t) + ": ";
+            double[] mean = verticalMean(curves.entrySet().stream().filter(e -> e.getKey().startsWith(prefix))
+                .map(Map.Entry::getValue).toList(), fpr);
+            XYSeries s = new XYSeries("Readers' mean ROC, " + spec.test() + " " + study.tests().get(t), false, true);
+            for (int i = 0; i < fpr.length; i++) {
+                s.add(fpr[i], mean[i]);
+            }
+            means.addSeries(s);
+            renderer.setSeriesPaint(t, Charts.color(t + 1).darker());
+            renderer.setSeriesStroke(t, new java.awt.BasicStroke(2.6f, java.awt.BasicStroke.CAP_BUTT,
+                java.awt.BasicStroke.JOIN_MITER, 1f, new float[]{8f, 4f}, 0f));
+        }
+        chart.getXYPlot().setDataset(2, means);
+        chart.getXYPlot().setRenderer(2, renderer);
+        return chart;
+    }
+
+    /** Points of the vertical average. */
+    static final int MEAN_GRID = 201;
+
+    /**
+     * Vertical average of empirical ROC curves: at each false-positive rate, the mean over curves of the
+     * sensitivity of the curve as drawn and as its AUC counts it (straight segments between operating
+     * points, the upper end of a vertical step). Its area is therefore the mean of the readers' AUCs.
+     */
+    static double[] verticalMean(List<RocCurve> curves, double[] fpr) {
+        double[] mean = new double[fpr.length];
+        for (RocCurve c : curves) {
+            List<RocCurve.OperatingPoint> pts = c.points().reversed(); // increasing 1 − specificity, then sensitivity
+            for (int i = 0; i < fpr.length; i++) {
+                mean[i] += sensitivityAt(pts, fpr[i]) / curves.size();
+            }
+        }
+        return mean;
+    }
+
+    private static double sensitivityAt(List<RocCurve.OperatingPoint> pts, double f) {
+        RocCurve.OperatingPoint before = null; // last point at or left of f
+        for (RocCurve.OperatingPoint p : pts) {
+            double x = 1 - p.specificity();
+            if (x <= f) {
+                before = p;
+            } else {
+                if (before == null) {
+                    return 0;
+                }
+                double x0 = 1 - before.specificity();
+                if (x0 == f) {
+                    return before.sensitivity();
+                }
+                return before.sensitivity() + (p.sensitivity() - before.sensitivity()) * (f - x0) / (x - x0);
+            }
+        }
+        return before == null ? 0 : before.sensitivity();
     }
 
     ObjectNode json() {
