@@ -34,7 +34,9 @@ import picocli.CommandLine.Model.CommandSpec;
  */
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
     description = {"Evaluate scores against a binary label: AUC with DeLong and bootstrap CIs, paired DeLong tests,",
-        "operating points, decision curves, calibration; writes metrics.json, dca.csv, plots and report.html."})
+        "operating points, decision curves, calibration; writes metrics.json, dca.csv, plots and report.html.",
+        "With --study: every task x model x cohort of a study file, Table 2, pairwise DeLong, readers, figures in PNG/SVG/PDF/TIFF",
+        "(the confidence level is then the study file's 'level'; --bootstrap and --level do not apply)."})
 public final class EvaluateCommand implements Callable<Integer> {
 
     /**
