@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
-
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageTypeSpecifier;
@@ -25,6 +24,7 @@ import javax.imageio.plugins.tiff.TIFFTag;
 import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 import de.rototor.pdfbox.graphics2d.PdfBoxGraphics2D;
+
 import org.apache.pdfbox.pdmodel.PDDocument;
 import org.apache.pdfbox.pdmodel.PDPage;
 import org.apache.pdfbox.pdmodel.PDPageContentStream;

@@ -3,7 +3,9 @@ package org.renalmtl.evaluation.plot;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
+import java.awt.Shape;
 import java.awt.geom.Ellipse2D;
+import java.awt.geom.Path2D;
 import java.awt.geom.Rectangle2D;
 import java.util.List;
 import java.util.Locale;
@@ -16,9 +18,11 @@ import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.axis.SymbolAxis;
 import org.jfree.chart.block.BlockBorder;
+import org.jfree.chart.block.ColumnArrangement;
 import org.jfree.chart.plot.CombinedDomainXYPlot;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.DeviationRenderer;
+import org.jfree.chart.renderer.xy.StandardXYBarPainter;
 import org.jfree.chart.renderer.xy.XYBarRenderer;
 import org.jfree.chart.renderer.xy.XYErrorRenderer;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
@@ -142,7 +146,7 @@ public final class StudyCharts {
         JFreeChart chart = new JFreeChart(title, TITLE, plot, false);
         chart.setBackgroundPaint(Color.WHITE);
         // One model per line, inside the empty lower-right corner of the panel, as journals print it.
-        LegendTitle legend = new LegendTitle(plot, new org.jfree.chart.block.ColumnArrangement(), new org.jfree.chart.block.ColumnArrangement());
+        LegendTitle legend = new LegendTitle(plot, new ColumnArrangement(), new ColumnArrangement());
         legend.setItemFont(SMALL);
         legend.setBackgroundPaint(new Color(255, 255, 255, 230));
         legend.setFrame(new BlockBorder(Color.LIGHT_GRAY));
@@ -169,7 +173,7 @@ public final class StudyCharts {
         hist.setType(HistogramType.FREQUENCY);
         XYBarRenderer histRenderer = new XYBarRenderer(0);
         histRenderer.setShadowVisible(false);
-        histRenderer.setBarPainter(new org.jfree.chart.renderer.xy.StandardXYBarPainter());
+        histRenderer.setBarPainter(new StandardXYBarPainter());
         int pct = (int) Math.round(level * 100);
         for (int i = 0; i < results.size(); i++) {
             SmoothCalibration c = results.get(i);
@@ -284,8 +288,8 @@ public final class StudyCharts {
         return new BasicStroke(1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 1f, new float[]{4f, 3f}, 0f);
     }
 
-    private static java.awt.Shape triangle() {
-        java.awt.geom.Path2D.Double t = new java.awt.geom.Path2D.Double();
+    private static Shape triangle() {
+        Path2D.Double t = new Path2D.Double();
         t.moveTo(0, -6);
         t.lineTo(6, 5);
         t.lineTo(-6, 5);

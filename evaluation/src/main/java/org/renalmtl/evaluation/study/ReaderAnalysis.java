@@ -1,13 +1,18 @@
 package org.renalmtl.evaluation.study;
 
+import java.awt.BasicStroke;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.jfree.chart.JFreeChart;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
@@ -77,7 +82,7 @@ public record ReaderAnalysis(StudySpec.Readers spec, StudyData.Slice slice, Read
             scores[c] = modelAll[i];
         }
         double[][] perTest = new double[study.testCount()][];
-        java.util.Arrays.fill(perTest, scores);
+        Arrays.fill(perTest, scores);
         List<ModelVersusReaders.Comparison> comparisons = ModelVersusReaders.compare(study, perTest, spec.level());
         double[] holm = Holm.adjust(comparisons.stream().mapToDouble(c -> c.comparison().p()).toArray());
         List<RocCurve.OperatingPoint> calls = new ArrayList<>();
@@ -130,7 +135,7 @@ public record ReaderAnalysis(StudySpec.Readers spec, StudyData.Slice slice, Read
         int pct = (int) Math.round(level * 100);
         List<String> header = List.of("Test", "Reader", "AUC (" + pct + "% CI)", "Sensitivity", "Specificity",
             "ΔAUC model − reader (" + pct + "% CI)", "p", "p (Holm)");
-        String intro = String.format(java.util.Locale.ROOT, "Readers (%s): %d readers × %d test(s) × %d cases of task '%s', "
+        String intro = String.format(Locale.ROOT, "Readers (%s): %d readers × %d test(s) × %d cases of task '%s', "
                 + "%s cohort. Model %s on these cases: AUC %s. Reader calls: %s. Model vs each reader: paired DeLong, "
                 + "Holm-adjusted over the %d comparisons.", spec.file().getFileName(), study.readerCount(), study.testCount(),
             study.caseCount(), spec.task(), spec.cohort(), spec.model(), auc(model),
@@ -145,7 +150,7 @@ public record ReaderAnalysis(StudySpec.Readers spec, StudyData.Slice slice, Read
         }
         List<String> meanHeader = List.of("Test", "Readers' mean AUC (" + pct + "% CI)", "df (Hillis)");
         html.paragraph("Obuchowski–Rockette, jackknife covariance, random readers and cases"
-            + (mrmc.global() == null ? "." : String.format(java.util.Locale.ROOT, "; tests compared: F = %.4f, df = (%.0f, %.2f), p = %s.",
+            + (mrmc.global() == null ? "." : String.format(Locale.ROOT, "; tests compared: F = %.4f, df = (%.0f, %.2f), p = %s.",
                 mrmc.global().f(), mrmc.global().df1(), mrmc.global().df2(), Json.pValue(mrmc.global().p()))));
         html.table(meanHeader, means);
         md.append("\n## Readers\n\n").append(intro).append("\n\n").append(StudyTables.markdown(header, rows(level)))
@@ -179,8 +184,8 @@ public record ReaderAnalysis(StudySpec.Readers spec, StudyData.Slice slice, Read
     }
 
     /** The readers' curves, their vertical mean per test, their calls and the model's curve. */
-    private org.jfree.chart.JFreeChart meanRoc() {
-        Map<String, RocCurve> curves = new java.util.LinkedHashMap<>();
+    private JFreeChart meanRoc() {
+        Map<String, RocCurve> curves = new LinkedHashMap<>();
         List<Charts.ReaderPoint> points = new ArrayList<>();
         for (int t = 0; t < study.testCount(); t++) {
             for (int k = 0; k < study.readerCount(); k++) {
@@ -190,7 +195,7 @@ public record ReaderAnalysis(StudySpec.Readers spec, StudyData.Slice slice, Read
             }
         }
         RocCurve modelCurve = RocCurve.of(RocSample.of(modelScores, study.truth()));
-        org.jfree.chart.JFreeChart chart = Charts.readers("Readers and " + spec.model() + " — " + spec.task(),
+        JFreeChart chart = Charts.readers("Readers and " + spec.model() + " — " + spec.task(),
             new Charts.RocSeries(spec.model() + "  AUC " + auc(model), modelCurve, null, null), curves, points, study.tests(),
             Double.isNaN(spec.callAt()) ? "Youden points" : "calls, rating ≥ " + Json.fixed(spec.callAt(), 1));
         XYSeriesCollection means = new XYSeriesCollection();
@@ -209,8 +214,8 @@ public record ReaderAnalysis(StudySpec.Readers spec, StudyData.Slice slice, Read
             }
             means.addSeries(s);
             renderer.setSeriesPaint(t, Charts.color(t + 1).darker());
-            renderer.setSeriesStroke(t, new java.awt.BasicStroke(2.6f, java.awt.BasicStroke.CAP_BUTT,
-                java.awt.BasicStroke.JOIN_MITER, 1f, new float[]{8f, 4f}, 0f));
+            renderer.setSeriesStroke(t, new BasicStroke(2.6f, BasicStroke.CAP_BUTT,
+                BasicStroke.JOIN_MITER, 1f, new float[]{8f, 4f}, 0f));
         }
         chart.getXYPlot().setDataset(2, means);
         chart.getXYPlot().setRenderer(2, renderer);

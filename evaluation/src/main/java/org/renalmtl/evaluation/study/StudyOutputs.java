@@ -9,13 +9,17 @@ import java.util.Map;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.jfree.chart.JFreeChart;
+import org.renalmtl.evaluation.calibration.SmoothCalibration;
 import org.renalmtl.evaluation.io.OutputFiles;
 import org.renalmtl.evaluation.plot.Charts;
 import org.renalmtl.evaluation.plot.FigureFormats;
 import org.renalmtl.evaluation.plot.StudyCharts;
+import org.renalmtl.evaluation.report.EvaluationOutputs;
 import org.renalmtl.evaluation.report.HtmlReport;
 import org.renalmtl.evaluation.report.Json;
 import org.renalmtl.evaluation.roc.RocCurve;
+import org.renalmtl.evaluation.stats.ProportionCi;
 
 /**
  * The files of {@code evaluate --study}: study_metrics.json, Table 2 / pairwise / case-flow tables as
@@ -100,7 +104,7 @@ public final class StudyOutputs {
         for (StudyEvaluation.SliceResult r : results) {
             if (!r.dca().isEmpty()) {
                 String tag = tag(r);
-                out.put("dca_" + tag + ".csv", org.renalmtl.evaluation.report.EvaluationOutputs.dcaCsv(r.dca()));
+                out.put("dca_" + tag + ".csv", EvaluationOutputs.dcaCsv(r.dca()));
                 putFigure(out, html, Charts.decisionCurve("Decision curves — " + where(r), r.dca(), r.dca().getFirst().posRate()),
                     720, 560, "dca_" + tag, "Decision curves (" + where(r) + "): net benefit against threshold probability, "
                         + "with treat-all and treat-none; values in dca_" + tag + ".csv.");
@@ -108,7 +112,7 @@ public final class StudyOutputs {
         }
         for (StudyEvaluation.SliceResult r : results) {
             List<String> names = new ArrayList<>();
-            List<org.renalmtl.evaluation.calibration.SmoothCalibration> cals = new ArrayList<>();
+            List<SmoothCalibration> cals = new ArrayList<>();
             for (StudyEvaluation.ModelResult m : r.models()) {
                 if (m.calibration() != null) {
                     names.add(m.model());
@@ -132,7 +136,7 @@ public final class StudyOutputs {
     }
 
     /** Adds a figure in every format, and its PNG to the report. */
-    static void putFigure(OutputFiles out, HtmlReport html, org.jfree.chart.JFreeChart chart, int w, int h, String name,
+    static void putFigure(OutputFiles out, HtmlReport html, JFreeChart chart, int w, int h, String name,
                           String caption) {
         Map<String, byte[]> files = FigureFormats.render(chart, w, h, name);
         files.forEach(out::put);
@@ -224,7 +228,7 @@ public final class StudyOutputs {
         return root;
     }
 
-    private static void putProportion(ObjectNode o, String key, org.renalmtl.evaluation.stats.ProportionCi.Interval i) {
+    private static void putProportion(ObjectNode o, String key, ProportionCi.Interval i) {
         ObjectNode p = o.putObject(key);
         Json.put(p, "estimate", i.estimate());
         p.set("ci", Json.interval(i.low(), i.high()));

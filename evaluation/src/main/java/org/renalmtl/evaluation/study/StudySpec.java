@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -103,7 +104,7 @@ public record StudySpec(Path file, String title, String idColumn, Path labels, M
      */
     public static StudySpec read(Path file) {
         JsonNode root;
-        boolean toml = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".toml");
+        boolean toml = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".toml");
         try {
             root = (toml ? TOML : JSON).readTree(Files.readAllBytes(file));
         } catch (JsonProcessingException e) {

@@ -5,6 +5,7 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -171,7 +172,7 @@ public final class StudyTables {
 
     /** Cohort names in order, with their sizes, for headings. */
     public static Map<String, Integer> cohortSizes(List<StudyEvaluation.SliceResult> results) {
-        Map<String, Integer> sizes = new java.util.LinkedHashMap<>();
+        Map<String, Integer> sizes = new LinkedHashMap<>();
         results.forEach(r -> sizes.merge(r.slice().cohort().name(), r.slice().exclusions().inCohort(), Math::max));
         return sizes;
     }
