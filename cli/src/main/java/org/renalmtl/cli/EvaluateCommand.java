@@ -34,7 +34,9 @@ import picocli.CommandLine.Model.CommandSpec;
  */
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
     description = {"Evaluate scores against a binary label: AUC with DeLong and bootstrap CIs, paired DeLong tests,",
-        "operating points, decision curves, calibration; writes metrics.json, dca.csv, plots and report.html."})
+        "operating points, decision curves, calibration; writes metrics.json, dca.csv, plots and report.html.",
+        "With --study: every task x model x cohort of a study file, Table 2, pairwise DeLong, readers, figures in PNG/SVG/PDF/TIFF",
+        "(the confidence level is then the study file's 'level'; --bootstrap and --level do not apply)."})
 public final class EvaluateCommand implements Callable<Integer> {
 
     /**
@@ -50,7 +52,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--input", required = true, paramLabel = "FILE", description = "CSV with the scores (and the label unless --labels)")
+    @Option(names = "--input", paramLabel = "FILE", description = "CSV with the scores (and the label unless --labels)")
     private Path input;
 
     @Option(names = "--labels", paramLabel = "FILE", description = "CSV with the labels, joined to --input on --on")
@@ -59,14 +61,22 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--on", paramLabel = "COLUMN", defaultValue = "case_id", description = "join column for --labels (default: ${DEFAULT-VALUE})")
     private String on;
 
-    @Option(names = "--label", required = true, paramLabel = "COLUMN", description = "binary label column")
+    @Option(names = "--label", paramLabel = "COLUMN", description = "binary label column")
     private String label;
 
-    @Option(names = "--positive", required = true, paramLabel = "VALUE", description = "label value of a positive case")
+    @Option(names = "--positive", paramLabel = "VALUE", description = "label value of a positive case")
     private String positive;
 
-    @Option(names = "--score", required = true, paramLabel = "COLUMN", description = "score column (repeatable); higher = more likely positive")
-    private List<String> scores;
+    @Option(names = "--study", paramLabel = "FILE",
+        description = "study.json or study.toml: models, tasks, cohorts and readers evaluated together (see evaluation/README.md); replaces --input/--label/--positive/--score")
+    private Path study;
+
+    @Option(names = "--thresholds", paramLabel = "FROM:TO:STEP", defaultValue = "0:0.6:0.01",
+        description = "decision-curve thresholds with --study (default: ${DEFAULT-VALUE})")
+    private String dcaThresholds;
+
+    @Option(names = "--score", paramLabel = "COLUMN", description = "score column (repeatable); higher = more likely positive")
+    private List<String> scores = List.of();
 
     @Option(names = "--delimiter", paramLabel = "D", defaultValue = "comma",
         description = "field delimiter of the input CSV files (--input and --labels): comma, semicolon or tab (default: ${DEFAULT-VALUE})")
@@ -96,6 +106,26 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         System.setProperty("java.awt.headless", "true");
+        if (study != null) {
+            if (input != null || label != null || positive != null || !scores.isEmpty() || labels != null) {
+                throw new EvaluationInputException("--study names the inputs: leave out --input, --labels, --label, --positive and --score");
+            }
+            checkCommon();
+            return StudyRun.run(study, out, DecisionGrid.parse(dcaThresholds), bins, seed, spec.commandLine().getOut());
+        }
+        for (Object[] o : new Object[][]{{input, "--input"}, {label, "--label"}, {positive, "--positive"}}) {
+            if (o[0] == null) {
+                throw new EvaluationInputException("missing option " + o[1] + " (or --study)");
+            }
+        }
+        if (scores.isEmpty()) {
+            throw new EvaluationInputException("missing option --score (or --study)");
+        }
+        checkCommon();
+        return single();
+    }
+
+    private void checkCommon() {
         if (!(level > 0 && level < 1)) {
             throw new EvaluationInputException("--level must be in (0, 1), got " + level);
         }
@@ -106,6 +136,9 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (bins < 1 || bins > MAX_BINS) {
             throw new EvaluationInputException("--bins must be between 1 and " + MAX_BINS + ", got " + bins);
         }
+    }
+
+    private int single() {
         for (double t : thresholds) {
             if (!(t >= 0 && t <= 1)) {
                 throw new EvaluationInputException("--threshold must be a number in [0, 1], got " + t);

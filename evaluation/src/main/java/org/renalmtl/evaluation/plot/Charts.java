@@ -215,11 +215,20 @@ public final class Charts {
      */
     public static JFreeChart readers(String title, RocSeries model, Map<String, RocCurve> readerCurves,
                                      List<ReaderPoint> points, List<String> groups) {
+        return readers(title, model, readerCurves, points, groups, "Youden points");
+    }
+
+    /**
+     * As {@link #readers(String, RocSeries, Map, List, List)}, with the legend's name for the points
+     * (e.g. "rating ≥ 3" when they are the readers' calls rather than their Youden points).
+     */
+    public static JFreeChart readers(String title, RocSeries model, Map<String, RocCurve> readerCurves,
+                                     List<ReaderPoint> points, List<String> groups, String pointsAre) {
         XYPlot plot = basePlot("1 − specificity", "Sensitivity", 0, 1, 0, 1);
         XYSeriesCollection pointData = new XYSeriesCollection();
         XYLineAndShapeRenderer pointRenderer = new XYLineAndShapeRenderer(false, true);
         for (int g = 0; g < groups.size(); g++) {
-            XYSeries s = new XYSeries("Test " + groups.get(g) + " readers (Youden points)", false, true);
+            XYSeries s = new XYSeries("Test " + groups.get(g) + " readers (" + pointsAre + ")", false, true);
             for (ReaderPoint p : points) {
                 if (p.group().equals(groups.get(g))) {
                     s.add(1 - p.point().specificity(), p.point().sensitivity());

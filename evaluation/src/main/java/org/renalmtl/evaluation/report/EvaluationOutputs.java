@@ -261,7 +261,7 @@ public final class EvaluationOutputs {
     }
 
     /** dca.csv in dcurves' column layout (as_tibble of a dca object plus test_pos_rate), LF line ends as R writes. */
-    static byte[] dcaCsv(List<DecisionCurve.Row> rows) {
+    public static byte[] dcaCsv(List<DecisionCurve.Row> rows) {
         StringWriter text = new StringWriter();
         try (CsvWriter csv = CsvWriter.builder().lineDelimiter(LineDelimiter.LF).build(text)) {
             csv.writeRecord("variable", "n", "threshold", "pos_rate", "test_pos_rate", "tp_rate", "fp_rate", "harm",

@@ -77,11 +77,12 @@ public final class HtmlReport {
             <title>%s</title>
             <style>
             body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
-                   max-width: 1100px; color: #222; line-height: 1.45; padding: 0 1em; }
+                   max-width: 1400px; color: #222; line-height: 1.45; padding: 0 1em; }
             h1 { font-size: 1.6em; border-bottom: 2px solid #0072b2; padding-bottom: .3em; }
             h2 { font-size: 1.25em; margin-top: 1.8em; color: #0b4f7c; }
             table { border-collapse: collapse; margin: .8em 0; font-size: .92em; }
             th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: right; }
+            td { white-space: nowrap; }
             th { background: #eef4f9; } td:first-child, th:first-child { text-align: left; }
             tr:nth-child(even) td { background: #fafafa; }
             figure { display: inline-block; margin: .8em 1em .8em 0; vertical-align: top; }
