@@ -38,7 +38,7 @@ public final class LogisticRegression {
         int n = y.length;
         double b0 = 0;
         double b1 = 0;
-        double previousDeviance = Double.POSITIVE_INFINITY;
+        double deviance = deviance(y, x, offset, b0, b1);
         for (int iter = 1; iter <= 100; iter++) {
             // Gradient g and Hessian H of the log-likelihood in (b0, b1).
             double g0 = 0;
@@ -46,11 +46,9 @@ public final class LogisticRegression {
             double h00 = 0;
             double h01 = 0;
             double h11 = 0;
-            double deviance = 0;
             for (int i = 0; i < n; i++) {
                 double xi = x == null ? 0 : x[i];
-                double eta = b0 + b1 * xi + (offset == null ? 0 : offset[i]);
-                double p = 1 / (1 + Math.exp(-eta));
+                double p = 1 / (1 + Math.exp(-(b0 + b1 * xi + (offset == null ? 0 : offset[i]))));
                 double w = p * (1 - p);
                 double r = (y[i] ? 1 : 0) - p;
                 g0 += r;
@@ -58,9 +56,6 @@ public final class LogisticRegression {
                 h00 += w;
                 h01 += w * xi;
                 h11 += w * xi * xi;
-                // log(1 + e^eta) = max(eta, 0) + log1p(e^{-|eta|}) keeps the deviance finite for extreme eta.
-                double logLik = (y[i] ? eta : 0) - (Math.max(eta, 0) + Math.log1p(Math.exp(-Math.abs(eta))));
-                deviance -= 2 * logLik;
             }
             double d0;
             double d1;
@@ -72,19 +67,38 @@ public final class LogisticRegression {
                 d0 = (h11 * g0 - h01 * g1) / det;
                 d1 = (h00 * g1 - h01 * g0) / det;
             }
-            b0 += d0;
-            b1 += d1;
-            if (!Double.isFinite(b0) || !Double.isFinite(b1)) {
+            // A full Newton step from far away (risks near 0 or 1 give large offsets and a flat start) can overshoot
+            // and diverge; halve it until the deviance does not grow, as R's glm.fit does ("step size truncated").
+            double t = 1;
+            double next = deviance(y, x, offset, b0 + d0, b1 + d1);
+            while (!(next <= deviance + 1e-12 * Math.abs(deviance)) && t > 0x1p-60) {
+                t /= 2;
+                next = deviance(y, x, offset, b0 + t * d0, b1 + t * d1);
+            }
+            if (!(next <= deviance + 1e-12 * Math.abs(deviance))) {
                 break;
             }
+            b0 += t * d0;
+            b1 += t * d1;
             // R's glm stops on |dev − dev_old|/(|dev| + 0.1) < 1e-8; we iterate to the step size so that
             // the coefficients are converged to ~1e-12, well inside the 1e-9 the tests need.
-            if (Math.abs(d0) + Math.abs(d1) < 1e-13 * (1 + Math.abs(b0) + Math.abs(b1))
-                && Math.abs(previousDeviance - deviance) < 1e-9 * (Math.abs(deviance) + 0.1)) {
+            if (t * (Math.abs(d0) + Math.abs(d1)) < 1e-13 * (1 + Math.abs(b0) + Math.abs(b1))
+                && Math.abs(deviance - next) < 1e-9 * (Math.abs(next) + 0.1)) {
                 return new Fit(b0, b1, iter);
             }
-            previousDeviance = deviance;
+            deviance = next;
         }
         throw new IllegalStateException("logistic regression did not converge (separated or degenerate data)");
+    }
+
+    /** −2 log-likelihood at (b0, b1); NaN-free for any finite linear predictor. */
+    private static double deviance(boolean[] y, double[] x, double[] offset, double b0, double b1) {
+        double deviance = 0;
+        for (int i = 0; i < y.length; i++) {
+            double eta = b0 + b1 * (x == null ? 0 : x[i]) + (offset == null ? 0 : offset[i]);
+            // log(1 + e^eta) = max(eta, 0) + log1p(e^{-|eta|}) keeps the deviance finite for extreme eta.
+            deviance -= 2 * ((y[i] ? eta : 0) - (Math.max(eta, 0) + Math.log1p(Math.exp(-Math.abs(eta)))));
+        }
+        return deviance;
     }
 }

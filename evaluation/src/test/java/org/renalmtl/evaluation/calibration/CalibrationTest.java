@@ -60,6 +60,25 @@ class CalibrationTest {
     }
 
     @Test
+    void risksCrowdedNearOneStillFit() {
+        // A seeded model's risks on 26 phantom cases, all in [0.965, 0.996], against outcomes with 8 of 26 positive:
+        // offsets of +3.3 to +5.5 from a start at 0 make the full Newton step overshoot and diverge; glm.fit's step
+        // halving converges. Reference: statsmodels GLM(Binomial) with tol 1e-14, the same as R's
+        // glm(y ~ offset(logit(p)), binomial) and glm(y ~ logit(p), binomial).
+        double[] risk = {0.977112, 0.990396, 0.993115, 0.979216, 0.977439, 0.986611, 0.976571, 0.994986, 0.988649,
+            0.976355, 0.985710, 0.990734, 0.977364, 0.972398, 0.965322, 0.977903, 0.981176, 0.985625, 0.973724, 0.992567,
+            0.995925, 0.978547, 0.972014, 0.982799, 0.976582, 0.979812};
+        boolean[] outcome = new boolean[risk.length];
+        for (int i = 2; i < risk.length; i += 3) {
+            outcome[i] = true;
+        }
+        Calibration.Result r = Calibration.of(risk, outcome, 10);
+        assertEquals(-4.9775149900747, r.intercept(), 1e-9);
+        assertEquals(-7.105509270964957, r.interceptWithSlope(), 1e-8);
+        assertEquals(1.5051475775798506, r.slope(), 1e-8);
+    }
+
+    @Test
     void binsAreEqualCount() {
         List<Calibration.Bin> bins = Calibration.bins(new double[]{0.1, 0.9, 0.2, 0.8, 0.5}, new boolean[]{false, true, false, true, true}, 2);
         assertEquals(2, bins.get(0).count());
