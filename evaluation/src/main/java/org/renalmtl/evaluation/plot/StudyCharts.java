@@ -177,9 +177,12 @@ public final class StudyCharts {
         int pct = (int) Math.round(level * 100);
         for (int i = 0; i < results.size(); i++) {
             SmoothCalibration c = results.get(i);
-            String legend = String.format(Locale.ROOT, "%s: intercept %s (%s to %s), slope %s (%s to %s)", names.get(i),
-                two(c.summary().intercept()), two(c.interceptLow()), two(c.interceptHigh()), two(c.summary().slope()),
-                two(c.slopeLow()), two(c.slopeHigh()));
+            // No finite maximum-likelihood fit exists when the risks separate the outcomes perfectly.
+            String legend = Double.isNaN(c.summary().slope())
+                ? names.get(i) + ": intercept and slope not estimable (the risks separate the outcomes)"
+                : String.format(Locale.ROOT, "%s: intercept %s (%s to %s), slope %s (%s to %s)", names.get(i),
+                    two(c.summary().intercept()), two(c.interceptLow()), two(c.interceptHigh()), two(c.summary().slope()),
+                    two(c.slopeLow()), two(c.slopeHigh()));
             YIntervalSeries s = new YIntervalSeries(legend, false, true);
             // The curve is drawn through the band's grid (41 points across the observed risks): lowess is smooth.
             for (int g = 0; g < c.grid().length; g++) {

@@ -3,6 +3,8 @@ package org.renalmtl.evaluation.study;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -49,7 +51,7 @@ public final class StudyTables {
             for (StudyEvaluation.ModelResult mr : r.models()) {
                 OperatingPoints.Metrics op = mr.operating();
                 rows.add(List.of(r.slice().task().name(), mr.model(), n + " (" + m + "/" + (n - m) + ")",
-                    auc(mr), Json.fixed(op.threshold(), 4), proportion(op.sensitivity()), proportion(op.specificity()),
+                    auc(mr), threshold(op.threshold()), proportion(op.sensitivity()), proportion(op.specificity()),
                     proportion(op.ppv()), proportion(op.npv()), proportion(op.accuracy())));
             }
         }
@@ -175,5 +177,17 @@ public final class StudyTables {
         Map<String, Integer> sizes = new LinkedHashMap<>();
         results.forEach(r -> sizes.merge(r.slice().cohort().name(), r.slice().exclusions().inCohort(), Math::max));
         return sizes;
+    }
+
+    /**
+     * At least four decimals and four significant digits, trailing zeros dropped: a threshold on risks crowded near
+     * 0 (e.g. 0.00004) must not print as 0.0000, nor a midpoint such as 13.485 lose its last digit.
+     */
+    private static String threshold(double t) {
+        if (!Double.isFinite(t)) {
+            return t > 0 ? "Inf" : "-Inf"; // R's spelling, as pROC's coords print it
+        }
+        int decimals = t == 0 ? 4 : Math.max(4, 3 - (int) Math.floor(Math.log10(Math.abs(t))));
+        return new BigDecimal(t).setScale(decimals, RoundingMode.HALF_EVEN).stripTrailingZeros().toPlainString();
     }
 }
