@@ -10,6 +10,7 @@
 #   jdk.unsupported  sun.misc.Unsafe, used by JavaCPP
 #   java.logging     JavaCPP's Logger fallback, JUnit Platform
 #   java.management  JavaCPP (memory limits), ENGINEERING.md section 5
+#   jdk.management   com.sun.management.OperatingSystemMXBean, which the cli (run.sh's segment step) reads
 #   jdk.zipfs        the "jar" file system JUnit scans test jars with (without it: no tests found)
 # Not included: java.desktop (jackson-databind's java.beans use is optional and guarded), java.sql
 # (jackson's java.sql handlers likewise), java.xml (only JUnit's XML reports need it, 4 MiB: run.sh
@@ -24,7 +25,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 jdk="${JDK25:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 out="$repo/.jre"
-modules="java.base,jdk.unsupported,java.logging,java.management,jdk.zipfs"
+modules="java.base,jdk.unsupported,java.logging,java.management,jdk.management,jdk.zipfs"
 strip=1
 compress=zip-9
 while [[ $# -gt 0 ]]; do

@@ -4,11 +4,11 @@
 #   benchmarks/gpu/run.sh [--out DIR] [--only STEP,...] [--cap STEP=S ...] [--deadline-s S] [--tuning]
 #
 # Steps, in order, with their budgets in seconds (a step is killed at its budget or at the deadline,
-# whichever comes first; the budgets add up to the default deadline, 420 s):
+# whichever comes first; the budgets add up to the default deadline, 450 s):
 #   unpack      15  the carried benchmarks/gpu/target/carry/java.tar.xz (make-bundle.sh): JRE, jars
 #   env         20  nvidia-smi, torch sees the GPU, NVIDIA's libraries from torch's site-packages
 #   weights     40  export.py: the seeded, conditioned R18-3P-96 MTDL and STDL files (Java and torch share them)
-#   fixtures    70  make_fixtures.py: the 28 small PyTorch fixture cases (float64 references) made here;
+#   fixtures    60  make_fixtures.py: the 28 small PyTorch fixture cases (float64 references) made here;
 #                   also starts the paper-size cases (96^3 MTDL and STDL) in the background
 #   kernels     40  kernel_check: the committed fatbin's kernels against CPU references, through the driver API
 #   java-tests 100  engine-cuda's tests with RENAL_MTL_REQUIRE_GPU=1 (a test that cannot run fails), less
@@ -17,6 +17,9 @@
 #   java-bench  45  GpuBench: batch 1 and 8, fp32/tf32/fp16 (bf16 refused by design), CUDA-graph replays
 #   torch       45  torch_bench.py: the PyTorch bar on the same weights (eager NCDHW and channels_last_3d,
 #                   CUDA graph; fp32, tf32, fp16; batch 1 and 8)
+#   segment     40  `segment --device cuda` then `--device cpu` (the oracle: the CPU engine, checked against
+#                   nnU-Net's inference in CI) of the demo CT with the demo U-Net, each process timed; the
+#                   label maps must agree on >= 99.9% of voxels
 # A step passes only when its output shows it checked what it should (run_checks.py); a step whose input
 # is missing, whose prerequisite failed, or that the deadline left no time for, FAILS with the reason.
 # --only STEP,... runs those steps and their prerequisites; the others are "not-selected".
@@ -34,12 +37,13 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 out="${OUT:-$repo/out/gpu-run}"
-steps=(unpack env weights fixtures kernels java-tests paper java-bench torch)
-declare -A budget=([unpack]=15 [env]=20 [weights]=40 [fixtures]=70 [kernels]=40 [java-tests]=100 [paper]=45
-                   [java-bench]=45 [torch]=45)
+steps=(unpack env weights fixtures kernels java-tests paper java-bench torch segment)
+declare -A budget=([unpack]=15 [env]=20 [weights]=40 [fixtures]=60 [kernels]=40 [java-tests]=100 [paper]=45
+                   [java-bench]=45 [torch]=45 [segment]=40)
 declare -A needs=([weights]=env [fixtures]=env [kernels]=env [java-tests]="unpack env fixtures"
-                  [paper]="unpack env fixtures" [java-bench]="unpack env weights" [torch]="env weights")
-deadline_s=420
+                  [paper]="unpack env fixtures" [java-bench]="unpack env weights" [torch]="env weights"
+                  [segment]="unpack env")
+deadline_s=450
 only=""
 mode=validation
 while [[ $# -gt 0 ]]; do
@@ -290,6 +294,28 @@ step_torch() {
     local verdict=$?
     why="torch_bench $(said "$rc" "$work/torch.txt"), budget ${b}s; $why"
     [[ $rc == 0 && $verdict == 0 ]]
+}
+
+# segment_on DEVICE: `renal-mtl segment` of the demo's CT with the demo's U-Net (the sliding window, Gaussian
+# weighting and mirroring of nnU-Net) on DEVICE, timed; the mask in $work/seg-DEVICE.nii.gz
+segment_on() {
+    local t=$(date +%s)
+    timeout -k 5 "$(rest)" "$JAVA_BIN" "${java_flags[@]}" -cp "$(jars "$bundle"/lib/*.jar)" org.renalmtl.cli.Main segment \
+        --seg-model "$repo/cli/src/main/resources/org/renalmtl/cli/phantom-seg.h5" \
+        --image "$repo/testdata/ct/example_ct.nii.gz" --out "$work/seg-$1.nii.gz" --device "$1" 2>&1 | tee "$work/seg-$1.txt"
+    local rc=${PIPESTATUS[0]}
+    seg_times+="${seg_times:+, }$1 $(( $(date +%s) - t ))s"
+    (( rc == 0 )) || why="segment --device $1 $(said "$rc" "$work/seg-$1.txt")"
+    return "$rc"
+}
+
+step_segment() {
+    seg_times=""
+    segment_on cuda && segment_on cpu || return 1
+    why="$("${checks[@]}" segment "$work/seg-cpu.nii.gz" "$work/seg-cuda.nii.gz")"
+    local verdict=$?
+    why="whole process $seg_times; $why"
+    return "$verdict"
 }
 
 echo "renal-mtl GPU run ($mode), $(date -u +%Y-%m-%dT%H:%M:%SZ), repo $repo at $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), deadline ${deadline_s}s, out $out"

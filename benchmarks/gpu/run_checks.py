@@ -5,6 +5,7 @@
   run_checks.py fixtures MANIFEST --min-cases N        make_fixtures.py wrote at least N cases
   run_checks.py java-bench JSON                        GpuBench: complete, every combination measured or refused
   run_checks.py torch-bench JSON                       torch_bench.py: complete, every row measured
+  run_checks.py segment CPU.nii.gz CUDA.nii.gz         the two label maps agree on >= 99.9% of voxels
   run_checks.py summary --steps TSV --out DIR ...      gpu-run.json and the closing table
 
 Each check prints one line (the reason, or what passed) and exits 0 when it passes, 1 when it does not.
@@ -13,6 +14,7 @@ fails on its own, and a skip means something escaped that rule.
 """
 
 import argparse
+import gzip
 import json
 import os
 import re
@@ -21,6 +23,9 @@ import sys
 import tempfile
 import time
 
+AGREEMENT = 0.999  # as benchmarks/segmentation: fewer voxels alike means the two runs are not the same result
+# NIfTI-1 datatype codes of label maps and masks
+NIFTI_DTYPES = {2: "u1", 4: "i2", 8: "i4", 16: "f4", 64: "f8", 256: "i1", 512: "u2", 768: "u4"}
 SUMMARY = re.compile(r"\[\s*(\d+) (containers|tests) (found|skipped|started|aborted|successful|failed)\s*\]")
 
 
@@ -82,6 +87,36 @@ def torch_bench_verdict(doc):
     if not rows:
         return False, "no row was measured"
     return True, "%d rows measured" % len(rows)
+
+
+def nifti_labels(path):
+    """(shape, flat numpy array) of a NIfTI-1 file, .nii or .nii.gz, read without nibabel (the GPU image has none)."""
+    import numpy as np
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    endian = "<" if np.frombuffer(raw[:4], "<i4")[0] == 348 else ">"
+    dims = np.frombuffer(raw[40:56], endian + "i2")
+    shape = tuple(int(d) for d in dims[1:1 + dims[0]])
+    code = int(np.frombuffer(raw[70:72], endian + "i2")[0])
+    if code not in NIFTI_DTYPES:
+        raise ValueError("%s: NIfTI datatype %d is not a label type" % (path, code))
+    offset = int(np.frombuffer(raw[108:112], endian + "f4")[0])
+    data = np.frombuffer(raw, endian + NIFTI_DTYPES[code], count=int(np.prod(shape)), offset=offset)
+    return shape, data
+
+
+def segment_verdict(cpu, cuda):
+    """(passed, reason): the CUDA label map against the CPU engine's on the same weights and image."""
+    (shape_a, a), (shape_b, b) = nifti_labels(cpu), nifti_labels(cuda)
+    if shape_a != shape_b:
+        return False, "label maps differ in shape: cpu %s, cuda %s" % (shape_a, shape_b)
+    same = float((a == b).mean())
+    labelled = int((a != 0).sum())
+    if labelled == 0:
+        return False, "the CPU label map is all background: nothing was compared"
+    return same >= AGREEMENT, "labels agree on %.4f%% of %d voxels (need %.1f%%); %d labelled voxels on the CPU" % (
+        100 * same, a.size, 100 * AGREEMENT, labelled)
 
 
 def load_json(path):
@@ -181,6 +216,9 @@ def main(argv=None):
     fx.add_argument("--min-cases", type=int, required=True)
     for name in ("java-bench", "torch-bench"):
         sub.add_parser(name).add_argument("json")
+    sg = sub.add_parser("segment")
+    sg.add_argument("cpu")
+    sg.add_argument("cuda")
     s = sub.add_parser("summary")
     for opt in ("--steps", "--out", "--work", "--torch-env", "--java", "--ld-library-path", "--commit", "--mode"):
         s.add_argument(opt, default="")
@@ -194,6 +232,11 @@ def main(argv=None):
             counts = junit_counts(f.read())
         ok, reason = junit_verdict(counts, a.min_tests)
         write_json(a.json, dict(counts, passed=ok, reason=reason))
+    elif a.what == "segment":
+        try:
+            ok, reason = segment_verdict(a.cpu, a.cuda)
+        except (OSError, ValueError) as e:
+            ok, reason = False, "cannot compare the label maps: %s" % e
     elif a.what == "fixtures":
         doc = load_json(a.manifest) or {}
         n = len(doc.get("cases") or [])

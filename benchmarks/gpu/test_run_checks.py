@@ -77,6 +77,43 @@ class BenchTest(unittest.TestCase):
         self.assertFalse(rc.torch_bench_verdict({"complete": True, "results": []})[0])
 
 
+class SegmentTest(unittest.TestCase):
+    """The label maps are read without nibabel (the GPU image has none); nibabel writes them here."""
+
+    def write(self, d, name, labels):
+        import nibabel as nib
+        path = os.path.join(d, name)
+        nib.save(nib.Nifti1Image(labels, affine=[[2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 3, 0], [0, 0, 0, 1]]), path)
+        return path
+
+    def test_read_back_as_nibabel_wrote_it(self):
+        import numpy as np
+        labels = np.random.default_rng(3).integers(0, 3, size=(7, 5, 4)).astype(np.uint8)
+        with tempfile.TemporaryDirectory() as d:
+            shape, data = rc.nifti_labels(self.write(d, "a.nii.gz", labels))
+        self.assertEqual((7, 5, 4), shape)
+        self.assertTrue(np.array_equal(labels, data.reshape(shape, order="F")))
+
+    def test_agreement_bar(self):
+        import numpy as np
+        labels = np.zeros((20, 20, 10), np.uint8)
+        labels[5:15, 5:15, 2:8] = 1
+        one_off = labels.copy()
+        one_off[0, 0, 0] = 2  # 1 voxel of 4000 differs: 99.975% alike
+        many_off = labels.copy()
+        many_off[:, :, 0] = 2  # 400 of 4000
+        with tempfile.TemporaryDirectory() as d:
+            cpu = self.write(d, "cpu.nii.gz", labels)
+            self.assertTrue(rc.segment_verdict(cpu, self.write(d, "same.nii.gz", labels))[0])
+            self.assertTrue(rc.segment_verdict(cpu, self.write(d, "one.nii.gz", one_off))[0])
+            ok, reason = rc.segment_verdict(cpu, self.write(d, "many.nii.gz", many_off))
+            self.assertFalse(ok)
+            self.assertIn("90.0000% of 4000 voxels", reason)
+            self.assertFalse(rc.segment_verdict(cpu, self.write(d, "small.nii.gz", labels[:, :, :5]))[0])
+            empty = self.write(d, "empty.nii.gz", np.zeros_like(labels))
+            self.assertFalse(rc.segment_verdict(empty, empty)[0])
+
+
 class VerdictTest(unittest.TestCase):
     def steps(self, *statuses):
         return [{"step": "s%d" % i, "status": s} for i, s in enumerate(statuses)]
