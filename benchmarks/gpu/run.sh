@@ -320,7 +320,7 @@ step_segment() {
 
 echo "renal-mtl GPU run ($mode), $(date -u +%Y-%m-%dT%H:%M:%SZ), repo $repo at $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), deadline ${deadline_s}s, out $out"
 for s in "${steps[@]}"; do
-    if [[ -z "${selected[$s]:-}" ]]; then record "$s" not-selected 0 0 "--only"; continue; fi
+    if [[ -z "${selected[$s]:-}" ]]; then record "$s" not-selected 0 0 "--$([[ $mode == tuning ]] && echo tuning || echo only)"; continue; fi
     missing=""
     for d in ${needs[$s]:-}; do [[ "${status[$d]:-}" == pass ]] || missing+="${missing:+, }$d (${status[$d]:-did not run})"; done
     if [[ -n "$missing" ]]; then record "$s" fail 0 "${budget[$s]}" "did not run: needs $missing"; continue; fi
