@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.renalmtl.engine.Device;
 import org.renalmtl.engine.LogCapture;
@@ -28,6 +29,8 @@ import org.renalmtl.weights.Tensor;
  * crashing the JVM, {@code auto} falls back to the CPU with one logged line, and the probe's
  * answer is stable (the second touch of an unloadable JNI class throws a different error, which
  * the remembered answer must hide). Also the host-side weight reordering of the CUDA backend.
+ * The two fallback tests skip on a GPU host (not through {@link RequireGpu}: a GPU there is no
+ * fault) and carry the {@value RequireGpu#CPU_ONLY} tag.
  */
 class CudaFallbackTest {
     @Test
@@ -45,6 +48,7 @@ class CudaFallbackTest {
     }
 
     @Test
+    @Tag(RequireGpu.CPU_ONLY)
     void cudaWithoutGpuIsAClearError() {
         Assumptions.assumeFalse(CudaRuntime.available(), "a GPU is present: the refusal path cannot be exercised");
         UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
@@ -58,6 +62,7 @@ class CudaFallbackTest {
     }
 
     @Test
+    @Tag(RequireGpu.CPU_ONLY)
     void autoFallsBackToTheCpu() {
         Assumptions.assumeFalse(CudaRuntime.available(), "a GPU is present: auto picks it");
         ModelConfig config = GpuFixtures.config(GpuFixtures.CHANNELS);
@@ -88,7 +93,7 @@ class CudaFallbackTest {
 
     @Test
     void autoPicksTheGpuWhenPresent() {
-        Assumptions.assumeTrue(CudaRuntime.available(), "no GPU: " + CudaRuntime.reason());
+        RequireGpu.device();
         ModelConfig config = GpuFixtures.config(GpuFixtures.CHANNELS);
         Arena arena = Arena.ofShared();
         try (Model model = Model.of(config, SeededWeights.generate(config, 3, arena), arena, Device.AUTO)) {

@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -70,7 +69,7 @@ class CudaOpsOracleTest {
         List<DynamicTest> tests = new ArrayList<>();
         for (OpCases.Case c : OpCases.all(arena)) {
             tests.add(DynamicTest.dynamicTest(c.name(), () -> {
-                Assumptions.assumeTrue(CudaRuntime.available(), "no GPU: " + CudaRuntime.reason());
+                RequireGpu.device();
                 float[] expected = Reference.run(c.graph(), c.inputs()).values().iterator().next();
                 bound(c.node().op()).check(c.name(), "gpu", expected, run(c));
             }));

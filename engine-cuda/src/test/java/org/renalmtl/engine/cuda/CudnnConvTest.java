@@ -9,7 +9,6 @@ import java.lang.foreign.ValueLayout;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -37,7 +36,7 @@ class CudnnConvTest {
 
     @BeforeEach
     void gpu() {
-        Assumptions.assumeTrue(CudaRuntime.available(), "no GPU: " + CudaRuntime.reason());
+        RequireGpu.device();
         arena = Arena.ofConfined();
     }
 

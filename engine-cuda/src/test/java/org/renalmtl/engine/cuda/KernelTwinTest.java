@@ -12,7 +12,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -50,7 +49,7 @@ class KernelTwinTest {
     /** Per test, so each one is reported as skipped with the reason (a class-level abort shows as 0 tests). */
     @BeforeEach
     void gpu() {
-        Assumptions.assumeTrue(CudaRuntime.available(), "no GPU: " + CudaRuntime.reason());
+        RequireGpu.device();
     }
 
     @AfterAll
