@@ -88,6 +88,12 @@ public final class BenchRun {
                 points.add(point(threads, point[0], point[1], point[2], peak));
             }
         }
+        if (s.compare()) {
+            out.println("== peers on the CPU (benchmarks/run-cpu.sh, one JMH run, " + s.threads().getFirst() + " threads)");
+            ObjectNode peers = PeerComparison.run(s.threads().getFirst(), out);
+            root.set("compare", peers);
+            out.println(PeerComparison.summary(peers));
+        }
         Machine.loadAverage(machine, "load_average_after");
         String device = points.get(0).get("device").asText();
         root.put("device", device);

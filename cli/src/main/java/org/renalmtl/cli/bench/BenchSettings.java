@@ -47,8 +47,15 @@ public record BenchSettings(String config, Path model, String device, String pre
         if (runs < 1 || warmup < 0) {
             throw new InputException("--runs must be >= 1 and --warmup >= 0");
         }
-        if (compare && model == null && !config.equals("r18-3p-96")) {
-            throw new InputException("--compare runs the peers on R18-3P-96 (benchmarks/run-cpu.sh): use --config r18-3p-96");
+        if (compare && (model != null || !config.equals("r18-3p-96"))) {
+            throw new InputException("--compare times the peers on run-cpu.sh's seeded R18-3P-96: use --config r18-3p-96"
+                    + " without --model");
+        }
+        if (compare && device.startsWith("cuda")) {
+            throw new InputException("--compare times the CPU peers; on a GPU the PyTorch bar is benchmarks/gpu/run.sh's");
+        }
+        if (compare) {
+            PeerComparison.script();
         }
         threads = List.copyOf(threads);
         batches = List.copyOf(batches);
