@@ -117,7 +117,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private List<String> commandLine() {
-        List<String> args = new ArrayList<>(List.of("renal-mtl", "bench"));
+        List<String> args = new ArrayList<>(List.of("renal-mtl")); // the original arguments start with "bench"
         args.addAll(spec.commandLine().getParseResult().originalArgs());
         return args;
     }

@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -59,6 +61,7 @@ public final class BenchRun {
         ObjectNode root = JSON.createObjectNode();
         root.put("schema", SCHEMA);
         root.putPOJO("command", command);
+        root.put("utc", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
         // auto may still land on the CPU: its peak is measured unless a GPU was asked for by name
         boolean cpu = Device.parse(s.device()).kind() != Device.Kind.CUDA;
         ObjectNode machine = root.putObject("machine");
