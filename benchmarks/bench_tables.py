@@ -8,10 +8,18 @@ tables; with --readme, replaces the text between <!-- bench:begin --> and <!-- b
 """
 import argparse
 import json
+import os
 import re
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository: paths are shown relative to it
 
 MIB = 1024 * 1024
 VARIANTS = ["mtdl", "stdl_separate", "stdl_shared_arena"]
+
+
+def rel(text):
+    """Paths under the repository as the README shows them: relative to its root."""
+    return text.replace(ROOT + os.sep, "")
 
 
 def fmt(x, spec=".1f"):
@@ -22,7 +30,7 @@ def machine(b, path):
     m = b["machine"]
     peak = ", ".join(f"{p['gflops']:.0f} GFLOP/s at {p['threads']} thread(s)" for p in b["peak"]) or "not measured"
     return [
-        f"Measured {b.get('utc', '')} with `{' '.join(b['command'])}` (raw JSON: `{path}`).",
+        f"Measured {b.get('utc', '')} with `{rel(' '.join(b['command']))}` (raw JSON: `{rel(os.path.abspath(path))}`).",
         "",
         f"Machine: {m['cpu_model']}, {m['logical_cpus']} logical CPUs ({m['physical_cores']} cores), "
         f"oneDNN {m['onednn_version']} dispatching `{m['onednn_isa']}`, {m['jvm']}, {m['engine']}; "
@@ -83,9 +91,9 @@ def peers(b):
         return []
     if "backends" not in c:
         return [f"Peers: {c.get('error', 'no result')}", ""]
-    out = [f"Peers on the CPU, one JMH run of `benchmarks/run-cpu.sh` ({c['weights']}; raw: `{c['results_json']}`):", "",
+    out = [f"Peers on the CPU, one JMH run of `benchmarks/run-cpu.sh` ({c['weights']}; raw: `{rel(c['results_json'])}`):", "",
            "| backend | median ms | min ms | renal-mtl / backend |", "|---|---|---|---|"]
-    for name, r in c["backends"].items():
+    for name, r in sorted(c["backends"].items(), key=lambda e: e[0] != "renalMtl"):
         ratio = 1.0 if name == "renalMtl" else c["renal_mtl_over_peer_median"].get(name)
         out.append(f"| {name} | {r['median_ms']:.1f} | {r['min_ms']:.1f} | {fmt(ratio, '.3f')} |")
     if "libtorchOptimized_left_out" in c:
@@ -96,7 +104,7 @@ def peers(b):
 def ops(path):
     with open(path) as f:
         o = json.load(f)
-    out = [f"Op families on the CPU ({o['threads']} threads; `benchmarks/run-ops.sh`, raw: `{path}`); "
+    out = [f"Op families on the CPU ({o['threads']} threads; `benchmarks/run-ops.sh`, raw: `{rel(os.path.abspath(path))}`); "
            "compute-bound ops against `peak-conv`, memory-bound ones against `bandwidth-add`, same run:", "",
            "| op | median ms | GFLOP/s | GB/s | judged by | of reference |", "|---|---|---|---|---|---|"]
     for r in o["ops"]:

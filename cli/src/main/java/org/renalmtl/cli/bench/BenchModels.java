@@ -75,7 +75,7 @@ public final class BenchModels {
             net.set("head", mlp.deepCopy());
             nets.add(net);
         }
-        root.put("name", mtdl.name().replace("MTDL", "").trim() + " STDL");
+        root.put("name", mtdl.name().contains("MTDL") ? mtdl.name().replace("MTDL", "STDL") : mtdl.name() + " STDL");
         return parse(root);
     }
 

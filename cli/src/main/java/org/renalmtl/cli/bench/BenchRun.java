@@ -101,6 +101,10 @@ public final class BenchRun {
         String device = points.get(0).get("device").asText();
         root.put("device", device);
         root.put("precision", device.startsWith("cuda") ? s.precision() : "fp32");
+        if (device.startsWith("cuda")) {
+            root.put("device_memory", "not measured by bench (host RSS only); the GPU's high-water mark and"
+                    + " cudaMemGetInfo come from benchmarks/gpu/run.sh");
+        }
         ObjectNode headline = BenchText.headline(points.get(0), device);
         root.set("headline", headline);
         out.println(headline.get("sentence").asText());

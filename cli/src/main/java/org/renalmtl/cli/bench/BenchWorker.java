@@ -16,6 +16,7 @@ import org.renalmtl.engine.Model;
 import org.renalmtl.engine.ModelRunException;
 import org.renalmtl.engine.PlanMemory;
 import org.renalmtl.engine.Precision;
+import org.renalmtl.weights.ConfigLimits;
 import org.renalmtl.weights.WeightFormatException;
 
 /**
@@ -84,7 +85,8 @@ public final class BenchWorker {
             for (long i = 0; i < n; i++) {
                 in.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) rnd.nextGaussian());
             }
-            MemorySegment probs = arena.allocate((long) cases * 16 * Float.BYTES, 64); // (cases, tasks ≤ 16)
+            // (cases, tasks): every model of the set writes its own tasks here in turn
+            MemorySegment probs = arena.allocate((long) cases * ConfigLimits.TASKS * Float.BYTES, 64);
             for (int i = 0; i < warmup; i++) {
                 forwardAll(models, in, cases, size, probs);
             }
