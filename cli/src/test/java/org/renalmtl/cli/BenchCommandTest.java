@@ -51,6 +51,9 @@ class BenchCommandTest {
                 assertEquals(v.equals("stdl_separate") ? tasks : 1, x.get("models").asInt(), v);
                 assertTrue(x.get("flops_per_forward").asLong() > 0);
                 assertTrue(x.get("fraction_of_peak").asDouble() > 0);
+                assertTrue(x.get("peak_gflops_after").asDouble() > 0);
+                assertTrue(x.get("peak_gflops_used").asDouble() >= Math.max(peak.get("gflops").asDouble(),
+                        x.get("peak_gflops_after").asDouble()));
                 assertTrue(x.get("throughput_cases_per_s").asDouble() > 0);
                 JsonNode planned = x.get("memory_planned");
                 assertEquals(planned.get("weight_bytes").asLong() + planned.get("activation_bytes").asLong()

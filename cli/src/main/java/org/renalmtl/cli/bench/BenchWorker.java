@@ -27,7 +27,8 @@ import org.renalmtl.weights.WeightFormatException;
  *   BenchWorker models OUT.json DEVICE PRECISION CASES D H W WARMUP RUNS FILE...
  * </pre>
  * {@code models} loads every file (as a user holding them would), then times forwards that run the
- * models one after another; each sample is the whole set's time. Exit 2 with one line for a model the
+ * models one after another; each sample is the whole set's time. On the CPU it then measures the peak
+ * ({@link PeakConv}) once more, after the memory figures are read. Exit 2 with one line for a model the
  * machine cannot run (too large, bad file), 1 for anything else.
  */
 public final class BenchWorker {
@@ -45,16 +46,26 @@ public final class BenchWorker {
                 out.put("gflops", p[0]);
                 out.put("flops_per_run", (long) p[1]);
                 out.put("method", PeakConv.METHOD);
+                memory(out);
             } else {
                 models(args, out);
+                memory(out); // before the peak conv below, whose buffers are not the models'
+                if (!out.get("device").asText().startsWith("cuda")) {
+                    // the peak again, under the load the forwards just ran with: the run-first peak may
+                    // have met another load (a shared machine's varies over a long run)
+                    out.put("peak_gflops_after", PeakConv.measure()[0]);
+                }
             }
-            out.put("rss_peak_bytes", ProcStatus.peakRssBytes());
-            out.put("rss_end_bytes", ProcStatus.rssBytes());
             Files.writeString(Path.of(args[1]), JSON.writeValueAsString(out));
         } catch (ModelRunException | WeightFormatException | UnsupportedOperationException e) {
             System.err.println("bench worker: " + e.getMessage());
             System.exit(2);
         }
+    }
+
+    private static void memory(ObjectNode out) {
+        out.put("rss_peak_bytes", ProcStatus.peakRssBytes());
+        out.put("rss_end_bytes", ProcStatus.rssBytes());
     }
 
     private static void models(String[] a, ObjectNode out) {

@@ -38,7 +38,15 @@ final class VariantResult {
         if (Double.isNaN(peakGflops)) {
             v.putNull("fraction_of_peak");
         } else {
-            v.put("fraction_of_peak", gflops / peakGflops);
+            // against the higher of the run-first peak and the one measured in this set's own process right
+            // after its forwards: a load that fell or rose in between cannot lift the fraction above what
+            // the machine reached
+            double peak = Math.max(peakGflops, worker.path("peak_gflops_after").asDouble(0));
+            v.put("peak_gflops_used", peak);
+            if (worker.has("peak_gflops_after")) {
+                v.put("peak_gflops_after", worker.get("peak_gflops_after").asDouble());
+            }
+            v.put("fraction_of_peak", gflops / peak);
         }
         v.put("plan_seconds", worker.get("plan_seconds").asDouble());
         ObjectNode planned = v.putObject("memory_planned");
