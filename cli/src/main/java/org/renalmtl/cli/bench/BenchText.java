@@ -51,11 +51,12 @@ final class BenchText {
         h.put("measured_memory_saving_vs_stdl_shared_arena", 1 - rss(m) / rss(shared));
         h.put("planned_memory_saving_vs_stdl_shared_arena", 1 - planned(m) / planned(shared));
         h.put("sentence", String.format(Locale.ROOT,
-                "On %s with %d thread(s), at %d^3 and batch %d, the multi-task model needs %.0f%% less memory"
-                        + " (measured peak RSS; %.0f%% less planned) and is %.0f%% faster (p50) than the %d single-task"
+                "On %s with %d thread(s), at %d^3 and batch %d, the multi-task model needs %.0f%% %s memory"
+                        + " (measured peak RSS; %.0f%% %s planned) and is %.0f%% %s (p50) than the %d single-task"
                         + " models run one after another. (Paper, on a GPU: 68%% less memory, 60%% faster.)",
-                device, base.get("threads").asInt(), base.get("size").asInt(), base.get("batch").asInt(), 100 * rss,
-                100 * planned, 100 * faster, base.get("tasks").asInt()));
+                device, base.get("threads").asInt(), base.get("size").asInt(), base.get("batch").asInt(),
+                100 * Math.abs(rss), rss >= 0 ? "less" : "more", 100 * Math.abs(planned), planned >= 0 ? "less" : "more",
+                100 * Math.abs(faster), faster >= 0 ? "faster" : "slower", base.get("tasks").asInt()));
         return h;
     }
 
