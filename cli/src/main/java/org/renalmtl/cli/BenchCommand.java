@@ -1,115 +1,124 @@
 package org.renalmtl.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.renalmtl.engine.BuiltinModels;
-import org.renalmtl.engine.Model;
-import org.renalmtl.engine.PlanMemory;
-import org.renalmtl.pipeline.EngineVersion;
+import org.renalmtl.cli.bench.BenchPlots;
+import org.renalmtl.cli.bench.BenchRun;
+import org.renalmtl.cli.bench.BenchSettings;
+import org.renalmtl.engine.Precision;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
- * {@code renal-mtl bench}: the paper's engineering comparison on this machine — the multi-task
- * model (one backbone, PLE head) against the three single-task models run one after another, as
- * a user would — with latency percentiles and the memory each plan holds. Defaults to the
- * built-in R18-3P-96 models; {@code --mtdl}/{@code --stdl} take weight files.
+ * {@code renal-mtl bench}: the paper's engineering comparison on this machine — the multi-task model
+ * against its single-task counterparts — with latency percentiles and raw samples, throughput, planned
+ * and measured memory, FLOPs against the measured peak, scaling over size, batch and task count, and
+ * the machine it ran on. The measuring is {@link BenchRun}'s; this class only reads the options.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Latency (p50/p90) and planned memory of the multi-task model vs the single-task models.",
-            "For libtorch/ONNX Runtime comparisons see benchmarks/run-cpu.sh; on a GPU, benchmarks/gpu/run.sh."})
+        description = {"Multi-task vs single-task models: latency (p50/p90/min, raw samples), throughput, planned and"
+                + " measured memory, FLOPs against the machine's measured peak, scaling tables and plots.",
+            "Each model set runs in a fresh JVM, so its peak RSS is its own. Seeded weights unless --model is given.",
+            "On a GPU, the PyTorch bar and per-kernel table: benchmarks/gpu/run.sh."})
 final class BenchCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @Option(names = "--mtdl", paramLabel = "M.h5", description = "Multi-task weight file (default: built-in R18-3P-96 MTDL).")
-    Path mtdl;
+    @Spec
+    CommandSpec spec;
 
-    @Option(names = "--stdl", paramLabel = "S.h5", description = "Single-task weight file (default: built-in R18-3P-96 STDL).")
-    Path stdl;
+    @Option(names = "--config", defaultValue = "r18-3p-96", paramLabel = "NAME",
+            description = "r18-3p-96, r10, r34, r50 or early-fusion, seeded weights (default: ${DEFAULT-VALUE}).")
+    String config;
+
+    @Option(names = {"--model", "--mtdl"}, paramLabel = "M.h5",
+            description = "A multi-task weight file instead (its single-task counterparts get seeded weights).")
+    Path model;
+
+    @Mixin
+    DeviceOption device;
+
+    @Option(names = "--precision", defaultValue = "tf32", paramLabel = "P",
+            description = "GPU arithmetic: fp32, tf32 or fp16 (the CPU computes in fp32). Default: ${DEFAULT-VALUE}.")
+    String precision;
+
+    @Option(names = "--threads", split = ",", paramLabel = "N[,N...]",
+            description = "oneDNN threads (OMP_NUM_THREADS of each measuring JVM); default: all logical CPUs.")
+    List<Integer> threads;
 
     @Option(names = "--batch", split = ",", defaultValue = "1", paramLabel = "N[,N...]",
             description = "Cases per forward (default: ${DEFAULT-VALUE}).")
     List<Integer> batches;
 
-    @Option(names = "--runs", defaultValue = "10", description = "Timed forwards per model and batch (${DEFAULT-VALUE}).")
+    @Option(names = "--sizes", split = ",", paramLabel = "S[,S...]",
+            description = "Input edge in voxels, S^3 per phase (default: the config's, 96).")
+    List<Integer> sizes;
+
+    @Option(names = "--tasks", split = ",", defaultValue = "3", paramLabel = "T[,T...]",
+            description = "Task counts (default: ${DEFAULT-VALUE}).")
+    List<Integer> tasks;
+
+    @Option(names = "--runs", defaultValue = "20", description = "Timed forwards per point (${DEFAULT-VALUE};"
+            + " p90 needs 20).")
     int runs;
 
     @Option(names = "--warmup", defaultValue = "2", description = "Untimed forwards first (${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON.")
+    @Option(names = "--json", paramLabel = "FILE", description = "Write the results, raw samples included, as JSON.")
     Path json;
 
-    @Mixin
-    DeviceOption device;
+    @Option(names = "--plot", paramLabel = "DIR", description = "Write scaling plots (PNG and SVG) into DIR.")
+    Path plot;
+
+    @Option(names = "--compare", description = "Also time ONNX Runtime and libtorch on the same weights"
+            + " (benchmarks/run-cpu.sh) and report the ratios.")
+    boolean compare;
 
     @Override
     public Integer call() throws Exception {
-        if (runs < 1 || warmup < 0 || batches.stream().anyMatch(b -> b < 1)) {
-            throw new InputException("--runs must be >= 1, --warmup >= 0 and every --batch >= 1");
+        device.parse(); // a bad --device is refused here, before any work
+        try {
+            Precision.parse(precision);
+        } catch (IllegalArgumentException e) {
+            throw new InputException("--precision: " + e.getMessage());
         }
+        BenchSettings settings = new BenchSettings(config, model, device.device, precision,
+                threads != null ? threads : List.of(Runtime.getRuntime().availableProcessors()), batches, sizes, tasks, runs,
+                warmup, json, plot, compare);
         if (json != null) {
             AtomicFiles.checkWritable(json);
         }
-        ObjectNode out = JSON.createObjectNode();
-        out.put("engine", "renal-mtl " + EngineVersion.VERSION);
-        out.put("cores", Runtime.getRuntime().availableProcessors());
-        ArrayNode rows = out.putArray("results");
-        System.out.printf("%-6s %5s %10s %10s %12s %12s %12s%n", "model", "batch", "p50 ms", "p90 ms", "weights MiB",
-                "arena MiB", "scratch MiB");
-        double[][] summary = new double[2][];
-        int k = 0;
-        for (BuiltinModels.Kind kind : BuiltinModels.Kind.values()) {
-            Path file = kind == BuiltinModels.Kind.MTDL ? mtdl : stdl;
-            try (Model model = file != null ? Model.load(file, device.parse()) : BuiltinModels.create(kind, 0, device.parse())) {
-                out.put("device", model.device().toString());
-                for (int batch : batches) {
-                    double[] r = measure(model, batch);
-                    PlanMemory plan = model.plan(batch, model.inputSize());
-                    System.out.printf(Locale.ROOT, "%-6s %5d %10.1f %10.1f %12.1f %12.1f %12.1f%n", kind, batch, r[0], r[1],
-                            mib(plan.weightBytes()), mib(plan.activationBytes()), mib(plan.scratchBytes()));
-                    ObjectNode row = rows.addObject();
-                    row.put("model", kind.name().toLowerCase(Locale.ROOT));
-                    row.put("file", file == null ? "builtin" : file.toString());
-                    row.put("batch", batch);
-                    row.put("p50_ms", r[0]);
-                    row.put("p90_ms", r[1]);
-                    row.put("weight_bytes", plan.weightBytes());
-                    row.put("activation_bytes", plan.activationBytes());
-                    row.put("activation_lower_bound_bytes", plan.activationLowerBound());
-                    row.put("scratch_bytes", plan.scratchBytes());
-                    if (batch == batches.get(0)) {
-                        summary[k] = new double[] {r[0], plan.weightBytes() + plan.activationBytes() + plan.scratchBytes()};
-                    }
-                }
-            }
-            k++;
+        if (plot != null && Files.exists(plot) && !Files.isDirectory(plot)) {
+            throw new InputException(plot + ": --plot needs a directory");
         }
-        double faster = 1 - summary[0][0] / summary[1][0];
-        double lessMemory = 1 - summary[0][1] / summary[1][1];
-        System.out.printf(Locale.ROOT, "MTDL vs three STDL (batch %d): %.0f%% less time, %.0f%% less planned memory"
-                + " (paper: 60%% faster, 68%% less memory, on a GPU)%n", batches.get(0), 100 * faster, 100 * lessMemory);
-        out.put("mtdl_time_saving", faster);
-        out.put("mtdl_memory_saving", lessMemory);
-        if (json != null) {
-            AtomicFiles.writeString(json, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
+        Path work = Files.createTempDirectory("renal-mtl-bench");
+        try {
+            ObjectNode result = new BenchRun(settings, System.out, work).run(commandLine());
+            if (plot != null) {
+                Files.createDirectories(plot);
+                BenchPlots.write(result, plot);
+                System.out.println("== plots in " + plot);
+            }
+            if (json != null) {
+                AtomicFiles.writeString(json, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(result));
+            }
+        } finally {
+            BenchRun.deleteTree(work);
         }
         return 0;
     }
 
-    /** @return {p50, p90} in ms of warm forwards */
-    private double[] measure(Model model, int batch) {
-        double[] t = ForwardTimer.time(model, batch, warmup, runs);
-        return new double[] {ForwardTimer.percentile(t, 0.5), ForwardTimer.percentile(t, 0.9)};
-    }
-
-    private static double mib(long bytes) {
-        return bytes / 1048576.0;
+    private List<String> commandLine() {
+        List<String> args = new ArrayList<>(List.of("renal-mtl")); // the original arguments start with "bench"
+        args.addAll(spec.commandLine().getParseResult().originalArgs());
+        return args;
     }
 }
