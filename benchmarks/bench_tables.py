@@ -29,13 +29,17 @@ def fmt(x, spec=".1f"):
 def machine(b, path):
     m = b["machine"]
     peak = ", ".join(f"{p['gflops']:.0f} GFLOP/s at {p['threads']} thread(s)" for p in b["peak"]) or "not measured"
+    # runs before the FMA loop existed have no fma_gflops
+    fma = ", ".join(f"{p['fma_gflops']:.0f} GFLOP/s at {p['threads']} thread(s)" for p in b["peak"] if "fma_gflops" in p)
+    fma = f" FMA-loop peak, the hardware bound ({b['peak'][0]['fma_method']}): {fma}." if fma else ""
     return [
         f"Measured {b.get('utc', '')} with `{rel(' '.join(b['command']))}` (raw JSON: `{rel(os.path.abspath(path))}`).",
         "",
         f"Machine: {m['cpu_model']}, {m['logical_cpus']} logical CPUs ({m['physical_cores']} cores), "
         f"oneDNN {m['onednn_version']} dispatching `{m['onednn_isa']}`, {m['jvm']}, {m['engine']}; "
         f"load average before {m['load_average_before']}, after {m['load_average_after']}. "
-        f"Peak ({b['peak'][0]['method'] if b['peak'] else ''}): {peak}.",
+        f"Conv peak, the attainable rate that 'of peak' divides by ({b['peak'][0]['method'] if b['peak'] else ''}): "
+        f"{peak}.{fma}",
         "",
     ]
 
@@ -44,16 +48,18 @@ def base_table(b):
     p = b["points"][0]
     out = [f"Base point: {p['size']}³ per phase, batch {p['batch']}, {p['tasks']} tasks, {p['threads']} thread(s), "
            f"{b['device']}.", "",
-           "| model set | models | n | p50 ms | p90 ms | min ms | cases/s | GFLOP/forward | GFLOP/s | of peak "
-           "| planned MiB | measured RSS MiB |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| model set | models | n | p50 ms | p90 ms | min ms | cases/s | GFLOP/forward | GFLOP/s | of conv peak "
+           "| of FMA peak | planned MiB | measured RSS MiB |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for v in VARIANTS:
         r = p["variants"][v]
         lat = r["latency"]
         frac = r["fraction_of_peak"]
+        fma = r.get("fraction_of_fma_peak")
         out.append(f"| {v} | {r['models']} | {lat['n']} | {lat['p50_ms']:.1f} | {fmt(lat['p90_ms'])} | "
                    f"{lat['min_ms']:.1f} | {r['throughput_cases_per_s']:.2f} | {r['flops_per_forward'] / 1e9:.1f} | "
                    f"{r['achieved_gflops_p50']:.1f} | {'-' if frac is None else f'{100 * frac:.0f}%'} | "
+                   f"{'-' if fma is None else f'{100 * fma:.0f}%'} | "
                    f"{r['memory_planned']['total_bytes'] / MIB:.1f} | "
                    f"{r['memory_measured']['rss_model_peak_bytes'] / MIB:.1f} |")
     out += ["", "> " + b["headline"]["sentence"], ""]

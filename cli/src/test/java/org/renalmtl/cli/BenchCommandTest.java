@@ -36,6 +36,9 @@ class BenchCommandTest {
         JsonNode peak = j.get("peak").get(0);
         assertEquals(1, peak.get("threads").asInt());
         assertTrue(peak.get("gflops").asDouble() > 0);
+        assertTrue(peak.get("fma_gflops").asDouble() > 0);
+        assertTrue(peak.get("fma_method").asText().contains("FMA"));
+        assertTrue(r.out().contains("%FMA"), r::toString);
         assertEquals(2, j.get("points").size()); // tasks 1 and 2 at 32^3, batch 1
         for (JsonNode p : j.get("points")) {
             assertEquals(32, p.get("size").asInt());
@@ -51,6 +54,9 @@ class BenchCommandTest {
                 assertEquals(v.equals("stdl_separate") ? tasks : 1, x.get("models").asInt(), v);
                 assertTrue(x.get("flops_per_forward").asLong() > 0);
                 assertTrue(x.get("fraction_of_peak").asDouble() > 0);
+                assertEquals(peak.get("fma_gflops").asDouble(), x.get("fma_peak_gflops").asDouble());
+                assertEquals(x.get("achieved_gflops_p50").asDouble() / x.get("fma_peak_gflops").asDouble(),
+                        x.get("fraction_of_fma_peak").asDouble(), 1e-12);
                 assertTrue(x.get("peak_gflops_after").asDouble() > 0);
                 assertTrue(x.get("peak_gflops_used").asDouble() >= Math.max(peak.get("gflops").asDouble(),
                         x.get("peak_gflops_after").asDouble()));

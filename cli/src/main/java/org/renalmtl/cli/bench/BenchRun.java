@@ -75,20 +75,27 @@ public final class BenchRun {
         root.put("memory_measured", "rss_model_peak_bytes = VmHWM at the end minus VmRSS before the first model was"
                 + " loaded, in a fresh JVM per model set (the JVM's own footprint left out)");
         root.put("flops", "2 x multiply-accumulates of every convolution and Linear of the engine's graph");
+        root.put("fraction_of_peak", "achieved GFLOP/s over the oneDNN conv peak (peak[].gflops, the attainable"
+                + " rate of the engine's own conv); fraction_of_fma_peak is over the FMA loop's (peak[].fma_gflops,"
+                + " the hardware bound as plain vectorised Java reaches it)");
         ArrayNode peaks = root.putArray("peak");
         ArrayNode points = root.putArray("points");
         for (int threads : s.threads()) {
             double peak = Double.NaN;
+            double fmaPeak = Double.NaN;
             if (cpu) {
-                out.printf("== peak: %d thread(s) (%s)%n", threads, PeakConv.METHOD);
-                ObjectNode p = WorkerProcess.run(work, "peak-" + threads, threads, List.of("peak"));
+                out.printf("== peak: %d thread(s) (conv: %s; FMA: %s)%n", threads, PeakConv.METHOD, FmaPeak.METHOD);
+                ObjectNode p = WorkerProcess.run(work, "peak-" + threads, threads,
+                        List.of("peak", Integer.toString(threads)));
                 p.put("threads", threads);
                 peaks.add(p);
                 peak = p.get("gflops").asDouble();
-                out.printf(Locale.ROOT, "   %.1f GFLOP/s%n", peak);
+                fmaPeak = p.get("fma_gflops").asDouble();
+                out.printf(Locale.ROOT, "   conv %.1f GFLOP/s (attainable), FMA loop %.1f GFLOP/s (hardware bound)%n",
+                        peak, fmaPeak);
             }
             for (int[] point : points()) {
-                points.add(point(threads, point[0], point[1], point[2], peak));
+                points.add(point(threads, point[0], point[1], point[2], peak, fmaPeak));
             }
         }
         if (s.compare()) {
@@ -128,7 +135,7 @@ public final class BenchRun {
         return s.sizes() != null ? s.sizes() : List.of(sets(s.tasks().getFirst()).mtdl().input().size()[0]);
     }
 
-    private ObjectNode point(int threads, int size, int batch, int tasks, double peakGflops) {
+    private ObjectNode point(int threads, int size, int batch, int tasks, double peakGflops, double fmaGflops) {
         Sets set = sets(tasks);
         int[] dhw = {size, size, size};
         ObjectNode p = JSON.createObjectNode();
@@ -150,8 +157,9 @@ public final class BenchRun {
             ObjectNode r = WorkerProcess.run(work, v + "-" + threads + "-" + size + "-" + batch + "-" + tasks, threads, args);
             p.put("device", r.get("device").asText());
             // the CPU's peak says nothing about a GPU's forward
-            double peak = r.get("device").asText().startsWith("cuda") ? Double.NaN : peakGflops;
-            variants.set(v, VariantResult.of(r, config, batch, dhw, peak));
+            boolean gpu = r.get("device").asText().startsWith("cuda");
+            variants.set(v, VariantResult.of(r, config, batch, dhw, gpu ? Double.NaN : peakGflops,
+                    gpu ? Double.NaN : fmaGflops));
             out.println(BenchText.row(v, variants.get(v)));
         }
         return p;

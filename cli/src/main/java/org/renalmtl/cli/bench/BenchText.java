@@ -14,20 +14,19 @@ final class BenchText {
 
     /** @return the column heads of {@link #row} */
     static String header() {
-        return String.format(Locale.ROOT, "   %-18s %3s %9s %9s %9s %9s %8s %7s %10s %10s", "model set", "n", "p50 ms",
-                "p90 ms", "min ms", "cases/s", "GFLOP/s", "%peak", "plan MiB", "RSS MiB");
+        return String.format(Locale.ROOT, "   %-18s %3s %9s %9s %9s %9s %8s %7s %7s %10s %10s", "model set", "n",
+                "p50 ms", "p90 ms", "min ms", "cases/s", "GFLOP/s", "%conv", "%FMA", "plan MiB", "RSS MiB");
     }
 
-    /** @return one variant's row */
+    /** @return one variant's row; %conv and %FMA are its fractions of the conv and FMA-loop peaks */
     static String row(String name, JsonNode v) {
         JsonNode lat = v.get("latency");
-        JsonNode frac = v.get("fraction_of_peak");
-        return String.format(Locale.ROOT, "   %-18s %3d %9.1f %9s %9.1f %9.2f %8.1f %7s %10.1f %10.1f", name,
+        return String.format(Locale.ROOT, "   %-18s %3d %9.1f %9s %9.1f %9.2f %8.1f %7s %7s %10.1f %10.1f", name,
                 lat.get("n").asInt(), lat.get("p50_ms").asDouble(),
                 lat.get("p90_ms").isNull() ? "-" : String.format(Locale.ROOT, "%.1f", lat.get("p90_ms").asDouble()),
                 lat.get("min_ms").asDouble(), v.get("throughput_cases_per_s").asDouble(),
                 v.get("achieved_gflops_p50").asDouble(),
-                frac.isNull() ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * frac.asDouble()),
+                percent(v.path("fraction_of_peak")), percent(v.path("fraction_of_fma_peak")),
                 v.get("memory_planned").get("total_bytes").asLong() / MIB,
                 v.get("memory_measured").get("rss_model_peak_bytes").asLong() / MIB);
     }
@@ -58,6 +57,10 @@ final class BenchText {
                 100 * Math.abs(rss), rss >= 0 ? "less" : "more", 100 * Math.abs(planned), planned >= 0 ? "less" : "more",
                 100 * Math.abs(faster), faster >= 0 ? "faster" : "slower", base.get("tasks").asInt()));
         return h;
+    }
+
+    private static String percent(JsonNode fraction) {
+        return fraction.isNumber() ? String.format(Locale.ROOT, "%.0f%%", 100 * fraction.asDouble()) : "-";
     }
 
     private static double p50(JsonNode v) {

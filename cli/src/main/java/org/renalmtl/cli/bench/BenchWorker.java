@@ -23,11 +23,12 @@ import org.renalmtl.weights.WeightFormatException;
  * One measurement in a fresh JVM, started by {@link BenchRun} so that its resident-memory high-water mark
  * belongs to one model set alone and its thread count ({@code OMP_NUM_THREADS}) is the one asked for:
  * <pre>
- *   BenchWorker peak OUT.json
+ *   BenchWorker peak OUT.json THREADS
  *   BenchWorker models OUT.json DEVICE PRECISION CASES D H W WARMUP RUNS FILE...
  * </pre>
  * {@code models} loads every file (as a user holding them would), then times forwards that run the
- * models one after another; each sample is the whole set's time. On the CPU it then measures the peak
+ * models one after another; each sample is the whole set's time. {@code peak} measures both peaks at
+ * THREADS threads: the FMA loop's ({@link FmaPeak}, the hardware bound) and the conv's ({@link PeakConv}). On the CPU it then measures the peak
  * ({@link PeakConv}) once more, after the memory figures are read. Exit 2 with one line for a model the
  * machine cannot run (too large, bad file), 1 for anything else.
  */
@@ -46,6 +47,10 @@ public final class BenchWorker {
                 out.put("gflops", p[0]);
                 out.put("flops_per_run", (long) p[1]);
                 out.put("method", PeakConv.METHOD);
+                double[] fma = FmaPeak.measure(Integer.parseInt(args[2]));
+                out.put("fma_gflops", fma[0]);
+                out.put("fma_flops_per_run", (long) fma[1]);
+                out.put("fma_method", FmaPeak.METHOD);
                 memory(out);
             } else {
                 models(args, out);

@@ -16,9 +16,11 @@ final class VariantResult {
     /**
      * @param worker the worker's result ({@link BenchWorker})
      * @param config the config whose networks the set runs (for parameters and FLOPs)
-     * @param peakGflops the measured peak at this thread count, NaN where none was measured (GPU)
+     * @param peakGflops the measured conv peak at this thread count, NaN where none was measured (GPU)
+     * @param fmaGflops the measured FMA-loop peak at this thread count, NaN where none was measured (GPU)
      */
-    static ObjectNode of(JsonNode worker, ModelConfig config, int batch, int[] size, double peakGflops) {
+    static ObjectNode of(JsonNode worker, ModelConfig config, int batch, int[] size, double peakGflops,
+            double fmaGflops) {
         ObjectNode v = JSON.createObjectNode();
         ArrayNode plans = (ArrayNode) worker.get("plans");
         v.put("models", plans.size());
@@ -35,6 +37,12 @@ final class VariantResult {
         v.put("flops_per_forward", flops);
         double gflops = flops / (lat.p50() * 1e6);
         v.put("achieved_gflops_p50", gflops);
+        if (Double.isNaN(fmaGflops)) {
+            v.putNull("fraction_of_fma_peak");
+        } else {
+            v.put("fma_peak_gflops", fmaGflops);
+            v.put("fraction_of_fma_peak", gflops / fmaGflops);
+        }
         if (Double.isNaN(peakGflops)) {
             v.putNull("fraction_of_peak");
         } else {
