@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import org.renalmtl.cli.bench.BenchPlots;
 import org.renalmtl.cli.bench.BenchRun;
 import org.renalmtl.cli.bench.BenchSettings;
+import org.renalmtl.cli.bench.SegBenchRun;
 import org.renalmtl.engine.Precision;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -35,7 +36,9 @@ final class BenchCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--config", defaultValue = "r18-3p-96", paramLabel = "NAME",
-            description = "r18-3p-96, r10, r34, r50 or early-fusion, seeded weights (default: ${DEFAULT-VALUE}).")
+            description = {"r18-3p-96, r10, r34, r50 or early-fusion, seeded weights (default: ${DEFAULT-VALUE});",
+                "seg-phantom (the built-in phantom nnU-Net) or seg-nnunet-default (nnU-Net's default 3d_fullres"
+                        + " U-Net, seeded): patch forward and sliding-window segmentation, no MTDL/STDL comparison."})
     String config;
 
     @Option(names = {"--model", "--mtdl"}, paramLabel = "M.h5",
@@ -54,11 +57,12 @@ final class BenchCommand implements Callable<Integer> {
     List<Integer> threads;
 
     @Option(names = "--batch", split = ",", defaultValue = "1", paramLabel = "N[,N...]",
-            description = "Cases per forward (default: ${DEFAULT-VALUE}).")
+            description = "Cases per forward; for seg-…, tiles per network call (default: ${DEFAULT-VALUE}).")
     List<Integer> batches;
 
     @Option(names = "--sizes", split = ",", paramLabel = "S[,S...]",
-            description = "Input edge in voxels, S^3 per phase (default: the config's, 96).")
+            description = "Input edge in voxels, S^3 per phase (default: the config's, 96); for seg-…, the synthetic"
+                    + " cube segmented (default: 160).")
     List<Integer> sizes;
 
     @Option(names = "--tasks", split = ",", defaultValue = "3", paramLabel = "T[,T...]",
@@ -101,7 +105,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         Path work = Files.createTempDirectory("renal-mtl-bench");
         try {
-            ObjectNode result = new BenchRun(settings, System.out, work).run(commandLine());
+            ObjectNode result = settings.segmentation()
+                    ? new SegBenchRun(settings, System.out, work).run(commandLine())
+                    : new BenchRun(settings, System.out, work).run(commandLine());
             if (plot != null) {
                 Files.createDirectories(plot);
                 BenchPlots.write(result, plot);

@@ -38,7 +38,8 @@ public final class BenchModels {
     public static void check(String name) {
         if (!CONFIGS.contains(name)) {
             throw new InputException("--config " + name + ": not a built-in config (use one of "
-                    + String.join(", ", CONFIGS) + "; the segmentation net is not benchmarked by bench yet)");
+                    + String.join(", ", CONFIGS) + ", or a segmentation network: " + String.join(", ", SegNetworks.CONFIGS)
+                    + ")");
         }
     }
 

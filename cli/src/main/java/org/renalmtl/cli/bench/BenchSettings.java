@@ -8,14 +8,16 @@ import org.renalmtl.cli.InputException;
  * What {@code renal-mtl bench} was asked to measure, checked. The first value of each list is the base
  * point; the scaling tables vary one list at a time from it.
  *
- * @param config built-in config name ({@link BenchModels#CONFIGS}), ignored with {@code model}
+ * @param config built-in config name ({@link BenchModels#CONFIGS}, or a segmentation network's,
+ *     {@link SegNetworks#CONFIGS}), ignored with {@code model}
  * @param model the multi-task weight file, or null for seeded weights of {@code config}
  * @param device {@code auto|cpu|cuda[:N]}
  * @param precision GPU arithmetic (fp32, tf32, fp16); the CPU computes in fp32
  * @param threads oneDNN/OpenMP threads, one measurement set per value
- * @param batches cases per forward
- * @param sizes edge of the cubic input, voxels (null: the config's size)
- * @param tasks task counts (seeded configs only)
+ * @param batches cases per forward; for a segmentation network, tiles per network call
+ * @param sizes edge of the cubic input, voxels (null: the config's size); for a segmentation network the
+ *     synthetic cube the sliding window segments
+ * @param tasks task counts (seeded classifier configs only)
  * @param runs timed forwards per point
  * @param warmup untimed forwards first
  * @param json JSON output, or null
@@ -28,8 +30,13 @@ public record BenchSettings(String config, Path model, String device, String pre
 
     /** Checks every option; a bad one is one line naming it. */
     public BenchSettings {
-        if (model == null) {
+        if (model == null && SegNetworks.isSeg(config)) {
+            segmentation(tasks, plots);
+        } else if (model == null) {
             BenchModels.check(config);
+        } else if (SegNetworks.isSeg(config)) {
+            throw new InputException("--model with --config " + config + ": bench measures the built-in segmentation"
+                    + " networks only");
         } else if (tasks.size() != 1 || tasks.getFirst() != 3) {
             throw new InputException("--tasks needs a built-in --config: a --model file fixes its own tasks");
         }
@@ -61,6 +68,21 @@ public record BenchSettings(String config, Path model, String device, String pre
         batches = List.copyOf(batches);
         sizes = sizes == null ? null : List.copyOf(sizes);
         tasks = List.copyOf(tasks);
+    }
+
+    /** @return whether this run measures a segmentation network rather than multi- and single-task models */
+    public boolean segmentation() {
+        return SegNetworks.isSeg(config);
+    }
+
+    private static void segmentation(List<Integer> tasks, Path plots) {
+        if (tasks.size() != 1 || tasks.getFirst() != 3) {
+            throw new InputException("--tasks: the segmentation network has no task heads");
+        }
+        if (plots != null) {
+            throw new InputException("--plot: the scaling plots are drawn for the classifier configs; the segmentation"
+                    + " bench prints its table and writes --json");
+        }
     }
 
     private static void positive(String option, List<Integer> values, int max) {

@@ -25,11 +25,13 @@ import org.renalmtl.weights.WeightFormatException;
  * <pre>
  *   BenchWorker peak OUT.json THREADS
  *   BenchWorker models OUT.json DEVICE PRECISION CASES D H W WARMUP RUNS FILE...
+ *   BenchWorker seg OUT.json DEVICE PRECISION CONFIG FILE|- BATCH EDGE WARMUP RUNS
  * </pre>
  * {@code models} loads every file (as a user holding them would), then times forwards that run the
- * models one after another; each sample is the whole set's time. {@code peak} measures both peaks at
- * THREADS threads: the FMA loop's ({@link FmaPeak}, the hardware bound) and the conv's ({@link PeakConv}). On the CPU it then measures the peak
- * ({@link PeakConv}) once more, after the memory figures are read. Exit 2 with one line for a model the
+ * models one after another; each sample is the whole set's time. On the CPU it then measures the peak
+ * ({@link PeakConv}) once more, after the memory figures are read. {@code peak} measures both peaks at
+ * THREADS threads: the FMA loop's ({@link FmaPeak}, the hardware bound) and the conv's ({@link PeakConv}).
+ * {@code seg} times a segmentation network ({@link SegMeasure}). Exit 2 with one line for a model the
  * machine cannot run (too large, bad file), 1 for anything else.
  */
 public final class BenchWorker {
@@ -51,6 +53,9 @@ public final class BenchWorker {
                 out.put("fma_gflops", fma[0]);
                 out.put("fma_flops_per_run", (long) fma[1]);
                 out.put("fma_method", FmaPeak.METHOD);
+                memory(out);
+            } else if (args[0].equals("seg")) {
+                SegMeasure.measure(List.of(args).subList(2, args.length), out);
                 memory(out);
             } else {
                 models(args, out);
