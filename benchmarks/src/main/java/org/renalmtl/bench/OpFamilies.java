@@ -19,6 +19,13 @@ import org.renalmtl.weights.Tensor;
  * stem's max-pool and the global average pool; plus the two yardsticks the others are held to: a
  * compute-bound conv ({@code peak-conv}, the shape {@code renal-mtl bench} measures its peak with) and a
  * memory-bound add ({@code bandwidth-add}, three streams of 85 MB).
+ *
+ * <p>Each case's input is a graph input, so it is plain NCDHW, and its output plain. Where the real
+ * schedule hands a node a blocked layout this changes the kernel: {@code maxpool-stem} runs oneDNN's
+ * {@code simple_nchw} here (about 190 ms), while in the R18-3P-96 forward the same shape reads the stem
+ * conv's {@code aBcde16b} and runs {@code jit:avx512_core} (about 8 ms on one thread); ONEDNN_VERBOSE
+ * evidence in {@code benchmarks/results/onednn-verbose-pools-2026-11-30T2255Z.txt}. Read that row as the
+ * plain-layout fallback, not as the model's pool.
  */
 final class OpFamilies {
     /** Every case, by name: the values of {@link OpFamilyBenchmark}'s {@code op} parameter. */
