@@ -4,16 +4,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.renalmtl.engine.graph.Graph;
 import org.renalmtl.engine.graph.UNetBuilder;
 import org.renalmtl.weights.SegmentationConfig;
 import org.renalmtl.weights.SegmentationFile;
-import org.renalmtl.weights.SegmentationConfigParser;
-import org.renalmtl.weights.SegmentationLayout;
-import org.renalmtl.weights.Tensor;
 
 /**
  * A one-off measurement, not a test: one 1×1×128³ patch through nnU-Net's default 6-stage
@@ -34,40 +29,9 @@ public final class UNetTiming {
             }
             return;
         }
-        String json = """
-                {"format": "renal-mtl-segmentation", "format_version": 1, "producer": "timing", "name": "timing",
-                 "source": {"dataset": "D", "trainer": "nnUNetTrainer", "plans": "nnUNetPlans", "configuration": "3d_fullres",
-                            "fold": 0, "checkpoint": "checkpoint_final.pth"},
-                 "network": {"class": "PlainConvUNet", "input_channels": 1, "num_classes": 4,
-                             "features_per_stage": [32, 64, 128, 256, 320, 320],
-                             "kernel_sizes": [[3, 3, 3], [3, 3, 3], [3, 3, 3], [3, 3, 3], [3, 3, 3], [3, 3, 3]],
-                             "strides": [[1, 1, 1], [2, 2, 2], [2, 2, 2], [2, 2, 2], [2, 2, 2], [2, 2, 2]],
-                             "n_conv_per_stage": [2, 2, 2, 2, 2, 2], "n_conv_per_stage_decoder": [2, 2, 2, 2, 2],
-                             "conv_bias": true, "norm": {"type": "InstanceNorm3d", "eps": 1e-05, "affine": true},
-                             "nonlin": {"type": "LeakyReLU", "negative_slope": 0.01}},
-                 "patch_size": [128, 128, 128], "spacing": [1, 1, 1], "transpose_forward": [0, 1, 2], "transpose_backward": [0, 1, 2],
-                 "channels": [{"name": "CT", "normalization": "NoNormalization", "use_mask_for_norm": false}],
-                 "resampling": {"data": {"order": 3, "order_z": 0, "force_separate_z": null, "separate_z_anisotropy_threshold": 3},
-                                "probabilities": {"order": 1, "order_z": 0, "force_separate_z": null, "separate_z_anisotropy_threshold": 3}},
-                 "labels": {"background": 0, "kidney": 1, "tumor": 2, "cyst": 3}, "regions_class_order": null, "mirroring_axes": []}
-                """;
-        SegmentationConfig cfg = SegmentationConfigParser.parse(json, Path.of("timing"));
-        SplittableRandom rnd = new SplittableRandom(1);
+        SegmentationConfig cfg = BuiltinUNets.nnunetDefault();
         try (Arena arena = Arena.ofConfined()) {
-            Map<String, Tensor> w = new LinkedHashMap<>();
-            SegmentationLayout.expected(cfg).forEach((name, shape) -> {
-                long n = 1;
-                for (long d : shape) {
-                    n *= d;
-                }
-                MemorySegment m = arena.allocate(n * Float.BYTES, 64);
-                double scale = shape.length == 5 ? Math.sqrt(3.0 * shape[0] / n) : 0.1;
-                for (long i = 0; i < n; i++) {
-                    m.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (rnd.nextDouble(-1, 1) * scale + (name.endsWith("norm.weight") ? 1 : 0)));
-                }
-                w.put(name, new Tensor(name, shape, m));
-            });
-            time(UNetBuilder.build(cfg, w, 1), arena, rnd, runs);
+            time(UNetBuilder.build(cfg, BuiltinUNets.seeded(cfg, 1, arena), 1), arena, new SplittableRandom(2), runs);
         }
     }
 

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.renalmtl.engine.BuiltinUNets;
 import org.renalmtl.engine.CompiledGraph;
 import org.renalmtl.engine.Device;
 import org.renalmtl.engine.Graphs;
@@ -54,8 +55,8 @@ final class SegMeasure {
         try (Arena weights = Arena.ofConfined()) {
             SegmentationFile file = name.equals("seg-phantom") ? SegmentationFile.load(Path.of(a.get(3))) : null;
             try (file) {
-                config = file != null ? file.config() : SegNetworks.defaultConfig();
-                Map<String, Tensor> tensors = file != null ? file.tensors() : SegNetworks.seeded(config, weights);
+                config = file != null ? file.config() : BuiltinUNets.nnunetDefault();
+                Map<String, Tensor> tensors = file != null ? file.tensors() : BuiltinUNets.seeded(config, 1, weights);
                 Graph g = UNetBuilder.build(config, tensors, batch);
                 out.put("flops_per_call", 2 * Macs.of(g));
                 // the backend copies the weights: the file and the seeded tensors may go
