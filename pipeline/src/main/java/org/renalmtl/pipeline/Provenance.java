@@ -1,5 +1,6 @@
 package org.renalmtl.pipeline;
 
+import java.io.Serializable;
 import java.util.List;
 
 /**
@@ -8,15 +9,18 @@ import java.util.List;
  * row's numbers ({@code --reorient}, {@code --label}, {@code --series}). Every row carries them, so a results file
  * is only ever resumed by the run that would have written the same rows. {@code --device}, {@code --part} and
  * {@code --retry-failed} are left out: they choose where and which cases run, not what a case's row says (CPU and
- * GPU agree to float rounding). Shared by the single-machine cohort runner and the Spark job, so that both write
- * and check the same four cells.
+ * GPU agree to float rounding). Shared by the single-machine cohort runner and the Spark job (which ships it to the
+ * executors), so that both write and check the same four cells.
  *
  * @param modelSha256    the weight file's SHA-256
  * @param segModelSha256 the segmentation model's SHA-256, or the empty string when the masks were given
  * @param engineVersion renal-mtl's version
  * @param options       the row-changing options, canonical (e.g. {@code reorient=none;label=largest;series=})
  */
-public record Provenance(String modelSha256, String segModelSha256, String engineVersion, String options) {
+public record Provenance(String modelSha256, String segModelSha256, String engineVersion, String options)
+        implements Serializable {
+    private static final long serialVersionUID = 1L;
+
     /** The results columns, in this order, just before {@code seconds}. */
     public static final List<String> COLUMNS = List.of("model_sha256", "seg_model_sha256", "engine_version", "options");
 
@@ -31,14 +35,6 @@ public record Provenance(String modelSha256, String segModelSha256, String engin
     public static String options(String reorient, Integer label, List<String> series) {
         return "reorient=" + reorient + ";label=" + (label == null ? "largest" : label) + ";series="
                 + String.join("|", series);
-    }
-
-    /**
-     * @param cells a row's values of {@link #COLUMNS}, as {@link #cells} gives them
-     * @return the provenance they say
-     */
-    public static Provenance of(List<String> cells) {
-        return new Provenance(cells.get(0), cells.get(1), cells.get(2), cells.get(3));
     }
 
     /** @return the row's values of {@link #COLUMNS}, unquoted */

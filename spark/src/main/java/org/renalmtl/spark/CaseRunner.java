@@ -33,7 +33,7 @@ final class CaseRunner implements FlatMapFunction<Iterator<CaseSpec>, Row> {
     private final List<String> phases;        // (phases) the model's phase names, in config order
     private final List<CohortRow.Column> columns;
     private final Integer label;              // the mask label that is the tumour, null: the largest component
-    private final List<String> provenance;    // Provenance#cells (Provenance is not Serializable)
+    private final Provenance provenance;
     private final HashMap<String, String> hadoop; // the driver's Hadoop configuration (LocalFiles#entries)
 
     CaseRunner(ModelHolder.Key model, List<String> phases, List<CohortRow.Column> columns, Integer label,
@@ -43,13 +43,12 @@ final class CaseRunner implements FlatMapFunction<Iterator<CaseSpec>, Row> {
         this.phases = List.copyOf(phases);
         this.columns = List.copyOf(columns);
         this.label = label;
-        this.provenance = provenance.cells();
+        this.provenance = provenance;
     }
 
     @Override
     public Iterator<Row> call(Iterator<CaseSpec> cases) {
         Configuration conf = LocalFiles.configuration(hadoop);
-        Provenance prov = Provenance.of(provenance);
         return new Iterator<>() {
             @Override
             public boolean hasNext() {
@@ -58,12 +57,12 @@ final class CaseRunner implements FlatMapFunction<Iterator<CaseSpec>, Row> {
 
             @Override
             public Row next() {
-                return RowFactory.create(run(cases.next(), conf, prov));
+                return RowFactory.create(run(cases.next(), conf));
             }
         };
     }
 
-    private Object[] run(CaseSpec c, Configuration conf, Provenance prov) {
+    private Object[] run(CaseSpec c, Configuration conf) {
         long t0 = System.nanoTime();
         // Outside the case's try: a model that cannot load fails the task (and, retried, the job) rather than
         // writing an error row for every case, which a rerun would then skip.
@@ -91,7 +90,7 @@ final class CaseRunner implements FlatMapFunction<Iterator<CaseSpec>, Row> {
                 for (String w : report.warnings()) {
                     System.err.println("renal-mtl: warning: case " + c.id() + ": " + files.restore(w));
                 }
-                return CohortRow.ok(c.id(), report, found, prov, seconds(t0));
+                return CohortRow.ok(c.id(), report, found, provenance, seconds(t0));
             } catch (RuntimeException e) {
                 String message;
                 if (e instanceof JobInputException || CohortRow.isCaseError(e)) {
@@ -102,7 +101,7 @@ final class CaseRunner implements FlatMapFunction<Iterator<CaseSpec>, Row> {
                     message = String.format(Locale.ROOT, "internal error (%s: %s); please report it",
                             e.getClass().getName(), e.getMessage());
                 }
-                return CohortRow.error(columns, c.id(), message, prov, seconds(t0));
+                return CohortRow.error(columns, c.id(), message, provenance, seconds(t0));
             }
         }
     }

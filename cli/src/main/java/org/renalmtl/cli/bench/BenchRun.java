@@ -85,9 +85,7 @@ public final class BenchRun {
             double fmaPeak = Double.NaN;
             if (cpu) {
                 out.printf("== peak: %d thread(s) (conv: %s; FMA: %s)%n", threads, PeakConv.METHOD, FmaPeak.METHOD);
-                ObjectNode p = WorkerProcess.run(work, "peak-" + threads, threads,
-                        List.of("peak", Integer.toString(threads)));
-                p.put("threads", threads);
+                ObjectNode p = WorkerProcess.peak(work, threads);
                 peaks.add(p);
                 peak = p.get("gflops").asDouble();
                 fmaPeak = p.get("fma_gflops").asDouble();

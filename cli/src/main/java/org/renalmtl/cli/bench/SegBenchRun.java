@@ -75,9 +75,7 @@ public final class SegBenchRun {
             double peak = Double.NaN;
             double fma = Double.NaN;
             if (cpu) {
-                ObjectNode p = WorkerProcess.run(work, "peak-" + threads, threads,
-                        List.of("peak", Integer.toString(threads)));
-                p.put("threads", threads);
+                ObjectNode p = WorkerProcess.peak(work, threads);
                 peaks.add(p);
                 peak = p.get("gflops").asDouble();
                 fma = p.get("fma_gflops").asDouble();
@@ -142,13 +140,7 @@ public final class SegBenchRun {
         planned.put("activation_bytes", act);
         planned.put("total_bytes", weights + act);
         planned.put("not_planned", "the sliding window's own buffers (cube, preprocessed copy, logits grid)");
-        ObjectNode measured = p.putObject("memory_measured");
-        long before = r.get("rss_before_load_bytes").asLong();
-        long high = r.get("rss_peak_bytes").asLong();
-        measured.put("rss_before_load_bytes", before);
-        measured.put("rss_peak_bytes", high);
-        measured.put("rss_end_bytes", r.get("rss_end_bytes").asLong());
-        measured.put("rss_model_peak_bytes", high - before);
+        ProcStatus.putMeasured(p, r);
         return p;
     }
 

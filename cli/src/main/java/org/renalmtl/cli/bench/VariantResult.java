@@ -66,13 +66,7 @@ final class VariantResult {
         planned.put("activation_lower_bound_bytes", sum(plans, "activation_lower_bound_bytes"));
         planned.put("scratch_bytes", scratch);
         planned.put("total_bytes", weights + act + scratch);
-        ObjectNode measured = v.putObject("memory_measured");
-        long before = worker.get("rss_before_load_bytes").asLong();
-        long peak = worker.get("rss_peak_bytes").asLong();
-        measured.put("rss_before_load_bytes", before);
-        measured.put("rss_peak_bytes", peak);
-        measured.put("rss_end_bytes", worker.get("rss_end_bytes").asLong());
-        measured.put("rss_model_peak_bytes", peak - before);
+        ProcStatus.putMeasured(v, worker);
         v.set("plans", plans);
         return v;
     }

@@ -59,6 +59,17 @@ final class WorkerProcess {
         }
     }
 
+    /**
+     * Measures the machine's peaks (conv and FMA loop) at one thread count in a worker of its own.
+     *
+     * @return the worker's JSON ({@code gflops}, {@code fma_gflops}, ...) with {@code threads} added
+     */
+    static ObjectNode peak(Path work, int threads) {
+        ObjectNode p = run(work, "peak-" + threads, threads, List.of("peak", Integer.toString(threads)));
+        p.put("threads", threads);
+        return p;
+    }
+
     private static String lastLine(Path log) throws IOException {
         List<String> lines = Files.readAllLines(log).stream().filter(l -> !l.isBlank()).toList();
         return lines.isEmpty() ? "(no output)" : lines.getLast();
